@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: a seeded sandbox on a free loopback port, its demo
+identities and keys, and an isolated environment for the real `wandb` SDK."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from wbadmin.sandbox.db import Database
+from wbadmin.sandbox.seed import api_key_for, seed_demo
+from wbadmin.sandbox.server import SandboxServer
+
+# A fixed reference time keeps the demo seed (and everything derived from it) stable.
+SEED_NOW = 1_795_000_000  # 2026-11-19T09:46:40Z, floored to the hour by the seed
+SEED = 0
+
+
+@pytest.fixture
+def sandbox_db() -> Iterator[Database]:
+    db = Database()
+    seed_demo(db, seed=SEED, now=SEED_NOW)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_db: Database) -> Iterator[SandboxServer]:
+    """The demo org served over real HTTP on 127.0.0.1; `sandbox.faults` switches faults."""
+    server = SandboxServer(sandbox_db)
+    server.start()
+    yield server
+    server.stop()
+
+
+def key_of(username: str) -> str:
+    """The demo API key of a user or service account (deterministic from the seed)."""
+    return api_key_for(SEED, username)
+
+
+@pytest.fixture
+def keys() -> Callable[[str], str]:
+    return key_of
+
+
+def basic_api(username: str) -> dict[str, str]:
+    """GraphQL auth headers as the SDK sends them: Basic base64("api:<key>")."""
+    token = base64.b64encode(f"api:{key_of(username)}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> str:
+    """Point the SDK at the sandbox with every directory it writes in a temp dir."""
+    for var, sub in [("HOME", "home"), ("WANDB_DIR", "wandb"), ("WANDB_CACHE_DIR", "cache"),
+                     ("WANDB_CONFIG_DIR", "config"), ("WANDB_DATA_DIR", "data")]:
+        path = tmp_path / sub
+        path.mkdir()
+        monkeypatch.setenv(var, str(path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("WANDB_BASE_URL", sandbox.base_url)
+    for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_ORGANIZATION", "WANDB_USERNAME",
+                "WANDB_IDENTITY_TOKEN_FILE", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    return sandbox.base_url
+
+
+@pytest.fixture
+def sdk(wandb_env: str) -> Callable[[str], object]:
+    """`sdk("alice")` → a real `wandb.Api` signed in as that demo identity."""
+    import wandb
+
+    def make(username: str):
+        return wandb.Api(api_key=key_of(username), overrides={"base_url": wandb_env},
+                         timeout=15)
+
+    return make
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("WANDB_SILENT", "true")

@@ -1,0 +1,140 @@
+"""Parse, validate and execute one GraphQL request against the sandbox schema.
+
+The schema is the SDL under `schema/` (one file per area, joined with `extend type`);
+resolvers come from the modules in `RESOLVER_MODULES`, each exposing
+`RESOLVERS = {"TypeName": {"field": fn}}` and optionally `TYPE_RESOLVERS = {"Interface": fn}`.
+Fields without a resolver read the same-named key of a dict source.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    execute,
+    parse,
+    validate,
+)
+from graphql.language import ValueNode
+from graphql.utilities import value_from_ast_untyped
+
+from .context import Context, GraphQLFault
+
+log = logging.getLogger("wbadmin.sandbox.graphql")
+
+SCHEMA_DIR = Path(__file__).parent / "schema"
+
+# Resolver modules, relative to this package. Each owns one area of the schema.
+RESOLVER_MODULES = [
+    "resolvers_server",
+    "resolvers_users",
+    "resolvers_projects",
+    "resolvers_runs",
+    "resolvers_artifacts",
+    "resolvers_registries",
+]
+
+
+def _json_serialize(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _json_parse(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise GraphQLError(f"invalid JSONString: {exc.msg}") from exc
+    return value
+
+
+def _json_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+    return _json_parse(value_from_ast_untyped(node, variables))
+
+
+def sdl() -> str:
+    files = sorted(SCHEMA_DIR.glob("*.graphql"), key=lambda p: (p.name != "base.graphql", p.name))
+    return "\n".join(p.read_text() for p in files)
+
+
+@cache
+def get_schema() -> GraphQLSchema:
+    schema = build_schema(sdl())
+    for name in ("JSONString", "JSON"):
+        scalar = schema.type_map[name]
+        scalar.serialize = _json_serialize if name == "JSONString" else (lambda v: v)
+        scalar.parse_value = _json_parse
+        scalar.parse_literal = _json_literal
+    for module_name in RESOLVER_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{module_name}":
+                continue  # an area not built yet
+            raise
+        for type_name, fields in getattr(module, "RESOLVERS", {}).items():
+            gtype = schema.type_map[type_name]
+            for field_name, fn in fields.items():
+                gtype.fields[field_name].resolve = fn
+        for type_name, fn in getattr(module, "TYPE_RESOLVERS", {}).items():
+            schema.type_map[type_name].resolve_type = fn
+    return schema
+
+
+def _error(err: GraphQLError) -> dict[str, Any]:
+    out = err.formatted
+    original = err.original_error
+    if isinstance(original, GraphQLFault):
+        out["extensions"] = {"code": original.code}
+    elif original is not None:
+        log.exception("resolver failed", exc_info=original)
+        out["message"] = "internal error"
+        out["extensions"] = {"code": "INTERNAL"}
+    return out
+
+
+def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON payload) for one request body, as W&B answers it.
+
+    Malformed requests and documents that fail validation get HTTP 400 with `errors`;
+    resolver errors (permissions, not found, conflicts) get HTTP 200 with `errors`; the
+    sandbox never answers a logical error with a 5xx (the SDK would retry it).
+    """
+    if not isinstance(body, dict):
+        return 400, {"errors": [{"message": "request body must be a JSON object"}]}
+    query = body.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return 400, {"errors": [{"message": "missing query"}]}
+    variables = body.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return 400, {"errors": [{"message": "variables must be a JSON object"}]}
+    operation = body.get("operationName") or None  # the SDK sends "" for most queries
+    if operation is not None and not isinstance(operation, str):
+        return 400, {"errors": [{"message": "operationName must be a string"}]}
+    schema = get_schema()
+    try:
+        document = parse(query)
+    except GraphQLError as err:
+        return 400, {"errors": [err.formatted]}
+    problems = validate(schema, document)
+    if problems:
+        return 400, {"errors": [e.formatted for e in problems]}
+    result = execute(schema, document, variable_values=variables, operation_name=operation,
+                     context_value=ctx)
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [_error(e) for e in result.errors]
+        if result.data is None:
+            # Variable coercion failures and unknown operations: a request error.
+            return 400, payload
+    return 200, payload
