@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS orgs (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
     entity_id   INTEGER NOT NULL,               -- the org entity (registries live under it)
-    deployment  TEXT NOT NULL DEFAULT 'dedicated' CHECK (deployment IN ('dedicated', 'multi_tenant')),
+    deployment  TEXT NOT NULL DEFAULT 'dedicated'
+                CHECK (deployment IN ('dedicated', 'multi_tenant')),
     seats       INTEGER NOT NULL DEFAULT 100,   -- Models seats (Dedicated)
     created_at  INTEGER NOT NULL
 );
@@ -122,7 +123,7 @@ CREATE TABLE IF NOT EXISTS projects (
     entity_id           INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
     name                TEXT NOT NULL,
     description         TEXT,
-    access              TEXT NOT NULL DEFAULT 'PRIVATE', -- PRIVATE | RESTRICTED | USER_READ | ENTITY_READ ...
+    access              TEXT NOT NULL DEFAULT 'PRIVATE', -- PRIVATE | RESTRICTED | USER_READ ...
     owner_id            INTEGER REFERENCES users(id),
     storage_bytes       INTEGER NOT NULL DEFAULT 0,
     is_registry         INTEGER NOT NULL DEFAULT 0,

@@ -53,7 +53,8 @@ class Seeder:
             values["id"] = self.new_id(table)
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        self.db.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
+        self.db.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                             tuple(values.values()))
         return values["id"]
 
     # ---- building blocks shared by all presets -------------------------------------------
@@ -267,9 +268,7 @@ def _projects_and_runs(s: Seeder, teams: dict[str, int], users: dict[str, int],
                 runtime = rng.randint(5 * 60, 30 * HOUR) if gpus else rng.randint(60, 2 * HOUR)
                 state = rng.choices(["finished", "failed", "crashed", "killed"],
                                     weights=[80, 10, 6, 4])[0]
-                if start + runtime > now:
-                    state, runtime = "running", now - start
-                elif now - start < 6 * HOUR and rng.random() < 0.3:
+                if start + runtime > now or (now - start < 6 * HOUR and rng.random() < 0.3):
                     state, runtime = "running", now - start
                 lr = round(10 ** rng.uniform(-5, -3), 7)
                 rows.append((
@@ -379,15 +378,16 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
                 prod = max(0, n_versions - 3)
                 s.insert("aliases", collection_id=port_id, artifact_id=art_ids[prod],
                          alias="production")
-                s.insert("aliases", collection_id=port_id, artifact_id=art_ids[-2 if n_versions > 1 else -1],
-                         alias="staging")
+                staging = art_ids[-2 if n_versions > 1 else -1]
+                s.insert("aliases", collection_id=port_id, artifact_id=staging, alias="staging")
             else:
                 s.insert("aliases", collection_id=port_id, artifact_id=art_ids[-1],
                          alias=protected[0])
 
 
 def _audit(s: Seeder, users: dict[str, int]) -> None:
-    for action, who, ago in [("user:login", "alice", 2 * HOUR), ("team:invite_user", "bob", 21 * DAY),
+    for action, who, ago in [("user:login", "alice", 2 * HOUR),
+                             ("team:invite_user", "bob", 21 * DAY),
                              ("user:deactivate", "alice", 30 * DAY)]:
         s.insert("audit_log", timestamp=s.now - ago, action=action, actor_id=users[who],
                  detail="{}")

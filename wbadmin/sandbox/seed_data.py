@@ -82,7 +82,7 @@ DATASET_COLLECTIONS: dict[str, tuple[str, str, int]] = {
     "red-team-prompts": ("ai-governance", "red-team-evals", 2),
 }
 
-# Pending promotion requests in the demo: collection -> (version, target, requester, comment, ticket)
+# Pending promotion requests: (collection, version, target, requester, comment, ticket)
 PENDING_PROMOTIONS = [
     ("support-chatbot-ft", 7, "production", "bob", "beats v5 on evals", "NLP-231"),
     ("rag-embedder-v1", 3, "staging", "carol", "new hard-negative mining", "NLP-240"),

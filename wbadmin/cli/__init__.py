@@ -1,0 +1,51 @@
+"""The `wbadmin` command: the TUI with no arguments, scriptable commands otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from . import sandbox_cmd
+from .errors import INTERNAL, INTERRUPTED, CliError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wbadmin",
+        description="The terminal console for Weights & Biases platform admins.",
+    )
+    parser.add_argument("--version", action="version", version=f"wbadmin {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sandbox_cmd.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except CliError as exc:
+        print(f"wbadmin: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"wbadmin: internal error: {type(exc).__name__}: {exc} "
+              "(run with --debug for details, and please report it)", file=sys.stderr)
+        return INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
