@@ -35,11 +35,11 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 # Resolver modules, relative to this package. Each owns one area of the schema.
 RESOLVER_MODULES = [
     "resolvers_server",
-    "resolvers_users",
+    "resolvers_users", "resolvers_users_teams", "resolvers_users_keys",
     "resolvers_projects",
     "resolvers_runs",
-    "resolvers_artifacts",
-    "resolvers_registries",
+    "resolvers_artifacts", "resolvers_artifact_mutations",
+    "resolvers_registries", "resolvers_registry_search",
 ]
 
 
@@ -96,7 +96,8 @@ def _error(err: GraphQLError) -> dict[str, Any]:
     original = err.original_error
     if isinstance(original, GraphQLFault):
         out["extensions"] = {"code": original.code}
-    elif original is not None:
+    elif original is not None and not isinstance(original, GraphQLError):
+        # A GraphQLError inside is graphql-core's own (e.g. variable coercion): keep its text.
         log.exception("resolver failed", exc_info=original)
         out["message"] = "internal error"
         out["extensions"] = {"code": "INTERNAL"}

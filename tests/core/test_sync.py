@@ -1,0 +1,86 @@
+"""Full and incremental sync of the demo org into the cache, over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import key_of
+from wbadmin.core.cache import Cache
+from wbadmin.core.client import Client
+from wbadmin.core.sync import Syncer
+
+
+def client_for(sandbox, user: str) -> Client:
+    return Client(sandbox.base_url, key_of(user), scim_username=user, backoff_base=0.01)
+
+
+@pytest.fixture
+def cache(tmp_path) -> Cache:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    yield cache
+    cache.close()
+
+
+async def test_full_sync_as_org_admin_matches_the_org(sandbox, sandbox_db, cache) -> None:
+    async with client_for(sandbox, "alice") as client:
+        report = await Syncer(client, cache).full()
+    db = sandbox_db
+    assert report.warnings == []
+    people = db.scalar("SELECT COUNT(*) FROM users WHERE account_type='USER' AND org_id IS NOT NULL")
+    assert cache.scalar("SELECT COUNT(*) FROM users WHERE account_type='USER'") == people
+    assert cache.scalar("SELECT COUNT(*) FROM teams") == db.scalar(
+        "SELECT COUNT(*) FROM entities WHERE kind='team'")
+    assert cache.scalar("SELECT COUNT(*) FROM team_members") == db.scalar(
+        "SELECT COUNT(*) FROM team_members")
+    assert cache.scalar("SELECT COUNT(*) FROM projects") == db.scalar(
+        "SELECT COUNT(*) FROM projects WHERE is_registry=0")
+    assert cache.scalar("SELECT COUNT(*) FROM registries") == 2
+    assert cache.scalar("SELECT COUNT(*) FROM versions") == db.scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN artifact_collections c ON c.id=m.collection_id"
+        " WHERE c.kind='PORTFOLIO'")
+    assert cache.scalar("SELECT role FROM team_members WHERE team='data-science-nlp' AND "
+                        "username='bob'") == "admin"
+    assert cache.scalar("SELECT org_role FROM users WHERE username='alice'") == "admin"
+    custom = cache.scalar("SELECT COUNT(*) FROM team_members WHERE custom=1")
+    assert custom == db.scalar("SELECT COUNT(*) FROM team_members WHERE role='custom'")
+    assert cache.scalar("SELECT COUNT(*) FROM invites") == db.scalar("SELECT COUNT(*) FROM invites")
+    prod = cache.scalar("SELECT version_index FROM versions WHERE collection='support-chatbot-ft'"
+                        " AND aliases LIKE '%\"production\"%'")
+    assert prod == 5
+    # Batching: a handful of round trips for the whole org, not one per team.
+    assert report.requests <= 15
+    assert cache.age("org") is not None and cache.age("org") < 60
+
+
+async def test_sync_without_scim_shows_what_graphql_allows(sandbox, cache) -> None:
+    async with client_for(sandbox, "carol") as client:
+        report = await Syncer(client, cache).full()
+    assert any("SCIM" in w for w in report.warnings)
+    teams = {r[0] for r in cache.query("SELECT name FROM teams")}
+    assert teams == {"data-science-nlp", "product-ai-agents"}
+    assert cache.scalar("SELECT COUNT(*) FROM users WHERE account_type='USER'") == 0
+
+
+async def test_refresh_team_picks_up_a_change(sandbox, sandbox_db, cache) -> None:
+    async with client_for(sandbox, "alice") as client:
+        syncer = Syncer(client, cache)
+        await syncer.full()
+        with sandbox_db.transaction() as conn:
+            conn.execute("UPDATE team_members SET role='viewer' WHERE user_id=(SELECT id FROM"
+                         " users WHERE username='carol') AND team_id=(SELECT id FROM entities"
+                         " WHERE name='data-science-nlp')")
+        await syncer.refresh_team("data-science-nlp")
+    assert cache.scalar("SELECT role FROM team_members WHERE team='data-science-nlp' AND "
+                        "username='carol'") == "viewer"
+
+
+async def test_the_cache_reads_back_after_reopening(sandbox, tmp_path) -> None:
+    path = tmp_path / "c.sqlite3"
+    cache = Cache(path)
+    async with client_for(sandbox, "alice") as client:
+        await Syncer(client, cache).full()
+    cache.close()
+    again = Cache(path)
+    assert again.rebuilt_from is None
+    assert again.scalar("SELECT COUNT(*) FROM teams") == 9
+    assert again.meta("org") == "inference-systems"

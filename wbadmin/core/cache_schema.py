@@ -1,0 +1,135 @@
+"""The cache's tables and their migrations.
+
+One row per resource, each with `fetched_at` (epoch seconds). Migrations are append-only:
+migration N turns schema version N-1 into N; `PRAGMA user_version` holds the version.
+"""
+
+from __future__ import annotations
+
+# "WBAD" — marks a file as wbadmin's cache, so a foreign SQLite file is never misread.
+APPLICATION_ID = 0x57424144
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sync_state (
+        scope       TEXT PRIMARY KEY,      -- 'org', 'team:<name>', 'project:<team>/<name>', ...
+        fetched_at  REAL,                  -- last successful refresh
+        tried_at    REAL,                  -- last attempt
+        error       TEXT                   -- last failure, one line; NULL when the last try worked
+    );
+    CREATE TABLE users (
+        username        TEXT PRIMARY KEY,
+        scim_id         TEXT,              -- SCIM's opaque id (NULL for service accounts)
+        gql_id          TEXT,              -- GraphQL id, base64("User:<n>"); may differ
+        name            TEXT,
+        email           TEXT,
+        org_role        TEXT,              -- admin | member | viewer; NULL when unknown
+        active          INTEGER NOT NULL DEFAULT 1,
+        account_type    TEXT NOT NULL DEFAULT 'USER',   -- USER | SERVICE
+        seat            TEXT,              -- modelsSeat (Dedicated), NULL when not reported
+        last_active_at  REAL,
+        created_at      REAL,
+        fetched_at      REAL NOT NULL
+    );
+    CREATE INDEX users_email ON users(email);
+    CREATE TABLE teams (
+        name                TEXT PRIMARY KEY,
+        id                  TEXT,
+        storage_bytes       INTEGER,
+        member_count        INTEGER NOT NULL DEFAULT 0,
+        service_accounts    INTEGER NOT NULL DEFAULT 0,
+        project_count       INTEGER,       -- NULL until the team's projects are fetched
+        last_activity_at    REAL,
+        readable            INTEGER NOT NULL DEFAULT 1,  -- 0: the identity may not read it
+        fetched_at          REAL NOT NULL
+    );
+    CREATE TABLE team_members (
+        team            TEXT NOT NULL,
+        username        TEXT NOT NULL,
+        user_id         TEXT,
+        email           TEXT,
+        name            TEXT,
+        role            TEXT NOT NULL,     -- admin | member | viewer | <custom role name>
+        custom          INTEGER NOT NULL DEFAULT 0,
+        account_type    TEXT NOT NULL DEFAULT 'USER',
+        seq             INTEGER NOT NULL,  -- W&B's listing order
+        fetched_at      REAL NOT NULL,
+        PRIMARY KEY (team, username)
+    );
+    CREATE INDEX team_members_user ON team_members(username);
+    CREATE TABLE invites (
+        team        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        email       TEXT,
+        username    TEXT,
+        created_at  REAL,
+        fetched_at  REAL NOT NULL,
+        PRIMARY KEY (team, id)
+    );
+    CREATE TABLE projects (
+        team            TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        id              TEXT,
+        access          TEXT,
+        owner           TEXT,
+        run_count       INTEGER,
+        last_run_at     REAL,
+        storage_bytes   INTEGER,
+        created_at      REAL,
+        updated_at      REAL,
+        fetched_at      REAL NOT NULL,
+        PRIMARY KEY (team, name)
+    );
+    CREATE INDEX projects_name ON projects(name);
+    CREATE TABLE custom_roles (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        description     TEXT,
+        inherited_from  TEXT,
+        permissions     TEXT NOT NULL DEFAULT '[]',
+        fetched_at      REAL NOT NULL
+    );
+    CREATE TABLE registries (
+        name        TEXT PRIMARY KEY,      -- without the wandb-registry- prefix
+        id          TEXT,
+        description TEXT,
+        access      TEXT,
+        fetched_at  REAL NOT NULL
+    );
+    CREATE TABLE registry_members (
+        registry    TEXT NOT NULL,
+        kind        TEXT NOT NULL,         -- user | team
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        fetched_at  REAL NOT NULL,
+        PRIMARY KEY (registry, kind, name)
+    );
+    CREATE TABLE collections (
+        registry        TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        id              TEXT,
+        type            TEXT,
+        description     TEXT,
+        tags            TEXT NOT NULL DEFAULT '[]',
+        version_count   INTEGER,
+        fetched_at      REAL NOT NULL,
+        PRIMARY KEY (registry, name)
+    );
+    CREATE TABLE versions (
+        registry        TEXT NOT NULL,
+        collection      TEXT NOT NULL,
+        version_index   INTEGER NOT NULL,
+        id              TEXT,
+        aliases         TEXT NOT NULL DEFAULT '[]',
+        tags            TEXT NOT NULL DEFAULT '[]',
+        metadata        TEXT NOT NULL DEFAULT '{}',
+        created_at      REAL,
+        fetched_at      REAL NOT NULL,
+        PRIMARY KEY (registry, collection, version_index)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,354 @@
+"""One async httpx client for W&B's GraphQL and SCIM APIs.
+
+- Typed errors (`errors.py`) whose messages say what to do.
+- Retries with exponential backoff and jitter for 5xx, 429 (honouring `Retry-After`) and
+  dropped connections; never for other 4xx. A mutation is retried only when the server
+  cannot have acted on it (connect failures, 429, 503): a connection dropped after a
+  mutation was sent makes its outcome unknown, and the change engine re-reads to learn it.
+- A cap on requests in flight (a semaphore), shared by GraphQL and SCIM.
+- Every attempt is reported to `on_request` (the TUI's API-call log) as a `RequestRecord`.
+- The API key is held as a `Secret` and scrubbed from every message that leaves here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from . import errors as E
+
+log = logging.getLogger("wbadmin.client")
+
+USER_AGENT = "wbadmin/0.1 (+https://github.com/wbadmin)"
+TRANSPORT_ERRORS = (httpx.TransportError,)
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP attempt, for the API-call log. Never holds headers or bodies."""
+
+    started_at: float
+    method: str
+    api: str  # "graphql" | "scim"
+    target: str  # operation name, or the SCIM path
+    status: int | None
+    duration_ms: float
+    attempt: int
+    error: str | None
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ScimResponse:
+    status: int
+    data: Any
+    etag: str | None
+    request_id: str
+
+
+def operation_name(query: str) -> str:
+    """The name after `query`/`mutation` for the log, or 'anonymous'."""
+    for word in ("query", "mutation"):
+        idx = query.find(word + " ")
+        if idx != -1:
+            rest = query[idx + len(word) + 1:].lstrip()
+            name = rest.split("(", 1)[0].split("{", 1)[0].strip()
+            if name:
+                return name
+    return "anonymous"
+
+
+def is_mutation(query: str) -> bool:
+    return query.lstrip().startswith("mutation")
+
+
+class Client:
+    def __init__(self, base_url: str, api_key: str, *, scim_prefix: str = "/scim",
+                 scim_username: str | None = None, max_in_flight: int = 8,
+                 max_retries: int = 4, timeout: float = 30.0, backoff_base: float = 0.5,
+                 backoff_cap: float = 20.0,
+                 on_request: Callable[[RequestRecord], None] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.scim_prefix = "/" + scim_prefix.strip("/")
+        self.scim_username = scim_username
+        self._key = str(api_key)
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.on_request = on_request
+        self._sem = asyncio.Semaphore(max_in_flight)
+        self._max_in_flight = max_in_flight
+        self.requests_sent = 0
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=max_in_flight,
+                                max_keepalive_connections=max_in_flight))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- auth headers (the only place the key is used) -----------------------------------
+
+    def _graphql_auth(self) -> str:
+        return "Basic " + base64.b64encode(f"api:{self._key}".encode()).decode()
+
+    def _scim_auth(self) -> str:
+        # W&B documents Basic `user:key` everywhere and Bearer on newer servers only, so
+        # Basic is used whenever the username is known.
+        if self.scim_username:
+            raw = f"{self.scim_username}:{self._key}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        return f"Bearer {self._key}"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "[redacted]") if self._key else text
+
+    # ---- transport with retries ----------------------------------------------------------
+
+    async def _send(self, method: str, url: str, *, api: str, target: str, idempotent: bool,
+                    headers: Mapping[str, str], json_body: Any = None,
+                    params: Mapping[str, str] | None = None) -> tuple[httpx.Response, str]:
+        request_id = uuid.uuid4().hex[:16]
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.time()
+            t0 = time.perf_counter()
+            response: httpx.Response | None = None
+            failure: Exception | None = None
+            async with self._sem:
+                try:
+                    response = await self._http.request(
+                        method, url, json=json_body, params=params,
+                        headers={**headers, "X-Request-ID": request_id})
+                    await response.aread()
+                except TRANSPORT_ERRORS as exc:
+                    failure = exc
+            self.requests_sent += 1
+            rid = (response.headers.get("x-request-id") if response is not None else None)
+            self._record(RequestRecord(
+                started_at=started, method=method, api=api, target=target,
+                status=None if response is None else response.status_code,
+                duration_ms=(time.perf_counter() - t0) * 1000, attempt=attempt,
+                error=None if failure is None else type(failure).__name__,
+                request_id=rid or request_id))
+            status = None if response is None else response.status_code
+            retryable = self._retryable(status, failure, idempotent)
+            if not retryable:
+                if failure is not None:
+                    raise self._transport_error(failure, target, idempotent, request_id)
+                assert response is not None
+                return response, rid or request_id
+            if attempt > self.max_retries:
+                if failure is not None:
+                    raise self._transport_error(failure, target, idempotent, request_id)
+                assert response is not None
+                raise self._status_error(response, target, rid or request_id)
+            await asyncio.sleep(self._delay(attempt, response))
+
+    @staticmethod
+    def _retryable(status: int | None, failure: Exception | None, idempotent: bool) -> bool:
+        if failure is not None:
+            return idempotent or isinstance(failure, NOT_SENT_ERRORS)
+        if status == 429 or status == 503:
+            return True
+        return idempotent and status is not None and status >= 500
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None and response.status_code == 429:
+            retry_after = _parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is not None:
+                return min(retry_after, self.backoff_cap * 3)
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
+
+    def _record(self, record: RequestRecord) -> None:
+        if self.on_request is not None:
+            try:
+                self.on_request(record)
+            except Exception:  # a log consumer must never break a request
+                log.exception("on_request callback failed")
+
+    def _transport_error(self, exc: Exception, target: str, idempotent: bool,
+                         request_id: str) -> E.WbError:
+        where = self.base_url
+        if isinstance(exc, httpx.TimeoutException):
+            message = f"{target}: no answer from {where} in time"
+        elif isinstance(exc, NOT_SENT_ERRORS):
+            message = f"{target}: cannot reach {where}"
+        else:
+            message = f"{target}: the connection to {where} dropped"
+        if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
+            message += " after the change was sent, so its outcome is unknown"
+        return E.Offline(self._scrub(message), request_id=request_id)
+
+    def _status_error(self, response: httpx.Response, target: str,
+                      request_id: str) -> E.WbError:
+        status = response.status_code
+        detail = self._scrub(_server_message(response))
+        message = f"{target}: {detail}" if detail else f"{target}: HTTP {status}"
+        kw: dict[str, Any] = {"status": status, "request_id": request_id}
+        if status == 401:
+            return E.AuthError(message, **kw)
+        if status == 403:
+            return E.PermissionDenied(message, **kw)
+        if status == 404:
+            return E.NotFound(message, **kw)
+        if status in (409, 412):
+            return E.Conflict(message, **kw)
+        if status == 429:
+            return E.RateLimited(
+                message, retry_after=_parse_retry_after(response.headers.get("retry-after")),
+                **kw)
+        if status >= 500:
+            return E.ServerError(message, **kw)
+        if status == 400 and "not supported" in detail.lower():
+            return E.Unsupported(message, **kw)
+        return E.BadRequest(message, **kw)
+
+    # ---- GraphQL -------------------------------------------------------------------------
+
+    async def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+        """The `data` of a GraphQL answer; errors become typed exceptions."""
+        target = operation_name(query)
+        body = {"query": query, "variables": dict(variables or {}), "operationName": target
+                if target != "anonymous" else None}
+        response, request_id = await self._send(
+            "POST", "/graphql", api="graphql", target=target, idempotent=not is_mutation(query),
+            headers={"Authorization": self._graphql_auth(), "Content-Type": "application/json"},
+            json_body=body)
+        if response.status_code != 200:
+            raise self._status_error(response, target, request_id)
+        payload = _json(response, target)
+        if not isinstance(payload, dict):
+            raise E.BadResponse(f"{target}: the answer is not a JSON object",
+                                request_id=request_id)
+        errs = payload.get("errors")
+        if errs:
+            raise self._graphql_error(errs, target, request_id)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
+        return data
+
+    def _graphql_error(self, errs: Any, target: str, request_id: str) -> E.WbError:
+        first = errs[0] if isinstance(errs, list) and errs and isinstance(errs[0], dict) else {}
+        message = self._scrub(str(first.get("message") or "request failed"))
+        code = str((first.get("extensions") or {}).get("code") or "").upper()
+        text = f"{target}: {message}"
+        low = message.lower()
+        # W&B reports logical errors as HTTP 200 + errors; its codes and wording are not a
+        # documented contract, so classification is by code first, then by wording.
+        if code in ("PERMISSION_ERROR", "FORBIDDEN") or "permission" in low \
+                or "not authorized" in low or "forbidden" in low:
+            return E.PermissionDenied(text, request_id=request_id)
+        if code == "NOT_FOUND" or "not found" in low or "does not exist" in low:
+            return E.NotFound(text, request_id=request_id)
+        if code == "CONFLICT" or "already" in low or "conflict" in low:
+            return E.Conflict(text, request_id=request_id)
+        if code == "UNAUTHENTICATED" or "not logged in" in low:
+            return E.AuthError(text, request_id=request_id)
+        return E.BadRequest(text, request_id=request_id)
+
+    async def paginate(self, query: str, variables: Mapping[str, Any],
+                       path: tuple[str, ...], page_size: int = 100,
+                       cursor_var: str = "cursor", size_var: str = "perPage",
+                       ) -> AsyncIterator[dict]:
+        """Yield every node of the connection at `path` in the answer, page by page."""
+        cursor: str | None = None
+        while True:
+            data = await self.graphql(query, {**variables, cursor_var: cursor,
+                                              size_var: page_size})
+            conn: Any = data
+            for key in path:
+                conn = conn.get(key) if isinstance(conn, dict) else None
+            if conn is None:
+                return
+            for edge in conn.get("edges") or []:
+                if edge and edge.get("node") is not None:
+                    yield edge["node"]
+            info = conn.get("pageInfo") or {}
+            cursor = info.get("endCursor")
+            if not info.get("hasNextPage") or not cursor:
+                return
+
+    # ---- SCIM ----------------------------------------------------------------------------
+
+    async def scim(self, method: str, path: str, *, body: Any = None,
+                   params: Mapping[str, str] | None = None,
+                   if_match: str | None = None) -> ScimResponse:
+        """One SCIM call; `path` is relative to the SCIM prefix, e.g. "Users/abc"."""
+        url = f"{self.scim_prefix}/{path.lstrip('/')}"
+        target = f"SCIM {method} {path.split('?')[0]}"
+        headers = {"Authorization": self._scim_auth(), "Accept": "application/scim+json"}
+        if body is not None:
+            headers["Content-Type"] = "application/scim+json"
+        if if_match:
+            headers["If-Match"] = if_match
+        response, request_id = await self._send(
+            method, url, api="scim", target=target, idempotent=method in ("GET", "HEAD"),
+            headers=headers, json_body=body, params=params)
+        if response.status_code >= 400:
+            raise self._status_error(response, target, request_id)
+        data = None if response.status_code == 204 or not response.content else _json(
+            response, target)
+        return ScimResponse(response.status_code, data, response.headers.get("etag"),
+                            request_id)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`."""
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text.strip()[:200]
+    if isinstance(payload, dict):
+        if isinstance(payload.get("detail"), str):
+            return payload["detail"]
+        errs = payload.get("errors")
+        if isinstance(errs, list) and errs and isinstance(errs[0], dict):
+            return str(errs[0].get("message", ""))
+        if isinstance(payload.get("error"), str):
+            return payload["error"]
+    return ""
+
+
+def _json(response: httpx.Response, target: str) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise E.BadResponse(f"{target}: the answer is not JSON (HTTP {response.status_code})"
+                            ) from None

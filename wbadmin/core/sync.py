@@ -1,0 +1,399 @@
+"""Fetch the organization from W&B into the cache, in as few round trips as possible.
+
+A full sync asks SCIM for every user (with org, team and registry roles), every team and
+every custom role — one request each — then GraphQL for team details (members' account
+types, pending invites, storage) and projects, many teams per request through field
+aliases, and the registries with one paginated stream for collections and one for
+versions. Without SCIM (a non-admin, or a plan without it) it degrades to what GraphQL
+shows: the viewer's own teams, admin/member roles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from . import errors as E
+from . import queries as Q
+from .cache import Cache
+from .client import Client
+
+log = logging.getLogger("wbadmin.sync")
+
+PREDEFINED_ROLES = {"admin", "member", "viewer"}
+REGISTRY_PREFIX = "wandb-registry-"
+
+
+@dataclass
+class Identity:
+    """Who wbadmin is signed in as, and what that lets it see."""
+
+    username: str
+    name: str | None
+    email: str | None
+    entity: str | None
+    org: str | None
+    org_entity: str | None
+    org_role: str | None = None  # from SCIM; None when SCIM is not available to us
+    is_service_account: bool = False
+    teams: list[str] = field(default_factory=list)
+    scim: bool = False  # whether SCIM answered (org admin or org service account)
+
+
+@dataclass
+class SyncReport:
+    requests: int = 0
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_time(value: Any) -> float | None:
+    """W&B's timestamps (ISO 8601, with or without zone) as epoch seconds."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+class Syncer:
+    def __init__(self, client: Client, cache: Cache, *, team_batch: int = 40,
+                 project_batch: int = 20, page_size: int = 200) -> None:
+        self.client = client
+        self.cache = cache
+        self.team_batch = team_batch
+        self.project_batch = project_batch
+        self.page_size = page_size
+        self.identity: Identity | None = None
+
+    # ---- who am I --------------------------------------------------------------------------
+
+    async def identify(self) -> Identity:
+        viewer = (await self.client.graphql(Q.VIEWER)).get("viewer")
+        if not viewer:
+            raise E.AuthError("the server does not recognise this API key")
+        entity = viewer.get("entity")
+        org = org_entity = None
+        if entity:
+            data = await self.client.graphql(Q.ORG_OF_ENTITY, {"entity": entity})
+            ent = data.get("entity") or {}
+            orgs = [ent["organization"]] if ent.get("organization") else \
+                ((ent.get("user") or {}).get("organizations") or [])
+            if orgs:
+                org = orgs[0]["name"]
+                org_entity = (orgs[0].get("orgEntity") or {}).get("name")
+        teams = [e["node"]["name"] for e in ((viewer.get("teams") or {}).get("edges") or [])]
+        self.identity = Identity(
+            username=viewer["username"], name=viewer.get("name"), email=viewer.get("email"),
+            entity=entity, org=org, org_entity=org_entity, teams=teams,
+            is_service_account=viewer.get("email") is None and entity in teams)
+        return self.identity
+
+    # ---- full sync ---------------------------------------------------------------------------
+
+    async def full(self) -> SyncReport:
+        started, sent = time.perf_counter(), self.client.requests_sent
+        report = SyncReport()
+        me = await self.identify()
+        scim_users, scim_groups, scim_roles = await self._scim_snapshot(report)
+        me.scim = scim_users is not None
+        if scim_users is not None:
+            mine = next((u for u in scim_users if u.get("userName") == me.username), None)
+            me.org_role = (mine or {}).get("organizationRole")
+        team_names = sorted({g["displayName"] for g in scim_groups} if scim_groups is not None
+                            else set(me.teams))
+        teams, projects, registries = await asyncio.gather(
+            self._teams(team_names), self._projects(team_names), self._registries(me, report))
+        now = time.time()
+        with self.cache.transaction() as conn:
+            self._write_identity(conn, me)
+            if scim_users is not None:
+                self._write_users(conn, scim_users, now)
+            if scim_roles is not None:
+                Cache.replace_rows(conn, "custom_roles", (_role_row(r, now) for r in scim_roles))
+            self._write_teams(conn, teams, projects, scim_users, now, full=True)
+            if registries is not None:
+                self._write_registries(conn, *registries, now)
+            self.cache.mark(conn, "org", now)
+        report.requests = self.client.requests_sent - sent
+        report.seconds = time.perf_counter() - started
+        report.counts = {t: self.cache.scalar(f"SELECT COUNT(*) FROM {t}") for t in
+                         ("users", "teams", "team_members", "projects", "registries",
+                          "collections", "versions")}
+        return report
+
+    async def _scim_snapshot(self, report: SyncReport):
+        try:
+            users, groups, roles = await asyncio.gather(
+                self.client.scim("GET", "Users", params={"count": "9999"}),
+                self.client.scim("GET", "Groups", params={"count": "9999"}),
+                self.client.scim("GET", "Roles"))
+        except (E.PermissionDenied, E.AuthError, E.NotFound, E.Unsupported) as exc:
+            report.warnings.append(f"SCIM is not available to this identity ({exc.message}); "
+                                   "showing what GraphQL allows")
+            return None, None, None
+        return ((users.data or {}).get("Resources") or [],
+                (groups.data or {}).get("Resources") or [],
+                (roles.data or {}).get("Resources") or [])
+
+    # ---- teams and projects ------------------------------------------------------------------
+
+    async def _teams(self, names: list[str]) -> dict[str, dict | None]:
+        out: dict[str, dict | None] = {}
+
+        async def batch(chunk: list[str]) -> None:
+            doc, variables = Q.batched("WbadminTeams", "entity", Q.TEAM_SELECTION,
+                                       {"name": "String!"}, [{"name": n} for n in chunk])
+            data = await self.client.graphql(doc, variables)
+            for i, name in enumerate(chunk):
+                out[name] = data.get(f"r{i}")
+
+        await asyncio.gather(*(batch(names[i:i + self.team_batch])
+                               for i in range(0, len(names), self.team_batch)))
+        return out
+
+    async def _projects(self, names: list[str]) -> dict[str, list[dict]]:
+        """Every project of every team: one page of many teams per request, then the rest."""
+        out: dict[str, list[dict]] = {n: [] for n in names}
+        pending: dict[str, str | None] = dict.fromkeys(names)  # team -> cursor
+
+        async def batch(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
+            doc, variables = Q.batched(
+                "WbadminProjects", "models", Q.PROJECTS_SELECTION,
+                {"entityName": "String!", "first": "Int", "after": "String"},
+                [{"entityName": t, "first": self.page_size, "after": c} for t, c in chunk])
+            data = await self.client.graphql(doc, variables)
+            more: dict[str, str | None] = {}
+            for i, (team, _) in enumerate(chunk):
+                conn = data.get(f"r{i}") or {}
+                out[team].extend(e["node"] for e in conn.get("edges") or [] if e.get("node"))
+                info = conn.get("pageInfo") or {}
+                if info.get("hasNextPage") and info.get("endCursor"):
+                    more[team] = info["endCursor"]
+            return more
+
+        while pending:
+            items = list(pending.items())
+            results = await asyncio.gather(*(batch(items[i:i + self.project_batch])
+                                             for i in range(0, len(items), self.project_batch)))
+            pending = {t: c for r in results for t, c in r.items()}
+        return out
+
+    # ---- registries --------------------------------------------------------------------------
+
+    async def _registries(self, me: Identity, report: SyncReport):
+        if not me.org:
+            return None
+        try:
+            registries = [n async for n in self.client.paginate(
+                Q.FETCH_REGISTRIES, {"organization": me.org},
+                ("organization", "orgEntity", "projects"), page_size=100)]
+            registries = [r for r in registries if r["name"].startswith(REGISTRY_PREFIX)]
+            collections, versions, members = await asyncio.gather(
+                self._paged(Q.REGISTRY_COLLECTIONS, me.org, "artifactCollections"),
+                self._paged(Q.REGISTRY_VERSIONS, me.org, "artifactMemberships"),
+                self._registry_members(me, registries))
+        except E.PermissionDenied as exc:
+            report.warnings.append(f"registries are not readable: {exc.message}")
+            return None
+        return registries, collections, versions, members
+
+    async def _paged(self, query: str, org: str, field_name: str) -> list[dict]:
+        return [n async for n in self.client.paginate(
+            query, {"organization": org}, ("organization", "orgEntity", field_name),
+            page_size=self.page_size)]
+
+    async def _registry_members(self, me: Identity, registries: list[dict]) -> dict[str, dict]:
+        if not registries or not me.org_entity:
+            return {}
+        doc, variables = Q.batched(
+            "WbadminRegistryMembers", "project", Q.REGISTRY_MEMBERS_SELECTION,
+            {"name": "String!", "entityName": "String!"},
+            [{"name": r["name"], "entityName": me.org_entity} for r in registries])
+        try:
+            data = await self.client.graphql(doc, variables)
+        except E.PermissionDenied:
+            return {}
+        return {r["name"]: data.get(f"r{i}") or {} for i, r in enumerate(registries)}
+
+    # ---- incremental refresh -----------------------------------------------------------------
+
+    async def refresh_team(self, name: str) -> None:
+        """Re-read one team's members, invites, storage and projects."""
+        teams, projects = await asyncio.gather(self._teams([name]), self._projects([name]))
+        scim_users = None
+        if self.identity is not None and self.identity.scim:
+            # Roles of this team's members come from SCIM: one filtered call per member
+            # would cost more than one list, so list.
+            result = await self.client.scim("GET", "Users", params={"count": "9999"})
+            scim_users = (result.data or {}).get("Resources") or []
+        now = time.time()
+        with self.cache.transaction() as conn:
+            if scim_users is not None:
+                self._write_users(conn, scim_users, now)
+            self._write_teams(conn, teams, projects, scim_users, now, full=False)
+
+    # ---- writing to the cache ----------------------------------------------------------------
+
+    def _write_identity(self, conn, me: Identity) -> None:
+        values = {"org": me.org or "", "org_entity": me.org_entity or "",
+                  "identity": json.dumps(me.__dict__), "base_url": self.client.base_url}
+        for key, value in values.items():
+            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = excluded.value", (key, value))
+
+    def _write_users(self, conn, users: list[dict], now: float) -> None:
+        Cache.replace_rows(conn, "users", (_user_row(u, now) for u in users),
+                           where="account_type = 'USER'")
+
+    def _write_teams(self, conn, teams: dict[str, dict | None],
+                     projects: dict[str, list[dict]], scim_users: list[dict] | None,
+                     now: float, full: bool) -> None:
+        roles = _team_roles(scim_users) if scim_users is not None else {}
+        if full:
+            for table in ("teams", "team_members", "invites", "projects"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM users WHERE account_type = 'SERVICE'")
+        for name, team in teams.items():
+            if not full:
+                for table in ("team_members", "invites", "projects"):
+                    conn.execute(f"DELETE FROM {table} WHERE team = ?", (name,))
+            members = (team or {}).get("members") or []
+            team_projects = projects.get(name, [])
+            last_runs = [_last_run_at(p) for p in team_projects]
+            last_activity = max((t for t in last_runs if t), default=None)
+            service_accounts = 0
+            for seq, m in enumerate(members):
+                if m.get("pending"):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO invites (team, id, email, username, created_at,"
+                        " fetched_at) VALUES (?, ?, ?, ?, NULL, ?)",
+                        (name, m.get("id") or f"pending-{seq}", m.get("email"),
+                         m.get("username"), now))
+                    continue
+                username = m.get("username") or m.get("name")
+                is_sa = (m.get("accountType") or "").upper() == "SERVICE"
+                service_accounts += is_sa
+                role = roles.get((username, name)) or m.get("role") or "member"
+                conn.execute(
+                    "INSERT OR REPLACE INTO team_members (team, username, user_id, email, name,"
+                    " role, custom, account_type, seq, fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (name, username, m.get("id"), m.get("email"), m.get("name"), role,
+                     int(role not in PREDEFINED_ROLES), "SERVICE" if is_sa else "USER", seq, now))
+                if is_sa:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO users (username, gql_id, name, email, org_role,"
+                        " active, account_type, fetched_at) VALUES (?, ?, ?, NULL, NULL, 1,"
+                        " 'SERVICE', ?)", (username, m.get("id"), m.get("name"), now))
+            for p in team_projects:
+                conn.execute(
+                    "INSERT OR REPLACE INTO projects (team, name, id, access, owner, run_count,"
+                    " last_run_at, storage_bytes, created_at, updated_at, fetched_at)"
+                    " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
+                    (name, p["name"], p.get("id"), p.get("access"),
+                     (p.get("user") or {}).get("username"), p.get("runCount"),
+                     _last_run_at(p), parse_time(p.get("createdAt")),
+                     parse_time(p.get("updatedAt")), now))
+            conn.execute(
+                "INSERT OR REPLACE INTO teams (name, id, storage_bytes, member_count,"
+                " service_accounts, project_count, last_activity_at, readable, fetched_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (name, (team or {}).get("id"), (team or {}).get("storageBytes"),
+                 sum(1 for m in members if not m.get("pending")), service_accounts,
+                 len(team_projects), last_activity, int(team is not None), now))
+            self.cache.mark(conn, f"team:{name}", now)
+
+    def _write_registries(self, conn, registries: list[dict], collections: list[dict],
+                          versions: list[dict], members: dict[str, dict], now: float) -> None:
+        for table in ("registries", "registry_members", "collections", "versions"):
+            conn.execute(f"DELETE FROM {table}")
+        for r in registries:
+            short = r["name"].removeprefix(REGISTRY_PREFIX)
+            conn.execute("INSERT INTO registries VALUES (?, ?, ?, ?, ?)",
+                         (short, r.get("id"), r.get("description"), r.get("access"), now))
+            m = members.get(r["name"]) or {}
+            for u in m.get("members") or []:
+                conn.execute("INSERT OR REPLACE INTO registry_members VALUES (?,?,?,?,?)",
+                             (short, "user", u["username"], (u.get("role") or {}).get("name"),
+                              now))
+            for t in m.get("teamMembers") or []:
+                conn.execute("INSERT OR REPLACE INTO registry_members VALUES (?,?,?,?,?)",
+                             (short, "team", t["team"]["name"],
+                              (t.get("role") or {}).get("name"), now))
+        counts: dict[tuple[str, str], int] = {}
+        for v in versions:
+            coll = v.get("artifactCollection") or {}
+            registry = ((coll.get("project") or {}).get("name") or "").removeprefix(
+                REGISTRY_PREFIX)
+            art = v.get("artifact") or {}
+            counts[(registry, coll.get("name"))] = counts.get((registry, coll.get("name")), 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO versions (registry, collection, version_index, id,"
+                " aliases, tags, metadata, created_at, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (registry, coll.get("name"), v["versionIndex"], art.get("id"),
+                 json.dumps(sorted(a["alias"] for a in v.get("aliases") or [])),
+                 json.dumps([t["name"] for t in art.get("tags") or []]),
+                 _json_text(art.get("metadata")), parse_time(v.get("createdAt")), now))
+        for c in collections:
+            registry = ((c.get("project") or {}).get("name") or "").removeprefix(REGISTRY_PREFIX)
+            tags = [e["node"]["name"] for e in ((c.get("tags") or {}).get("edges") or [])]
+            conn.execute(
+                "INSERT OR REPLACE INTO collections (registry, name, id, type, description,"
+                " tags, version_count, fetched_at) VALUES (?,?,?,?,?,?,?,?)",
+                (registry, c["name"], c.get("id"), (c.get("type") or {}).get("name"),
+                 c.get("description"), json.dumps(tags), counts.get((registry, c["name"]), 0),
+                 now))
+            self.cache.mark(conn, f"collection:{registry}/{c['name']}", now)
+
+
+def _user_row(u: dict, now: float) -> dict[str, Any]:
+    emails = u.get("emails")
+    email = emails.get("Value") if isinstance(emails, dict) else (
+        (emails[0] or {}).get("value") if isinstance(emails, list) and emails else None)
+    return {"username": u["userName"], "scim_id": u.get("id"), "name": u.get("displayName"),
+            "email": email, "org_role": u.get("organizationRole"),
+            "active": bool(u.get("active", True)), "account_type": "USER",
+            "seat": u.get("modelsSeat"), "last_active_at": parse_time(u.get("lastActiveAt")),
+            "created_at": parse_time((u.get("meta") or {}).get("created")),
+            "fetched_at": now}
+
+
+def _role_row(r: dict, now: float) -> dict[str, Any]:
+    perms = [p.get("name") if isinstance(p, dict) else p for p in r.get("permissions") or []]
+    return {"id": r.get("id"), "name": r.get("name"), "description": r.get("description"),
+            "inherited_from": r.get("inheritedFrom"), "permissions": perms, "fetched_at": now}
+
+
+def _team_roles(users: list[dict]) -> dict[tuple[str, str], str]:
+    out = {}
+    for u in users:
+        for tr in u.get("teamRoles") or []:
+            out[(u["userName"], tr.get("teamName"))] = tr.get("roleName")
+    return out
+
+
+def _last_run_at(project: dict) -> float | None:
+    edges = ((project.get("lastRun") or {}).get("edges")) or []
+    if not edges:
+        return None
+    node = edges[0].get("node") or {}
+    return parse_time(node.get("heartbeatAt")) or parse_time(node.get("createdAt"))
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value or {})

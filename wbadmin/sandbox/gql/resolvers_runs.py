@@ -1,0 +1,361 @@
+"""Runs ("buckets" in W&B's legacy names): `Project.runs/runCount/run` and run mutations.
+
+`runs(filters:, order:)` takes W&B's Mongo-style JSON filters (compiled by `mongo_filter`)
+and pages with per-edge cursors, since the SDK continues from `edges[-1].cursor`;
+`runCount(filters:)` counts the same filtered set, which is what `len(api.runs(...))` shows.
+Runs are visible to whoever may see their project (RESTRICTED projects: members only).
+A viewer cannot change runs; a member changes their own; admins change any.
+`run_node(db, id)` builds a `Run` source dict (key `_pk`) for other areas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .. import ids
+from ..auth import Identity, project_role
+from ..db import Database
+from . import files
+from .context import Context, GraphQLFault, NotFound, PermissionDenied
+from .mongo_filter import Column, compile_filter, compile_order, install_functions
+from .paging import connection, page_bounds
+from .resolvers_projects import iso, project_node, user_ref, viewer_entity_name
+
+_USERNAME = Column("(SELECT u.username FROM users u WHERE u.id = r.user_id)")
+
+# Filterable and sortable run fields, under the names W&B's run filters use (both cases).
+RUN_FIELDS: dict[str, Column] = {
+    "state": Column("r.state"),
+    "name": Column("r.name"),
+    "id": Column("r.name"),
+    "display_name": Column("r.display_name"),
+    "displayName": Column("r.display_name"),
+    "created_at": Column("r.created_at", "time"),
+    "createdAt": Column("r.created_at", "time"),
+    "heartbeat_at": Column("r.heartbeat_at", "time"),
+    "heartbeatAt": Column("r.heartbeat_at", "time"),
+    "tags": Column("r.tags", "list"),
+    "config": Column("r.config", "json", strip_value=True),
+    "summary_metrics": Column("r.summary", "json"),
+    "summaryMetrics": Column("r.summary", "json"),
+    "username": _USERNAME,
+    "user": _USERNAME,
+    "group": Column("r.group_name"),
+    "group_name": Column("r.group_name"),
+    "groupName": Column("r.group_name"),
+    "job_type": Column("r.job_type"),
+    "jobType": Column("r.job_type"),
+    "notes": Column("r.notes"),
+    "description": Column("r.notes"),
+    "sweep": Column("NULL"),
+    "sweepName": Column("NULL"),
+    "runtime": Column("r.runtime_s"),
+    "duration": Column("r.runtime_s"),
+}
+
+STATES = {"running", "finished", "failed", "crashed", "killed", "preempting", "preempted",
+          "pending"}
+# updateRunState: target -> states it may come from (as the SDK documents them).
+STATE_TRANSITIONS = {"pending": {"running", "failed", "crashed", "preempted"},
+                     "failed": {"pending", "running"}}
+
+
+# ---- nodes ---------------------------------------------------------------------------------
+
+def _history_keys(summary: dict[str, Any]) -> dict[str, Any]:
+    keys = {k: {"typeCounts": [{"type": "number" if isinstance(v, (int, float)) else "string",
+                                "count": 1}]}
+            for k, v in summary.items() if not k.startswith("_")}
+    return {"keys": keys, "lastStep": int(summary.get("_step", -1))}
+
+
+def _node(row: Any) -> dict[str, Any]:
+    summary = json.loads(row["summary"])
+    config = json.loads(row["config"])
+    return {
+        "_pk": row["id"],
+        "_project_id": row["project_id"],
+        "_user_id": row["user_id"],
+        "id": ids.encode("Run", row["id"]),
+        "name": row["name"],
+        "displayName": row["display_name"],
+        "projectId": row["project_id"],
+        "state": row["state"],
+        "tags": json.loads(row["tags"]),
+        # W&B stores config values wrapped; the SDK unwraps `.value`.
+        "config": json.dumps({k: {"value": v, "desc": None} for k, v in config.items()}),
+        "summaryMetrics": json.dumps(summary),
+        "systemMetrics": "{}",
+        "historyKeys": _history_keys(summary),
+        "historyLineCount": int(summary["_step"]) + 1 if "_step" in summary else 0,
+        "group": row["group_name"],
+        "jobType": row["job_type"],
+        "sweepName": None,
+        "commit": None,
+        "host": files.host_of(row),
+        "description": row["notes"],
+        "notes": row["notes"],
+        "stopped": row["state"] == "killed",
+        "createdAt": iso(row["created_at"]),
+        "heartbeatAt": iso(row["heartbeat_at"]),
+        "computeSeconds": int(row["runtime_s"]),
+    }
+
+
+def run_node(db: Database, run_id: int) -> dict[str, Any] | None:
+    """Source dict for a `Run` (no permission check; callers decide visibility)."""
+    row = db.one("SELECT * FROM runs WHERE id = ?", (run_id,))
+    return None if row is None else _node(row)
+
+
+# ---- Project.runs / runCount / run ---------------------------------------------------------
+
+def _filtered(db: Database, project_pk: int, filters: Any) -> tuple[str, list[Any]]:
+    where, params = compile_filter(filters, RUN_FIELDS)
+    return f"r.project_id = ? AND {where}", [project_pk, *params]
+
+
+def _can_see(ctx: Context, project: dict) -> bool:
+    return project_role(ctx.db, project["_pk"], ctx.viewer) is not None
+
+
+def resolve_run_count(project: dict, info: Any, filters: Any = None) -> int:
+    ctx: Context = info.context
+    if not _can_see(ctx, project):
+        return 0
+    where, params = _filtered(ctx.db, project["_pk"], filters)
+    with ctx.db.lock:
+        install_functions(ctx.db.conn)
+        return int(ctx.db.scalar(f"SELECT COUNT(*) FROM runs r WHERE {where}", tuple(params)))
+
+
+def resolve_runs(project: dict, info: Any, filters: Any = None, order: str | None = None,
+                 after: str | None = None, first: int | None = None, **_: Any
+                 ) -> dict[str, Any]:
+    ctx: Context = info.context
+    offset, limit = page_bounds(after, first)
+    if not _can_see(ctx, project):
+        return connection([], offset, 0, _node)
+    where, params = _filtered(ctx.db, project["_pk"], filters)
+    order_sql, order_params = compile_order(order, RUN_FIELDS, "+created_at", "r.id")
+    with ctx.db.lock:
+        install_functions(ctx.db.conn)
+        total = int(ctx.db.scalar(f"SELECT COUNT(*) FROM runs r WHERE {where}", tuple(params)))
+        rows = ctx.db.query(f"SELECT r.* FROM runs r WHERE {where} ORDER BY {order_sql} "
+                            "LIMIT ? OFFSET ?", (*params, *order_params, limit, offset))
+    return connection(rows, offset, total, _node)
+
+
+def resolve_project_run(project: dict, info: Any, name: str) -> dict[str, Any] | None:
+    ctx: Context = info.context
+    if not _can_see(ctx, project):
+        return None
+    row = ctx.db.one("SELECT * FROM runs WHERE project_id = ? AND name = ?",
+                     (project["_pk"], name))
+    return None if row is None else _node(row)
+
+
+def resolve_run_user(run: dict, info: Any) -> dict[str, Any] | None:
+    return user_ref(info.context.db, run.get("_user_id"))
+
+
+def resolve_run_project(run: dict, info: Any) -> dict[str, Any] | None:
+    return project_node(info.context.db, run["_project_id"])
+
+
+def resolve_run_read_only(run: dict, info: Any) -> bool:
+    ctx: Context = info.context
+    role = project_role(ctx.db, run["_project_id"], ctx.viewer)
+    return not (role == "admin" or (role == "member" and run["_user_id"] == ctx.viewer.id))
+
+
+# ---- mutations -----------------------------------------------------------------------------
+
+def _writable_run(db: Database, viewer: Identity, gid: str | None) -> Any:
+    """The run row behind a Run id if the caller may change it; raises otherwise."""
+    pk = ids.decode(gid or "", "Run")
+    row = None if pk is None else db.one("SELECT * FROM runs WHERE id = ?", (pk,))
+    role = None if row is None else project_role(db, row["project_id"], viewer)
+    if row is None or role is None:
+        raise NotFound(f"run {gid!r} not found")
+    if role == "admin" or (role == "member" and row["user_id"] == viewer.id):
+        return row
+    raise PermissionDenied(f"permission denied: {viewer.username} may not change run "
+                           f"{row['name']!r}")
+
+
+def _audit(conn: Any, action: str, actor_id: int, run: Any) -> None:
+    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
+                 (int(time.time()), action, actor_id,
+                  json.dumps({"run_name": run["name"], "project_id": run["project_id"]})))
+
+
+def resolve_stop_run(_root: Any, info: Any, input: dict) -> dict[str, Any]:
+    """Flag a run to stop. The sandbox has no process to signal, so a running run ends
+    at once as W&B eventually shows it: `killed`, its heartbeat and runtime closed now."""
+    ctx: Context = info.context
+    row = _writable_run(ctx.db, ctx.viewer, input.get("id"))
+    if row["state"] == "running":
+        now = int(time.time())
+        with ctx.db.transaction() as conn:
+            conn.execute("UPDATE runs SET state = 'killed', heartbeat_at = ?, runtime_s = ? "
+                         "WHERE id = ?", (now, max(0, now - row["created_at"]), row["id"]))
+            _audit(conn, "run:stop", ctx.viewer.id, row)
+    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+
+
+def resolve_delete_run(_root: Any, info: Any, input: dict) -> dict[str, Any]:
+    ctx: Context = info.context
+    row = _writable_run(ctx.db, ctx.viewer, input.get("id"))
+    with ctx.db.transaction() as conn:
+        conn.execute("UPDATE artifacts SET created_by_run_id = NULL WHERE created_by_run_id = ?",
+                     (row["id"],))
+        conn.execute("DELETE FROM runs WHERE id = ?", (row["id"],))
+        _audit(conn, "run:delete", ctx.viewer.id, row)
+    return {"clientMutationId": input.get("clientMutationId")}
+
+
+def resolve_update_run_state(_root: Any, info: Any, input: dict) -> dict[str, Any]:
+    ctx: Context = info.context
+    row = _writable_run(ctx.db, ctx.viewer, input.get("id"))
+    target = input["state"]
+    if row["state"] not in STATE_TRANSITIONS.get(target, set()):
+        raise GraphQLFault(f"cannot change run state from {row['state']!r} to {target!r}")
+    with ctx.db.transaction() as conn:
+        conn.execute("UPDATE runs SET state = ? WHERE id = ?", (target, row["id"]))
+        _audit(conn, "run:update", ctx.viewer.id, row)
+    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+
+
+def _json_arg(value: Any) -> Any:
+    """A JSONString input value: variables inside input objects may arrive still encoded."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise GraphQLFault(f"invalid JSONString: {exc.msg}") from exc
+    return value
+
+
+def _unwrap_config(config: Any) -> dict[str, Any]:
+    """W&B's `{"k": {"value": v, "desc": ...}}` to the stored `{"k": v}`."""
+    config = _json_arg(config)
+    if not isinstance(config, dict):
+        raise GraphQLFault("config must be a JSON object")
+    return {k: v["value"] if isinstance(v, dict) and "value" in v else v
+            for k, v in config.items()}
+
+
+def _bucket_changes(data: dict) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key, col in [("displayName", "display_name"), ("groupName", "group_name"),
+                     ("jobType", "job_type")]:
+        if data.get(key) is not None:
+            changes[col] = data[key]
+    notes = data.get("notes") if data.get("notes") is not None else data.get("description")
+    if notes is not None:
+        changes["notes"] = notes
+    if data.get("tags") is not None:
+        changes["tags"] = json.dumps(list(dict.fromkeys(data["tags"])))
+    if data.get("config") is not None:
+        changes["config"] = json.dumps(_unwrap_config(data["config"]))
+    if data.get("summaryMetrics") is not None:
+        summary = _json_arg(data["summaryMetrics"])
+        if not isinstance(summary, dict):
+            raise GraphQLFault("summaryMetrics must be a JSON object")
+        changes["summary"] = json.dumps(summary)
+    if data.get("state") is not None:
+        if data["state"] not in STATES:
+            raise GraphQLFault(f"invalid run state {data['state']!r}")
+        changes["state"] = data["state"]
+    return changes
+
+
+def _new_run(ctx: Context, data: dict) -> int:
+    """upsertBucket without an id: find or create the project, then the run."""
+    from .resolvers_projects import resolve_upsert_model
+
+    name = data.get("name")
+    if not name:
+        raise GraphQLFault("a run needs a name")
+    entity_name = data.get("entityName") or viewer_entity_name(ctx)
+    project_name = data.get("modelName") or "uncategorized"
+    project = ctx.db.one("SELECT p.id FROM projects p JOIN entities e ON e.id = p.entity_id "
+                         "WHERE e.name = ? AND p.name = ?", (entity_name, project_name))
+    if project is None:  # W&B creates the project on a run's first upsert
+        created = resolve_upsert_model(None, _Info(ctx), {"name": project_name,
+                                                          "entityName": entity_name})
+        project_pk = created["project"]["_pk"]
+    else:
+        project_pk = project["id"]
+    role = project_role(ctx.db, project_pk, ctx.viewer)
+    if role is None:
+        raise NotFound(f"project {project_name!r} not found")
+    existing = ctx.db.one("SELECT id FROM runs WHERE project_id = ? AND name = ?",
+                          (project_pk, name))
+    if existing is not None:
+        return int(existing["id"])
+    if role not in ("admin", "member"):
+        raise PermissionDenied(f"permission denied: {ctx.viewer.username} may not create "
+                               f"runs in {project_name!r}")
+    now = int(time.time())
+    with ctx.db.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO runs (project_id, name, display_name, state, user_id, created_at,"
+            " heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            (project_pk, name, data.get("displayName") or name, ctx.viewer.id, now, now))
+        return -int(cur.lastrowid)  # negative: inserted just now
+
+
+class _Info:
+    """The slice of GraphQL `info` that resolvers read, for calling one from another."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+
+def resolve_upsert_bucket(_root: Any, info: Any, input: dict) -> dict[str, Any]:
+    ctx: Context = info.context
+    inserted = False
+    if input.get("id"):
+        row = _writable_run(ctx.db, ctx.viewer, input["id"])
+        pk = row["id"]
+    else:
+        pk = _new_run(ctx, input)
+        inserted = pk < 0
+        pk = abs(pk)
+        row = _writable_run(ctx.db, ctx.viewer, ids.encode("Run", pk))
+    changes = _bucket_changes(input)
+    if changes:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        with ctx.db.transaction() as conn:
+            conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*changes.values(), pk))
+            if not inserted:
+                _audit(conn, "run:update", ctx.viewer.id, row)
+    return {"bucket": run_node(ctx.db, pk), "inserted": inserted, "updateAvailable": False,
+            "clientMutationId": input.get("clientMutationId")}
+
+
+RESOLVERS = {
+    "Project": {
+        "runCount": resolve_run_count,
+        "runs": resolve_runs,
+        "run": resolve_project_run,
+    },
+    "Run": {
+        "user": resolve_run_user,
+        "project": resolve_run_project,
+        "readOnly": resolve_run_read_only,
+        "fileCount": files.resolve_file_count,
+        "files": files.resolve_files,
+    },
+    "File": {"url": files.resolve_file_url},
+    "Mutation": {
+        "stopRun": resolve_stop_run,
+        "deleteRun": resolve_delete_run,
+        "updateRunState": resolve_update_run_state,
+        "upsertBucket": resolve_upsert_bucket,
+    },
+}
