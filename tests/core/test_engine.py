@@ -30,7 +30,7 @@ from wbadmin.core.journal import Journal
 KEY = "0123456789abcdef0123456789abcdef01234567"
 
 
-class Crash(BaseException):  # noqa: N818 - stands for the process dying
+class Crash(BaseException):
     """Not an Exception: like KeyboardInterrupt, it must not be journaled as a failure."""
 
 
@@ -130,33 +130,23 @@ class Liar(SetState):
 
 @register_change
 @dataclass(kw_only=True)
-class CrashAfterWrite(SetState):
-    kind = "test.crash_after_write"
+class Interrupted(SetState):
+    """Dies during apply, `when` "before" or "after" W&B took the change; `how`: "raise"
+    (Crash), "hang" (until the task is cancelled) or "exit" (the whole process)."""
+
+    kind = "test.interrupted"
+    when: str = "after"
+    how: str = "raise"
 
     async def apply(self, ctx: FileOrg) -> ApplyResult:
-        ctx.put(self.target, self.after)
+        if self.when == "after":
+            ctx.put(self.target, self.after)
+        if self.how == "exit":
+            os._exit(3)
+        if self.how == "hang":
+            ctx.gate.set()
+            await asyncio.Event().wait()
         raise Crash
-
-
-@register_change
-@dataclass(kw_only=True)
-class CrashBeforeWrite(SetState):
-    kind = "test.crash_before_write"
-
-    async def apply(self, ctx: FileOrg) -> ApplyResult:
-        raise Crash
-
-
-@register_change
-@dataclass(kw_only=True)
-class HangsAfterWrite(SetState):
-    kind = "test.hangs_after_write"
-
-    async def apply(self, ctx: FileOrg) -> ApplyResult:
-        ctx.put(self.target, self.after)
-        ctx.gate.set()
-        await asyncio.Event().wait()  # until cancelled
-        raise AssertionError("unreachable")
 
 
 @register_change
@@ -171,25 +161,6 @@ class ProbeJournal(SetState):
             for entry in other.query(target=self.target):
                 ctx.seen.append((entry.target, entry.status))
         return await super().apply(ctx)
-
-
-@register_change
-@dataclass(kw_only=True)
-class ExitsAfterWrite(SetState):
-    kind = "test.exits_after_write"
-
-    async def apply(self, ctx: FileOrg) -> ApplyResult:
-        ctx.put(self.target, self.after)
-        os._exit(3)
-
-
-@register_change
-@dataclass(kw_only=True)
-class ExitsBeforeWrite(SetState):
-    kind = "test.exits_before_write"
-
-    async def apply(self, ctx: FileOrg) -> ApplyResult:
-        os._exit(3)
 
 
 def role(r: str) -> dict:
@@ -293,9 +264,8 @@ async def test_a_failure_does_not_stop_the_others(engine: Engine, journal: Journ
 
     assert [o.status for o in outcomes] == ["applied", "failed", "applied"]
     failed = outcomes[1]
-    assert failed.result.startswith(
-        "ChangeError: HTTP 403 permission denied you are not a team admin")
-    assert "\n" not in failed.result
+    # One line, and no re-read noise: the target is as it was, as a failure should leave it.
+    assert failed.result == "ChangeError: HTTP 403 permission denied you are not a team admin"
     assert failed.request_id == "req-denied" and failed.verified is False
     assert failed.line().startswith("✗ ~ data-science-nlp  carol  viewer → member")
     assert org.get("data-science-nlp/carol") == role("viewer")
@@ -345,8 +315,7 @@ async def test_crash_after_the_remote_change_reconciles_as_applied(
         engine: Engine, journal: Journal, org: FileOrg) -> None:
     plan = Plan("crash", [
         SetState(target="data-science-nlp/carol", before=role("viewer"), after=role("member")),
-        CrashAfterWrite(target="data-science-nlp/bob", before=role("member"),
-                        after=role("admin")),
+        Interrupted(target="data-science-nlp/bob", before=role("member"), after=role("admin")),
         SetState(target="ai-governance/erin", before=role("member"), after=None),
     ])
     with pytest.raises(Crash):
@@ -367,8 +336,8 @@ async def test_crash_after_the_remote_change_reconciles_as_applied(
 
 async def test_crash_before_the_remote_change_reconciles_as_not_applied(
         engine: Engine, journal: Journal, org: FileOrg) -> None:
-    plan = Plan("crash", [CrashBeforeWrite(target="data-science-nlp/bob",
-                                           before=role("member"), after=role("admin"))])
+    plan = Plan("crash", [Interrupted(target="data-science-nlp/bob", before=role("member"),
+                                      after=role("admin"), when="before")])
     with pytest.raises(Crash):
         await engine.apply(plan, org, "alice")
     [settled] = await engine.reconcile(org)
@@ -381,8 +350,8 @@ async def test_crash_before_the_remote_change_reconciles_as_not_applied(
 
 async def test_interrupted_then_changed_by_someone_else_is_a_conflict(
         engine: Engine, journal: Journal, org: FileOrg) -> None:
-    plan = Plan("crash", [CrashAfterWrite(target="data-science-nlp/bob",
-                                          before=role("member"), after=role("admin"))])
+    plan = Plan("crash", [Interrupted(target="data-science-nlp/bob", before=role("member"),
+                                      after=role("admin"))])
     with pytest.raises(Crash):
         await engine.apply(plan, org, "alice")
     org.put("data-science-nlp/bob", role("viewer"))
@@ -393,8 +362,8 @@ async def test_interrupted_then_changed_by_someone_else_is_a_conflict(
 
 async def test_cancelled_apply_leaves_pending_then_reconciles(
         engine: Engine, journal: Journal, org: FileOrg) -> None:
-    plan = Plan("hang", [HangsAfterWrite(target="data-science-nlp/bob",
-                                         before=role("member"), after=role("admin"))])
+    plan = Plan("hang", [Interrupted(target="data-science-nlp/bob", before=role("member"),
+                                     after=role("admin"), how="hang")])
     task = asyncio.create_task(engine.apply(plan, org, "alice"))
     await org.gate.wait()
     task.cancel()
@@ -407,21 +376,20 @@ async def test_cancelled_apply_leaves_pending_then_reconciles(
     assert org.writes == ["data-science-nlp/bob"]
 
 
-def _apply_in_child(journal_path: str, org_path: str, kind: str) -> None:
-    change_type = {"after": ExitsAfterWrite, "before": ExitsBeforeWrite}[kind]
-    plan = Plan("child", [change_type(target="data-science-nlp/bob", before=role("member"),
-                                      after=role("admin"))])
+def _apply_in_child(journal_path: str, org_path: str, when: str) -> None:
+    plan = Plan("child", [Interrupted(target="data-science-nlp/bob", before=role("member"),
+                                      after=role("admin"), when=when, how="exit")])
     engine = Engine(Journal(journal_path), profile="default")
     asyncio.run(engine.apply(plan, FileOrg(Path(org_path)), "alice"))
 
 
-@pytest.mark.parametrize(("kind", "status", "final_role"),
+@pytest.mark.parametrize(("when", "status", "final_role"),
                          [("after", "applied", "admin"), ("before", "not_applied", "member")])
 async def test_process_killed_mid_apply_is_reconciled(
-        engine: Engine, journal: Journal, org: FileOrg, kind: str, status: str,
+        engine: Engine, journal: Journal, org: FileOrg, when: str, status: str,
         final_role: str) -> None:
     proc = multiprocessing.get_context("spawn").Process(
-        target=_apply_in_child, args=(journal.path, str(org.path), kind))
+        target=_apply_in_child, args=(journal.path, str(org.path), when))
     proc.start()
     await asyncio.to_thread(proc.join, 120)
     assert proc.exitcode == 3
@@ -479,7 +447,7 @@ async def test_undo_of_a_removal_adds_back(engine: Engine, org: FileOrg) -> None
 async def test_undo_refused_when_the_state_moved_on(engine: Engine, org: FileOrg) -> None:
     [applied] = await engine.apply(Plan("one", [three_changes().changes[0]]), org, "alice")
     org.put("data-science-nlp/bob", role("viewer"))
-    with pytest.raises(UndoRefused, match="has changed since entry .* now shows role=viewer"):
+    with pytest.raises(UndoRefused, match=r"has changed since entry .* now shows role=viewer"):
         await engine.plan_undo(applied.entry_id, org)
 
 

@@ -380,3 +380,24 @@ def test_explicit_config_path(isolated_home: Home, tmp_path: Path) -> None:
     assert settings.exists and settings.path == other
     assert resolve_profile("ci", {}, settings=settings).base_url == "https://ci.wandb.io"
     assert not get_settings().exists
+
+
+def test_errors_share_the_client_error_base(isolated_home: Home) -> None:
+    from wbadmin.core.errors import WbError
+
+    with pytest.raises(WbError):
+        resolve_profile("nope", {})
+
+
+def test_settings_and_credentials_import_no_ui_and_no_sdk() -> None:
+    """The data layer never imports textual or the TUI; keyring and wandb stay lazy."""
+    import subprocess
+    import sys
+
+    code = ("import sys, wbadmin.core.settings, wbadmin.core.credentials, wbadmin.core.redact\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'wandb', 'keyring')"
+            " or m.startswith(('wbadmin.tui', 'wbadmin.sandbox'))]\n"
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

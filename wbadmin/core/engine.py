@@ -148,7 +148,10 @@ class Engine:
             # was applied. Saying "failed" would invite applying it twice.
             status, result = "applied", f"the request failed ({reason}) but the re-read shows "\
                 "the change in place"
+        elif verified is False and change.matches(current, change.before):
+            status, result = "failed", reason  # untouched, as a failure should leave it
         else:
+            # Re-read failed, or the target shows neither before nor after: say what it shows.
             status, result = "failed", _join(reason, note)
         await self._db(self.journal.write_outcome, entry_id, status, result, request_id,
                        verified)

@@ -55,7 +55,7 @@ MIGRATIONS: dict[int, list[str]] = {
                              ('pending', 'applied', 'failed', 'not_applied', 'conflict')),
             result       TEXT NOT NULL DEFAULT '',
             request_id   TEXT,
-            verified     INTEGER,                             -- re-read showed `after`; NULL unknown
+            verified     INTEGER,                  -- re-read showed `after`; NULL: unknown
             reversible   INTEGER NOT NULL,
             undo_of      INTEGER REFERENCES entries(id),
             owner        TEXT NOT NULL DEFAULT ''             -- host:pid that wrote the intent

@@ -14,8 +14,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import errors as E
@@ -63,16 +64,16 @@ def parse_time(value: Any) -> float | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
 class Syncer:
     def __init__(self, client: Client, cache: Cache, *, team_batch: int = 40,
-                 project_batch: int = 20, page_size: int = 200) -> None:
+                 project_batch: int = 20, page_size: int = 200,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
+        self.clock = clock
         self.cache = cache
         self.team_batch = team_batch
         self.project_batch = project_batch
@@ -117,7 +118,7 @@ class Syncer:
                             else set(me.teams))
         teams, projects, registries = await asyncio.gather(
             self._teams(team_names), self._projects(team_names), self._registries(me, report))
-        now = time.time()
+        now = self.clock()
         with self.cache.transaction() as conn:
             self._write_identity(conn, me)
             if scim_users is not None:
@@ -240,7 +241,7 @@ class Syncer:
             # would cost more than one list, so list.
             result = await self.client.scim("GET", "Users", params={"count": "9999"})
             scim_users = (result.data or {}).get("Resources") or []
-        now = time.time()
+        now = self.clock()
         with self.cache.transaction() as conn:
             if scim_users is not None:
                 self._write_users(conn, scim_users, now)

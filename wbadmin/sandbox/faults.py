@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
 from dataclasses import asdict, dataclass, fields
@@ -33,18 +34,14 @@ class Faults:
         self._rng = random.Random(self.seed)
 
     def update(self, **changes: Any) -> None:
+        """Apply changes all together, or none of them (a bad value raises ValueError)."""
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        for name, value in changes.items():
-            if value is None and name == "seed":
-                setattr(self, name, None)
-                continue
-            number = int(value) if name in _INT_FIELDS else float(value)
-            if number < 0 or (name.endswith("_rate") and number > 1):
-                raise ValueError(f"{name} must be {'0..1' if name.endswith('_rate') else '>= 0'}")
-            setattr(self, name, number)
+        checked = {name: _checked(name, value) for name, value in changes.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
         if "seed" in changes:
             self._rng = random.Random(self.seed)
 
@@ -82,6 +79,29 @@ class Faults:
 
     def delay(self) -> float:
         return (self.latency_ms + self._rng.uniform(0, self.jitter_ms)) / 1000.0
+
+
+def _checked(name: str, value: Any) -> float | int | None:
+    """A setting's value as a finite, in-range number (strings from env vars are parsed)."""
+    if name == "seed" and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number")
+    if name in _INT_FIELDS:
+        if not number.is_integer():
+            raise ValueError(f"{name} must be a whole number")
+        number = int(number)
+    if name == "seed":
+        return number
+    if number < 0 or (name.endswith("_rate") and number > 1):
+        raise ValueError(f"{name} must be {'0..1' if name.endswith('_rate') else '>= 0'}")
+    return number
 
 
 class FaultMiddleware:
@@ -128,6 +148,9 @@ async def _drop(send: Any) -> None:
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is not None:
         transport.abort()
+        # Let uvicorn see the connection as lost before the app returns; otherwise it logs
+        # "ASGI callable returned without starting response." for every dropped request.
+        await asyncio.sleep(0)
         return
     # Not under uvicorn: promise a body and never deliver it.
     await send({"type": "http.response.start", "status": 200,

@@ -194,11 +194,13 @@ class SandboxServer:
                               access_log=False, lifespan="off", timeout_keep_alive=30)
 
     def serve_forever(self) -> None:
+        executor.get_schema()  # build the schema now, not on the first request
         self._server = uvicorn.Server(self._config())
         self._server.run()
 
     def start(self, timeout: float = 10.0) -> str:
         """Serve on a daemon thread; returns the base URL once it accepts connections."""
+        executor.get_schema()  # build the schema now, not on the first request
         self._server = uvicorn.Server(self._config())
         self._thread = threading.Thread(target=self._server.run, name="wbadmin-sandbox",
                                         daemon=True)

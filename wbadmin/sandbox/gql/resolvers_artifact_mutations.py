@@ -15,14 +15,14 @@ from typing import Any
 
 from .. import ids
 from . import artifact_access as acc
-from .context import Context, GraphQLFault, NotFound, PermissionDenied
-from .resolvers_artifacts import (
+from .artifact_nodes import (
     VERSION_RE,
     collection_node,
     load_artifact,
     membership_node,
     tag_node,
 )
+from .context import Context, GraphQLFault, NotFound, PermissionDenied
 
 TAG_RE = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
 MAX_ALIAS = 128

@@ -14,9 +14,9 @@ from typing import Any
 
 from .. import ids
 from . import artifact_access as acc
+from .artifact_nodes import project_pk, type_node
 from .context import Context, GraphQLFault, NotFound, PermissionDenied
 from .paging import connection, page_bounds
-from .resolvers_artifacts import project_pk, type_node
 
 REGISTRY_PREFIX = "wandb-registry-"
 REGISTRY_ROLES = ("admin", "member", "viewer", "restricted_viewer")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import artifact_access as acc
+from .artifact_nodes import COLLECTION_FIELDS, list_collections, membership_node
 from .context import Context
 from .mongo_filter import Column, compile_filter, compile_order, install_functions
 from .paging import connection, page_bounds
-from .resolvers_artifacts import COLLECTION_FIELDS, list_collections, membership_node
 
 REGISTRY_FIELDS = {
     "id": Column("p.id"), "project_id": Column("p.id"), "name": Column("p.name"),

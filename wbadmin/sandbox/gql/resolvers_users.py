@@ -323,6 +323,24 @@ def resolve_org_teams(org: dict, info: Any) -> list[dict]:
     return [node for r in rows if (node := entity_node(db, r["id"])) is not None]
 
 
+# ---- helpers for this area's mutations ------------------------------------------------------
+
+def audit(conn: Any, action: str, actor_id: int, **detail: Any) -> None:
+    """One W&B-style audit entry (`detail` uses W&B's entry field names)."""
+    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
+                 (int(time.time()), action, actor_id,
+                  json.dumps({k: v for k, v in detail.items() if v is not None})))
+
+
+def new_api_key(conn: Any, user_id: int, description: str | None) -> tuple[int, str]:
+    """Issue a fresh key (>= 40 characters, as the SDK requires): (row id, secret)."""
+    secret = "sbx-" + secrets.token_hex(20)
+    cur = conn.execute(
+        "INSERT INTO api_keys (user_id, key, name, description, created_at) VALUES (?, ?, ?, ?, ?)",
+        (user_id, secret, key_name(secret), description, int(time.time())))
+    return int(cur.lastrowid), secret
+
+
 RESOLVERS = {
     "Query": {
         "viewer": resolve_viewer,
@@ -350,20 +368,3 @@ RESOLVERS = {
     },
 }
 
-
-# ---- helpers for this area's mutations ------------------------------------------------------
-
-def audit(conn: Any, action: str, actor_id: int, **detail: Any) -> None:
-    """One W&B-style audit entry (`detail` uses W&B's entry field names)."""
-    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(time.time()), action, actor_id,
-                  json.dumps({k: v for k, v in detail.items() if v is not None})))
-
-
-def new_api_key(conn: Any, user_id: int, description: str | None) -> tuple[int, str]:
-    """Issue a fresh key (>= 40 characters, as the SDK requires): (row id, secret)."""
-    secret = "sbx-" + secrets.token_hex(20)
-    cur = conn.execute(
-        "INSERT INTO api_keys (user_id, key, name, description, created_at) VALUES (?, ?, ?, ?, ?)",
-        (user_id, secret, key_name(secret), description, int(time.time())))
-    return int(cur.lastrowid), secret
