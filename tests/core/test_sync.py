@@ -26,7 +26,8 @@ async def test_full_sync_as_org_admin_matches_the_org(sandbox, sandbox_db, cache
         report = await Syncer(client, cache).full()
     db = sandbox_db
     assert report.warnings == []
-    people = db.scalar("SELECT COUNT(*) FROM users WHERE account_type='USER' AND org_id IS NOT NULL")
+    people = db.scalar(
+        "SELECT COUNT(*) FROM users WHERE account_type='USER' AND org_id IS NOT NULL")
     assert cache.scalar("SELECT COUNT(*) FROM users WHERE account_type='USER'") == people
     assert cache.scalar("SELECT COUNT(*) FROM teams") == db.scalar(
         "SELECT COUNT(*) FROM entities WHERE kind='team'")

@@ -134,7 +134,8 @@ def test_list_filters(scim, flt, expected):
 
 
 @pytest.mark.parametrize("flt", ['userName co "car"', 'displayName eq "Carol Diaz"',
-                                 'userName eq "a" and active eq true', "userName", 'userName eq bob'])
+                                 'userName eq "a" and active eq true', "userName",
+                                 "userName eq bob"])
 def test_unsupported_filters_are_400(scim, flt):
     assert "unsupported filter" in error(scim.get("/Users", params={"filter": flt}), 400)
 

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.sdk
 
 ORG = "inference-systems"
 CHATBOT = f"{ORG}/wandb-registry-model/support-chatbot-ft"
+SOURCE = "llm-platform-eng/fine-tune-llama-3-support/support-chatbot-ft"
 
 
 def fetch(api, ref: str):
@@ -171,3 +172,34 @@ def test_viewer_cannot_tag_a_collection(sdk):
     fresh = next(c for c in sdk("alice").artifact_collections(
         f"{ORG}/wandb-registry-model", "model") if c.name == "toxicity-filter")
     assert "safety" not in fresh.tags
+
+
+def test_source_artifact_in_its_team_project(sdk):
+    src = sdk("alice").artifact(f"{SOURCE}:latest")
+    assert src.version == "v7"
+    assert not src.is_link
+    assert src.aliases == ["latest"]
+    # A restricted project is invisible to people outside it.
+    with pytest.raises((ValueError, CommError)):
+        sdk("bob").artifact("ai-governance/red-team-evals/red-team-prompts:latest")
+
+
+def test_link_and_unlink_into_a_registry(sdk, sandbox_db):
+    src = sdk("alice").artifact(f"{SOURCE}:v2")
+    linked = src.link(f"{ORG}/wandb-registry-model/chatbot-experiments", aliases=["candidate"])
+    assert linked.version == "v0"
+    fresh = sdk("alice").artifact(f"{ORG}/wandb-registry-model/chatbot-experiments:candidate")
+    assert fresh.source_version == "v2"
+    assert set(fresh.aliases) == {"latest", "candidate"}
+    fresh.unlink()
+    assert sandbox_db.scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN artifact_collections c ON c.id = "
+        "m.collection_id WHERE c.name = 'chatbot-experiments'") == 0
+
+
+def test_viewer_cannot_link_into_a_registry(sdk, sandbox_db):
+    src = sdk("victor").artifact("data-science-nlp/intent-classifier/intent-classifier:v1")
+    with pytest.raises(CommError, match="permission"):
+        src.link(f"{ORG}/wandb-registry-model/intent-experiments")
+    assert sandbox_db.scalar("SELECT COUNT(*) FROM artifact_collections "
+                             "WHERE name = 'intent-experiments'") == 0

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import sandbox_cmd
+from . import auth_cmd, cache_cmd, data_cmd, journal_cmd, sandbox_cmd
 from .errors import INTERNAL, INTERRUPTED, CliError
 
 
@@ -20,6 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wbadmin {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    auth_cmd.register(sub)
+    data_cmd.register(sub)
+    journal_cmd.register(sub)
+    cache_cmd.register(sub)
     sandbox_cmd.register(sub)
     return parser
 

@@ -136,7 +136,8 @@ def team(cache: Cache, name: str) -> TeamRow | None:
 
 def _team(r) -> TeamRow:
     return TeamRow(name=r["name"], members=r["member_count"],
-                   service_accounts=r["service_accounts"], projects=r["project_count"], storage_bytes=r["storage_bytes"],
+                   service_accounts=r["service_accounts"], projects=r["project_count"],
+                   storage_bytes=r["storage_bytes"],
                    last_activity_at=r["last_activity_at"], readable=bool(r["readable"]))
 
 

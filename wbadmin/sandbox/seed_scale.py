@@ -79,6 +79,7 @@ def seed_scale(db: Database, preset: str, seed: int = 0, now: int | None = None,
         conn = db.conn
         fk_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
         sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -262144")  # 256 MiB while building indexes
@@ -87,7 +88,7 @@ def seed_scale(db: Database, preset: str, seed: int = 0, now: int | None = None,
                 _continue_ids(s)
                 _grow(s, preset, scale)
         finally:
-            conn.execute("PRAGMA cache_size = -2000")
+            conn.execute(f"PRAGMA cache_size = {int(cache)}")
             conn.execute(f"PRAGMA synchronous = {int(sync)}")
             conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_on else 'OFF'}")
         conn.execute("PRAGMA optimize")

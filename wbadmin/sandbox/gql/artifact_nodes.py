@@ -155,7 +155,6 @@ def list_collections(ctx: Context, where: list[str], params: list[Any], after: s
     return connection(rows, offset, total, collection_node)
 
 
-
 def type_node(ctx: Context, pid: int, name: str) -> dict[str, Any]:
     created = ctx.db.scalar("SELECT MIN(created_at) FROM artifact_collections "
                             "WHERE project_id = ? AND type_name = ?", (pid, name))

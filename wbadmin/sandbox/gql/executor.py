@@ -73,8 +73,9 @@ def get_schema() -> GraphQLSchema:
     for name in ("JSONString", "JSON"):
         scalar = schema.type_map[name]
         scalar.serialize = _json_serialize if name == "JSONString" else (lambda v: v)
-        scalar.parse_value = _json_parse
-        scalar.parse_literal = _json_literal
+        # graphql-core 3.3 coerces inputs through coerce_input_*; parse_* are the legacy names.
+        scalar.parse_value = scalar.coerce_input_value = _json_parse
+        scalar.parse_literal = scalar.coerce_input_literal = _json_literal
     for module_name in RESOLVER_MODULES:
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")

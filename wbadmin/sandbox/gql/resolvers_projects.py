@@ -298,8 +298,9 @@ def resolve_upsert_model(_root: Any, info: Any, input: dict) -> dict[str, Any]:
                                (entity["id"], name)).fetchone()
             if row is None:
                 if not _may_create(db, viewer, entity):
+                    what = "registries" if name.startswith(REGISTRY_PREFIX) else "projects"
                     raise PermissionDenied(f"permission denied: {viewer.username} may not "
-                                           f"create projects in {entity_name!r}")
+                                           f"create {what} in {entity_name!r}")
                 pk = _insert(conn, viewer, entity, name, input)
                 _audit(conn, "project:create", viewer.id, entity_name, name)
                 node = project_node(db, pk)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..auth import REGISTRY_ROLE_RANK
@@ -38,7 +38,6 @@ class State:
     pk: int
     changed: bool = False
     removed: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def row(self) -> sqlite3.Row:

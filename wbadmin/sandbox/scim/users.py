@@ -140,6 +140,8 @@ def create_user(ctx: Ctx, raw: bytes) -> Response:
                 raise bad_request(f"team {team_name!r} not found")
             teams.append(team)
     else:
+        # Dedicated/Self-Managed: seat fields apply; W&B documents no teams extension here,
+        # so it is ignored (add memberships through /Groups).
         models_seat, weave_role = seat_value(body, "modelsSeat"), seat_value(body, "weaveRole")
 
     with ctx.db.transaction() as conn:

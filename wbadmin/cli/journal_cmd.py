@@ -1,0 +1,154 @@
+"""`wbadmin journal` (what wbadmin changed, exportable) and `wbadmin undo ENTRY`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from ..core import changes_team  # noqa: F401  (registers the W&B change kinds for undo)
+from ..core.changes import Outcome, format_delta, format_state
+from ..core.engine import Engine
+from ..core.journal import Entry, parse_when
+from ..core.session import Session
+from ..core.sync import Syncer
+from .common import add_command, confirm, note, open_session, run_online
+from .errors import (
+    AUTH,
+    BAD_DATA,
+    CONFLICT,
+    INTERRUPTED,
+    NOT_FOUND,
+    PERMISSION,
+    UNAVAILABLE,
+    USAGE,
+    CliError,
+)
+from .output import emit_json, emit_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    journal = add_command(sub, "journal", cmd_journal, codes=(USAGE, BAD_DATA),
+                          help="list the changes made through wbadmin (this profile)")
+    journal.add_argument("--since", type=_since, metavar="WHEN",
+                         help="only entries since WHEN: 30m, 2h, 2d, 1w, or an ISO date/time")
+    journal.add_argument("--format", choices=["table", "jsonl", "csv"], default="table",
+                         help="table (default), jsonl or csv (for export)")
+
+    undo = add_command(sub, "undo", cmd_undo,
+                       codes=(USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE,
+                              BAD_DATA, INTERRUPTED),
+                       help="undo one journal entry (shows the plan, asks to confirm)")
+    undo.add_argument("entry", type=_entry_id, metavar="ENTRY", help="journal entry id")
+    undo.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+def _since(text: str) -> float:
+    try:
+        return parse_when(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _entry_id(text: str) -> int:
+    if not text.lstrip("#").isdigit():
+        raise argparse.ArgumentTypeError(f"not a journal entry id: {text!r} (a number)")
+    return int(text.lstrip("#"))
+
+
+def _change_text(entry: Entry) -> str:
+    if entry.before is None and entry.after is not None:
+        return f"add {format_state(entry.after)}"
+    if entry.after is None:
+        return "remove"
+    return format_delta(entry.before or {}, entry.after or {})
+
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    session = open_session(args, offline=True)
+    entries = session.journal.query(since=args.since, newest_first=False)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        emit_json([e.to_dict() for e in entries])
+    elif fmt == "jsonl":
+        session.journal.export_jsonl(sys.stdout, entries)
+    elif fmt == "csv":
+        session.journal.export_csv(sys.stdout, entries)
+    else:
+        emit_table([[e.id, e.to_dict()["created_at"], e.actor, e.target, _change_text(e),
+                     e.status + ("" if e.verified is not False else " (unverified)"),
+                     f"undoes {e.undo_of}" if e.undo_of else ("yes" if e.undoable else "no")]
+                    for e in entries],
+                   ["id", "when (UTC)", "actor", "target", "change", "status", "undo"])
+        if not entries:
+            note(f"no journal entries for profile {session.profile.name}"
+                 + (" in that period" if args.since else ""))
+    return 0
+
+
+async def _actor(session: Session) -> str:
+    if session.username:
+        return session.username
+    if identity := session.cached_identity():
+        return identity.username
+    assert session.client is not None
+    return (await Syncer(session.client, session.cache).identify()).username
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    if session.read_only:
+        raise CliError("read-only mode: undo would change W&B; run without --read-only",
+                       PERMISSION)
+    entry = session.journal.get(args.entry)
+    if entry is None:
+        raise CliError(f"there is no journal entry {args.entry} in profile "
+                       f"{session.profile.name} (see `wbadmin journal`)", NOT_FOUND)
+
+    async def work(session: Session) -> list[Outcome] | None:
+        client = session.client
+        engine = Engine(session.journal, profile=session.profile.name)
+        for settled in await engine.reconcile(client):
+            note(f"entry {settled.entry.id}: {settled.result}")
+        plan = await engine.plan_undo(args.entry, client)
+        stream = sys.stderr if args.json else sys.stdout
+        print(plan.title, file=stream)
+        for line in plan.preview():
+            print(f"  {line}", file=stream)
+        print(plan.summary(), file=stream)
+        agreed = await asyncio.to_thread(confirm, "Apply this undo?", args.yes)
+        if not agreed:
+            return None
+        outcomes = await engine.apply(plan, client, await _actor(session))
+        await _refresh_teams(session, outcomes)
+        return outcomes
+
+    outcomes = run_online(session, work)
+    if outcomes is None:
+        note("nothing changed")
+        return INTERRUPTED
+    if args.json:
+        emit_json([{"entry": o.entry_id, "status": o.status, "verified": o.verified,
+                    "target": o.change.target, "result": o.result} for o in outcomes])
+    else:
+        for outcome in outcomes:
+            print(outcome.line())
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise CliError(f"the undo failed: {failed[0].result}", CONFLICT)
+    return 0
+
+
+async def _refresh_teams(session: Session, outcomes: list[Outcome]) -> None:
+    """Re-read the teams an undo touched, so `wbadmin members` shows the result at once."""
+    teams = {getattr(o.change, "team", None) for o in outcomes if o.ok} - {None}
+    if not teams or session.client is None:
+        return
+    syncer = Syncer(session.client, session.cache)
+    syncer.identity = session.cached_identity()
+    for team in sorted(teams):
+        try:
+            await syncer.refresh_team(team)
+        except Exception as exc:  # the cache is a convenience; the change is done
+            note(f"could not refresh team {team} in the cache: {exc}")
+

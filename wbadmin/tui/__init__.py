@@ -1,0 +1,1 @@
+"""The Textual app: shell, screens and widgets. Imports core; core never imports this."""

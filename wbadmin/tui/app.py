@@ -1,0 +1,305 @@
+"""The wbadmin Textual app: the shell every screen lives in.
+
+State lives in the core `Session` (profile, cache, client, journal); screens render from
+the cache. Network and disk work run in workers that post messages; the first frame is
+drawn from the cache before any network call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from ..core import errors as E
+from ..core.permissions import Capabilities
+from ..core.session import SandboxLauncher, Session
+from .commands import WbCommands
+from .locations import Location
+from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
+from .screens.explorer import ExplorerScreen
+from .screens.help import HelpScreen
+from .screens.journal import JournalScreen
+from .screens.jump import JumpScreen, parse_jump
+from .widgets.api_log import ApiLog
+from .widgets.header import ShellHeader
+
+SCREEN_KEYS = {"explorer": "1", "journal": "6"}
+
+
+class WbAdminApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "wbadmin"
+    MODES = {"explorer": ExplorerScreen, "journal": JournalScreen}
+    DEFAULT_MODE = "explorer"
+    COMMANDS = App.COMMANDS | {WbCommands}
+    BINDINGS = [
+        Binding("1", "switch_mode('explorer')", "Explorer", id="screen.explorer"),
+        Binding("6", "switch_mode('journal')", "Journal", id="screen.journal"),
+        Binding("colon", "jump", "jump", id="jump"),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("ctrl+l", "toggle_api_log", "API log", id="api_log"),
+        Binding("left_square_bracket", "history_back", "back", show=False, id="history.back"),
+        Binding("right_square_bracket", "history_forward", "forward", show=False,
+                id="history.forward"),
+        Binding("q", "quit", "quit", id="quit"),
+    ]
+
+    def __init__(self, session: Session, launcher: SandboxLauncher | None = None, *,
+                 clock: Callable[[], float] | None = None, autoconnect: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.launcher = launcher
+        self.clock = clock or session.clock or time.time
+        session.clock = self.clock
+        self.autoconnect = autoconnect
+        self.history: list[Location] = []
+        self.future: list[Location] = []
+        self._navigating = False
+        self.api_log_visible = False
+        self.refreshing = False
+        self.refresh_error: str | None = None
+        self.capabilities = self._capabilities()
+        session.on_request = lambda record: self.post_message(ApiCall(record))
+
+    # ---- start-up ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        ui = self.session.settings.ui
+        if ui.theme in self.available_themes:
+            self.theme = ui.theme
+        if self.session.settings.keys:
+            self.set_keymap(dict(self.session.settings.keys))
+        self.update_header()
+        self.set_interval(1.0, self.update_header)
+        if self.session.fallback_reason and not self.session.offline:
+            self.notify(f"{self.session.fallback_reason}: showing the embedded sandbox "
+                        "(demo org). Sign in to W&B with `wbadmin login`.",
+                        title="Sandbox", timeout=8)
+        if self.session.offline:
+            age = self.session.cache.age("org", self.clock())
+            if age is None:
+                self.notify("offline, and nothing is cached for this profile: "
+                            "run `wbadmin sync` when online", severity="error", timeout=10)
+        elif self.autoconnect:
+            self.refreshing = True
+            self.connect()
+
+    @property
+    def org(self) -> str | None:
+        return self.session.cache.meta("org") or None
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities.of(self.session.cache, self.session.cached_identity(),
+                               read_only=self.session.read_only, offline=self.session.offline)
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def connect(self) -> None:
+        """Start the embedded sandbox if needed and create the client (blocking work)."""
+        try:
+            self.session.connect(self.launcher)
+        except Exception as exc:  # any failure is shown, never raised into the app
+            self.post_message(RefreshFailed("org", _one_line(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(Connected())
+
+    def on_connected(self, _: Connected) -> None:
+        interval = self.session.settings.ui.refresh_interval_s
+        age = self.session.cache.age("org", self.clock())
+        if age is None or age > interval or self.session.cached_identity() is None:
+            self.sync("org")
+        else:
+            self.refreshing = False
+            self.update_header()
+
+    # ---- refreshing ----------------------------------------------------------------------
+
+    def refresh_scope(self, location: Location | None) -> None:
+        if self.session.offline:
+            self.notify("offline: showing cached data only", severity="warning")
+            return
+        if self.session.client is None:
+            self.notify("still connecting…", timeout=2)
+            return
+        scope = f"team:{location.team}" if location and location.kind in ("team", "project") \
+            else "org"
+        self.sync(scope)
+
+    def action_refresh_all(self) -> None:
+        self.refresh_scope(None)
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def sync(self, scope: str) -> None:
+        self.refreshing = True
+        self.update_header()
+        try:
+            syncer = self.session.syncer()
+            if scope.startswith("team:"):
+                await syncer.identify()
+                await syncer.refresh_team(scope.removeprefix("team:"))
+            else:
+                await syncer.full()
+        except Exception as exc:
+            self.session.cache.record_failure(scope, _one_line(exc))
+            self.post_message(RefreshFailed(scope, _one_line(exc)))
+            return
+        self.post_message(DataRefreshed(scope))
+
+    def on_data_refreshed(self, message: DataRefreshed) -> None:
+        self.refreshing = False
+        self.refresh_error = None
+        self.capabilities = self._capabilities()
+        self._reload_screen()
+        self.update_header()
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
+        self.refreshing = False
+        self.refresh_error = message.error
+        self.update_header()
+        self.notify(Text(message.error), title="Refresh failed — showing cached data",
+                    severity="error", timeout=10)
+
+    def _reload_screen(self) -> None:
+        reload = getattr(self.screen, "reload", None)
+        if callable(reload):
+            reload()
+
+    # ---- header --------------------------------------------------------------------------
+
+    def update_header(self) -> None:
+        try:
+            header = self.screen.query_one(ShellHeader)
+        except Exception:
+            return
+        session = self.session
+        identity = session.cached_identity()
+        who = ""
+        if identity is not None:
+            role = f"org {identity.org_role}" if identity.org_role else (
+                "service account" if identity.is_service_account else "org role unknown")
+            who = f"{identity.username}@{identity.org or '?'} ({role})"
+        elif session.username:
+            who = session.username
+        host = session.profile.host or "embedded sandbox (starting)"
+        if session.sandbox:
+            host = "embedded sandbox"
+        header.identity = who
+        header.host = f"{session.profile.name} · {host}"
+        header.age_seconds = session.cache.age("org", self.clock())
+        header.stale_after = session.settings.ui.refresh_interval_s
+        header.refresh_error = self.refresh_error
+        header.connecting = self.refreshing
+        badges = [session.mode]
+        if session.read_only:
+            badges.append("READ-ONLY")
+        header.badges = tuple(badges)
+        location = self.history[-1] if self.history else Location("org")
+        if self.current_mode == "journal":
+            header.crumbs = (self.org or "organization", "journal")
+        else:
+            header.crumbs = tuple(location.crumbs(self.org))
+
+    # ---- navigation ----------------------------------------------------------------------
+
+    def visit(self, location: Location) -> None:
+        """Record a place in the history (not when moving through the history itself)."""
+        if not self._navigating and (not self.history or self.history[-1] != location):
+            self.history.append(location)
+            del self.history[:-200]
+            self.future.clear()
+        self.update_header()
+
+    def action_history_back(self) -> None:
+        if len(self.history) < 2:
+            return
+        self.future.append(self.history.pop())
+        self._go(self.history[-1])
+
+    def action_history_forward(self) -> None:
+        if not self.future:
+            return
+        location = self.future.pop()
+        self.history.append(location)
+        self._go(location)
+
+    def _go(self, location: Location) -> None:
+        self._navigating = True
+        try:
+            self.show_location(location)
+        finally:
+            self._navigating = False
+
+    def show_location(self, location: Location) -> bool:
+        if self.current_mode != "explorer":
+            self.switch_mode("explorer")
+        screen = self.screen
+        if isinstance(screen, ExplorerScreen):
+            return screen.show_location(location)
+        return False
+
+    def action_jump(self) -> None:
+        self.push_screen(JumpScreen(self.session.cache), self._after_jump)
+
+    def _after_jump(self, command: str | None) -> None:
+        if not command:
+            return
+        self.run_jump(command)
+
+    def run_jump(self, command: str) -> None:
+        target, problem = parse_jump(command, self.session.cache)
+        if problem:
+            self.notify(Text(problem), severity="warning")
+            return
+        if isinstance(target, str):
+            self.switch_mode(target)
+            return
+        assert target is not None
+        if not self.show_location(target):
+            self.notify(Text(f"{target.kind} {target.name or target.team} is not in the org "
+                             "(or not cached yet: press r to refresh)"), severity="warning")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_api_log(self) -> None:
+        self.api_log_visible = not self.api_log_visible
+        try:
+            log = self.screen.query_one(ApiLog)
+        except Exception:
+            return
+        log.display = self.api_log_visible
+        if self.api_log_visible:
+            log.clear()
+            for record in list(self.session.api_log):
+                log.add_record(record)
+
+    def on_api_call(self, message: ApiCall) -> None:
+        if not self.api_log_visible:
+            return
+        try:
+            self.screen.query_one(ApiLog).add_record(message.record)
+        except Exception:
+            pass
+
+    # ---- changes -------------------------------------------------------------------------
+
+    def edit_team_role(self, team: str, username: str) -> None:
+        from .flows.team_role import start_team_role_flow
+
+        start_team_role_flow(self, team, username)
+
+    async def on_unmount(self) -> None:
+        await self.session.aclose()
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, E.WbError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()

@@ -1,0 +1,32 @@
+"""Messages that workers post to the app (workers never touch widgets)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from ..core.client import RequestRecord
+
+
+class Connected(Message):
+    """The client is ready (the embedded sandbox, if any, is listening)."""
+
+
+class DataRefreshed(Message):
+    """The cache holds newer data for `scope` ('org' or 'team:<name>')."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+
+class RefreshFailed(Message):
+    def __init__(self, scope: str, error: str) -> None:
+        super().__init__()
+        self.scope = scope
+        self.error = error
+
+
+class ApiCall(Message):
+    def __init__(self, record: RequestRecord) -> None:
+        super().__init__()
+        self.record = record

@@ -1,0 +1,178 @@
+"""Screen 1, Explorer: the org tree on the left, the selection's detail on the right."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+
+from ..locations import Location
+from ..widgets.api_log import ApiLog
+from ..widgets.detail import DetailPane
+from ..widgets.header import ShellHeader
+from ..widgets.org_tree import More, OrgTree
+
+if TYPE_CHECKING:
+    from ..app import WbAdminApp
+
+
+class ExplorerScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "filter", "filter", id="filter"),
+        Binding("r", "refresh_node", "refresh", id="refresh"),
+        Binding("y", "copy_path", "copy path", id="copy"),
+        Binding("o", "open_in_wandb", "open in W&B", id="open"),
+        Binding("e", "edit_role", "edit role", id="edit_role"),
+        Binding("tab", "focus_next", "next pane", show=False),
+        Binding("escape", "back", "back", show=False, id="back"),
+    ]
+
+    app: WbAdminApp
+
+    def compose(self) -> ComposeResult:
+        yield ShellHeader(id="header")
+        with Horizontal(id="explorer"):
+            with Vertical(id="tree-pane"):
+                yield Input(placeholder="filter teams, projects, collections…",
+                            id="tree-filter")
+                yield Static(id="filter-count")
+                yield OrgTree(self.app.session.cache, id="tree")
+            yield DetailPane(self.app.session.cache, self.app.clock, id="detail")
+        yield ApiLog(id="api-log")
+        yield Footer()
+
+    @property
+    def tree(self) -> OrgTree:
+        return self.query_one(OrgTree)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    def on_mount(self) -> None:
+        self.query_one("#tree-filter").display = False
+        self.query_one("#filter-count").display = False
+        self.query_one("#tree-pane").border_title = "Organization"
+        self.query_one(ApiLog).display = self.app.api_log_visible
+        self.reload()
+        self.tree.focus()
+
+    def reload(self) -> None:
+        """Redraw from the cache, keeping expansion and selection."""
+        tree = self.tree
+        tree.rebuild()
+        self._update_count()
+        node = tree.cursor_node
+        if node is not None and isinstance(node.data, Location):
+            self.detail.show(node.data)
+
+    # ---- tree events ---------------------------------------------------------------------
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        if isinstance(data, Location):
+            self.detail.show(data)
+            self.app.visit(data)
+        self.refresh_bindings()
+
+    @on(Tree.NodeSelected, "#tree")
+    def _selected(self, event: Tree.NodeSelected) -> None:
+        if isinstance(event.node.data, More):
+            self.tree.load_more(event.node)
+
+    # ---- filter --------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#tree-filter", Input)
+        box.display = True
+        self.query_one("#filter-count").display = True
+        box.focus()
+
+    @on(Input.Changed, "#tree-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.tree.rebuild(event.value)
+        self._update_count()
+
+    @on(Input.Submitted, "#tree-filter")
+    def _filter_done(self) -> None:
+        self.tree.focus()
+
+    def _update_count(self) -> None:
+        tree = self.tree
+        text = Text()
+        if tree.filter_text:
+            text.append(f"{tree.shown:,} of {tree.total:,}", style="bold")
+            text.append(" teams and projects match", style="dim")
+        self.query_one("#filter-count", Static).update(text)
+
+    def action_back(self) -> None:
+        box = self.query_one("#tree-filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one("#filter-count").display = False
+            self.tree.rebuild("")
+            self.tree.focus()
+        else:
+            self.app.action_history_back()
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def current(self) -> Location | None:
+        return self.detail.location
+
+    def action_refresh_node(self) -> None:
+        location = self.current()
+        self.app.refresh_scope(location)
+
+    def action_copy_path(self) -> None:
+        location = self.current()
+        if location is None:
+            return
+        path = location.path(self.app.org)
+        self.app.copy_to_clipboard(path)
+        self.notify(Text(f"copied {path}"), timeout=2)
+
+    def action_open_in_wandb(self) -> None:
+        location = self.current()
+        url = location.url(self.app.session.profile.app_url, self.app.org) if location else None
+        if url is None:
+            self.notify("no W&B page for this (the sandbox has no web UI)", severity="warning")
+            return
+        self.app.open_url(url)
+        self.notify(Text(f"opening {url}"), timeout=3)
+
+    def action_edit_role(self) -> None:
+        location = self.current()
+        username = self.detail.selected_key()
+        if location is None or location.kind != "team" or username is None:
+            self.notify("select a member in a team's member list first", severity="warning")
+            return
+        self.app.edit_team_role(location.team or "", username)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_role":
+            location = self.current()
+            if location is None or location.kind != "team":
+                return False
+            return self.app.capabilities.can_set_roles(location.team or "")
+        if action == "open_in_wandb":
+            return self.app.session.mode == "LIVE"
+        return True
+
+    def show_location(self, location: Location) -> bool:
+        if location.kind == "user":
+            self.detail.show(location)
+            self.app.visit(location)
+            return True
+        found = self.tree.reveal(location)
+        if found:
+            self.detail.show(location)
+        return found

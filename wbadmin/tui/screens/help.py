@@ -1,0 +1,56 @@
+"""`?`: the keys that work where you are, for this identity and mode."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+KEY_NAMES = {"slash": "/", "colon": ":", "question_mark": "?", "escape": "esc",
+             "left_square_bracket": "[", "right_square_bracket": "]", "space": "space",
+             "enter": "enter", "tab": "tab"}
+
+# Keys of the widgets themselves, worth listing beside the app's own.
+BUILTIN = [
+    ("↑ ↓ / j k", "move"), ("enter", "open / expand"), ("ctrl+p", "command palette"),
+]
+
+
+def key_label(key: str) -> str:
+    return " ".join(KEY_NAMES.get(k, k) for k in key.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(self._table(), id="help-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").border_title = "Keys that work here"
+        self.query_one("#help-box").border_subtitle = "esc to close"
+
+    def _table(self) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        seen: set[str] = set()
+        for key, active in self.under.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            table.add_row(Text(key_label(binding.key_display or key)),
+                          Text(binding.description))
+        for key, what in BUILTIN:
+            table.add_row(Text(key), Text(what))
+        return table

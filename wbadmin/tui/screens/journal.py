@@ -1,0 +1,113 @@
+"""Screen 6, Journal: what was changed through wbadmin, by whom, with what result; undo."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...core import humanize
+from ..widgets.api_log import ApiLog
+from ..widgets.header import ShellHeader
+
+if TYPE_CHECKING:
+    from ..app import WbAdminApp
+
+STATUS_STYLE = {"applied": "green", "failed": "bold red", "pending": "yellow",
+                "not_applied": "dim", "conflict": "bold yellow"}
+
+
+class JournalScreen(Screen):
+    BINDINGS = [
+        Binding("u", "undo", "undo", id="undo"),
+        Binding("r", "reload", "reload", id="journal.reload"),
+    ]
+
+    app: WbAdminApp
+
+    def compose(self) -> ComposeResult:
+        yield ShellHeader(id="header")
+        with Vertical(id="journal"):
+            yield DataTable(id="journal-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="journal-detail")
+        yield ApiLog(id="api-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#journal").border_title = "Journal"
+        self.query_one(ApiLog).display = self.app.api_log_visible
+        table = self.query_one(DataTable)
+        table.add_columns("#", "when", "actor", "target", "change", "result", "undo")
+        self.entries: list = []
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.entries = self.app.session.journal.query(limit=500)
+        now = self.app.clock()
+        for e in self.entries:
+            try:
+                change = e.change().describe()
+            except Exception:
+                change = f"{e.kind} {e.target}"
+            table.add_row(str(e.id), humanize.ago(e.created_at, now) + " ago", Text(e.actor),
+                          Text(e.target), Text(change),
+                          Text(e.status, style=STATUS_STYLE.get(e.status, "")),
+                          "✓" if e.undoable else "")
+        box = self.query_one("#journal")
+        box.border_subtitle = f"{len(self.entries)} entries"
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        detail = self.query_one("#journal-detail", Static)
+        entry = self._selected()
+        if entry is None:
+            detail.update(Text("No changes have been made through wbadmin with this profile "
+                               "yet.", style="dim"))
+            return
+        text = Text()
+        text.append(f"entry {entry.id}", style="bold")
+        text.append(f"  {entry.kind} via {entry.via}  plan {entry.plan_title!r}\n")
+        text.append("before ", style="dim")
+        text.append(json.dumps(entry.before, sort_keys=True) + "\n")
+        text.append("after  ", style="dim")
+        text.append(json.dumps(entry.after, sort_keys=True) + "\n")
+        text.append("result ", style="dim")
+        text.append(f"{entry.status}: {entry.result}")
+        if entry.request_id:
+            text.append(f"  (request {entry.request_id})", style="dim")
+        detail.update(text)
+
+    def _selected(self):
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_undo(self) -> None:
+        entry = self._selected()
+        if entry is None:
+            return
+        from ..flows.undo import start_undo_flow
+
+        start_undo_flow(self.app, entry.id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo":
+            entry = self._selected() if hasattr(self, "entries") else None
+            return self.app.capabilities.can_change and bool(entry and entry.undoable)
+        return True

@@ -1,0 +1,213 @@
+"""The Explorer's detail pane: what the selected org, team, project, registry, collection
+or person is, who has access, and what is happening there. Reads the cache only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ...core import explorer as X
+from ...core import humanize
+from ...core.cache import Cache
+from ..locations import Location
+
+INACTIVE_DAYS = 30
+
+
+class DetailPane(VerticalScroll):
+    """A title, a summary, one table and notes; rewritten on every selection."""
+
+    def __init__(self, cache: Cache, clock: Callable[[], float], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cache = cache
+        self.clock = clock
+        self.location: Location | None = None
+        self.row_keys: list[str] = []  # what each table row is (username, version, ...)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-summary")
+        yield DataTable(id="detail-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="detail-notes")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#detail-table", DataTable)
+
+    def selected_key(self) -> str | None:
+        row = self.table.cursor_row
+        return self.row_keys[row] if 0 <= row < len(self.row_keys) else None
+
+    def show(self, location: Location) -> None:
+        self.location = location
+        self.border_title = location.title()
+        table = self.table
+        table.clear(columns=True)
+        self.row_keys = []
+        render = {
+            "org": self._org, "team": self._team, "project": self._project,
+            "registries": self._registries, "registry": self._registry,
+            "collection": self._collection, "user": self._user,
+        }.get(location.kind)
+        summary, notes = render(location) if render else (Text(""), Text(""))
+        self.query_one("#detail-summary", Static).update(summary)
+        self.query_one("#detail-notes", Static).update(notes)
+        table.display = table.row_count > 0
+
+    def _ago(self, ts: float | None) -> str:
+        return humanize.ago(ts, self.clock())
+
+    # ---- kinds ---------------------------------------------------------------------------
+
+    def _org(self, _: Location) -> tuple[Text, Text]:
+        s = X.org_summary(self.cache)
+        summary = Text.assemble(
+            (f"{s.teams} teams", "bold"), " · ", f"{s.users} people", " · ",
+            f"{s.projects:,} projects", " · ", f"{s.registries} registries")
+        t = self.table
+        t.add_columns("team", "members", "svc accts", "projects", "storage", "last activity")
+        for team in X.teams(self.cache):
+            t.add_row(Text(team.name), str(team.members), str(team.service_accounts),
+                      humanize.count(team.projects), humanize.size(team.storage_bytes),
+                      self._ago(team.last_activity_at))
+            self.row_keys.append(team.name)
+        return summary, Text("enter on a team in the tree opens it", style="dim")
+
+    def _team(self, loc: Location) -> tuple[Text, Text]:
+        detail = X.team_detail(self.cache, loc.team or "")
+        if detail is None:
+            return Text("This team is not in the cache: press r to refresh.", style="yellow"), Text()
+        team = detail.team
+        if not team.readable:
+            return Text("You may not read this team's members.", style="yellow"), Text()
+        summary = Text.assemble(
+            (f"{len(detail.people)} members", "bold"), " · ",
+            f"{len(detail.service_accounts)} service accounts", " · ",
+            f"{humanize.count(team.projects)} projects", " · ",
+            humanize.size(team.storage_bytes), "\n",
+            ("last activity ", "dim"), self._ago(team.last_activity_at), " ago" if
+            team.last_activity_at else "")
+        if not detail.admins:
+            summary.append("\n⚠ no admin: nobody can manage this team", style="bold red")
+        elif len(detail.admins) == 1:
+            summary.append(f"\n⚠ single admin ({detail.admins[0].username})", style="yellow")
+        t = self.table
+        t.add_columns("member", "email", "role", "last active", "")
+        now = self.clock()
+        for m in detail.members:
+            note = Text()
+            if m.service_account:
+                note.append("⚙ service account", style="dim")
+            elif not m.active:
+                note.append("✕ deactivated", style="red")
+            elif m.last_active_at and now - m.last_active_at > INACTIVE_DAYS * 86400:
+                note.append("⚠ inactive", style="yellow")
+            role = Text(m.role, style="bold" if m.role == "admin" else "")
+            if m.custom:
+                role.append(" (custom)", style="dim")
+            t.add_row(Text(m.username), Text(m.email or "—"), role,
+                      "—" if m.service_account else self._ago(m.last_active_at), note)
+            self.row_keys.append(m.username)
+        notes = Text()
+        if detail.invites:
+            notes.append("Pending invites  ", style="bold")
+            for inv in detail.invites:
+                who = inv.email or inv.username or inv.id
+                age = f" ({self._ago(inv.created_at)})" if inv.created_at else ""
+                notes.append(f"{who}{age}  ")
+        return summary, notes
+
+    def _project(self, loc: Location) -> tuple[Text, Text]:
+        detail = X.project_detail(self.cache, loc.team or "", loc.name or "")
+        if detail is None:
+            return Text("This project is not in the cache: press r to refresh.",
+                        style="yellow"), Text()
+        p = detail.project
+        summary = Text.assemble(
+            ("visibility ", "dim"), (p.access or "unknown", "bold"), f"  ({detail.access_note})\n",
+            ("owner ", "dim"), p.owner or "—", ("   runs ", "dim"), humanize.count(p.run_count),
+            ("   last run ", "dim"), self._ago(p.last_run_at), " ago" if p.last_run_at else "",
+            ("   storage ", "dim"), humanize.size(p.storage_bytes), ("   created ", "dim"),
+            self._ago(p.created_at), " ago" if p.created_at else "")
+        t = self.table
+        t.add_columns("who has access", "role", "via")
+        for m in detail.who:
+            t.add_row(Text(m.username), m.role, f"team {p.team}")
+            self.row_keys.append(m.username)
+        return summary, Text()
+
+    def _registries(self, _: Location) -> tuple[Text, Text]:
+        regs = X.registries(self.cache)
+        t = self.table
+        t.add_columns("registry", "collections")
+        for name, n in regs:
+            t.add_row(Text(name), str(n))
+            self.row_keys.append(name)
+        return Text(f"{len(regs)} registries", style="bold"), Text()
+
+    def _registry(self, loc: Location) -> tuple[Text, Text]:
+        name = loc.name or ""
+        colls = X.collections(self.cache, name)
+        pending = sum(1 for c in colls for v in X.versions(self.cache, name, c.name)
+                      if any(tag.startswith("promote-to-") for tag in v.tags))
+        summary = Text.assemble((f"{len(colls)} collections", "bold"),
+                                f" · {pending} pending promotion requests")
+        t = self.table
+        t.add_columns("member", "kind", "registry role")
+        for kind, who, role in X.registry_members(self.cache, name):
+            t.add_row(Text(who), kind, role)
+            self.row_keys.append(who)
+        return summary, Text()
+
+    def _collection(self, loc: Location) -> tuple[Text, Text]:
+        versions = X.versions(self.cache, loc.registry or "", loc.name or "")
+        holders = {a: v.index for v in versions for a in v.aliases}
+        summary = Text.assemble((f"{len(versions)} versions", "bold"))
+        for alias in ("production", "staging"):
+            if alias in holders:
+                summary.append(f" · {alias} v{holders[alias]}")
+        t = self.table
+        t.add_columns("version", "aliases", "tags", "created", "promotion")
+        for v in versions:
+            request = (v.metadata.get("wbadmin") or {}).get("promotion") or {}
+            promo = Text()
+            if request.get("status") == "pending":
+                promo.append(f"→ {request.get('target')} by {request.get('requested_by')}",
+                             style="yellow")
+            t.add_row(f"v{v.index}", Text(", ".join(v.aliases)), Text(", ".join(v.tags)),
+                      self._ago(v.created_at), promo)
+            self.row_keys.append(str(v.index))
+        return summary, Text()
+
+    def _user(self, loc: Location) -> tuple[Text, Text]:
+        username = loc.name or ""
+        rows = self.cache.query("SELECT * FROM users WHERE username = ?", (username,))
+        if not rows:
+            return Text(f"{username} is not in the cache (SCIM lists people for org admins).",
+                        style="yellow"), Text()
+        u = rows[0]
+        status = "active" if u["active"] else "deactivated"
+        summary = Text.assemble(
+            (u["name"] or username, "bold"), f"  {u['email'] or ''}\n",
+            ("org role ", "dim"), (u["org_role"] or "—", "bold"), ("   seat ", "dim"),
+            u["seat"] or "—", ("   status ", "dim"), status, ("   last active ", "dim"),
+            self._ago(u["last_active_at"]))
+        t = self.table
+        t.add_columns("team", "role")
+        for r in self.cache.query("SELECT team, role FROM team_members WHERE username = ? "
+                                  "ORDER BY team", (username,)):
+            t.add_row(Text(r["team"]), r["role"])
+            self.row_keys.append(r["team"])
+        regs = [f"{r['registry']}:{r['role']}" for r in self.cache.query(
+            "SELECT registry, role FROM registry_members WHERE kind='user' AND name = ?",
+            (username,))]
+        notes = Text.assemble(("registries ", "dim"), ", ".join(regs) or "—")
+        return summary, notes
+
+
+def pretty_json(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)

@@ -1,0 +1,101 @@
+"""The shell header: breadcrumbs and mode badges, then identity, host and data age."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ...core import humanize
+
+
+class ShellHeader(Widget):
+    """Two lines; every value comes from the app's state and is set by the app."""
+
+    crumbs: reactive[tuple[str, ...]] = reactive(tuple)
+    badges: reactive[tuple[str, ...]] = reactive(tuple)
+    identity: reactive[str] = reactive("")
+    host: reactive[str] = reactive("")
+    age_seconds: reactive[float | None] = reactive(None)
+    stale_after: reactive[float] = reactive(60.0)
+    refresh_error: reactive[str | None] = reactive(None)
+    connecting: reactive[bool] = reactive(False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header-top"):
+            yield Static(id="crumbs")
+            yield Static(id="badges")
+        yield Static(id="header-info")
+
+    def watch_crumbs(self) -> None:
+        self._render_top()
+
+    def watch_badges(self) -> None:
+        self._render_top()
+
+    def _render_top(self) -> None:
+        if not self.is_mounted:
+            return
+        crumbs = Text("wbadmin ", style="bold")
+        for i, part in enumerate(self.crumbs):
+            crumbs.append("─ " if i == 0 else "▸ ", style="dim")
+            crumbs.append(part, style="bold" if i == len(self.crumbs) - 1 else "")
+            crumbs.append(" ")
+        self.query_one("#crumbs", Static).update(crumbs)
+        badges = Text()
+        for badge in self.badges:
+            style = {"SANDBOX": "bold black on #d7afff", "LIVE": "bold black on #87d787",
+                     "OFFLINE": "bold black on #ffd75f",
+                     "READ-ONLY": "bold white on #af5f5f"}.get(badge, "reverse")
+            badges.append(f" {badge} ", style=style)
+            badges.append(" ")
+        self.query_one("#badges", Static).update(badges)
+
+    def on_mount(self) -> None:
+        self._render_top()
+        self._render_info()
+        update = getattr(self.app, "update_header", None)
+        if callable(update):
+            self.call_after_refresh(update)
+
+    def watch_identity(self) -> None:
+        self._render_info()
+
+    def watch_host(self) -> None:
+        self._render_info()
+
+    def watch_age_seconds(self) -> None:
+        self._render_info()
+
+    def watch_refresh_error(self) -> None:
+        self._render_info()
+
+    def watch_connecting(self) -> None:
+        self._render_info()
+
+    def _render_info(self) -> None:
+        if not self.is_mounted:
+            return
+        info = Text()
+        info.append(self.identity or "not signed in", style="bold")
+        info.append(" · ", style="dim")
+        info.append(self.host)
+        info.append(" · ", style="dim")
+        if self.age_seconds is None:
+            info.append("no data yet" if not self.connecting else "loading…", style="dim")
+        else:
+            age = humanize.ago(0, self.age_seconds)
+            style = ""
+            if self.refresh_error:
+                style = "bold red"
+            elif self.age_seconds > self.stale_after:
+                style = "bold yellow"
+            info.append(f"data {age} old", style=style)
+        if self.refresh_error:
+            info.append(f"  refresh failed: {self.refresh_error}", style="red")
+        elif self.connecting:
+            info.append("  refreshing…", style="dim italic")
+        self.query_one("#header-info", Static).update(info)

@@ -1,0 +1,183 @@
+"""The lazy org → teams → projects tree (plus registries → collections).
+
+Children load when a node expands, projects in chunks of `CHUNK` with a "more" node, so a
+team with thousands of projects expands at once. Labels carry counts; names from W&B are
+always `Text`, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ...core import explorer as X
+from ...core import humanize
+from ...core.cache import Cache
+from ..locations import Location
+
+CHUNK = 200
+
+
+@dataclass(frozen=True)
+class More:
+    """A "load more" node: the next chunk of a team's projects starts at `offset`."""
+
+    team: str
+    offset: int
+
+
+NodeData = Location | More
+
+
+class OrgTree(Tree[NodeData]):
+    def __init__(self, cache: Cache, **kwargs) -> None:
+        super().__init__("organization", data=Location("org"), **kwargs)
+        self.cache = cache
+        self.filter_text = ""
+        self.guide_depth = 3
+        self.shown = 0
+        self.total = 0
+
+    # ---- building ------------------------------------------------------------------------
+
+    def rebuild(self, filter_text: str | None = None) -> None:
+        """Reload from the cache, keeping which teams were expanded and the selection."""
+        if filter_text is not None:
+            self.filter_text = filter_text
+        expanded = {n.data.team for n in self._team_nodes() if n.is_expanded}
+        selected = self.cursor_node.data if self.cursor_node is not None else None
+        summary = X.org_summary(self.cache)
+        self.clear()
+        root = self.root
+        root.set_label(Text.assemble((summary.name or "organization", "bold"),
+                                     (f"  {summary.teams} teams", "dim")))
+        text = self.filter_text
+        all_teams = X.teams(self.cache)
+        self.total = len(all_teams) + summary.projects
+        self.shown = 0
+        for team in all_teams:
+            matches = X.count_projects(self.cache, team.name, text) if text else team.projects
+            if text and text.lower() not in team.name.lower() and not matches:
+                continue
+            self.shown += 1 + (matches or 0 if text else team.projects or 0)
+            node = root.add(self._team_label(team, matches if text else None),
+                            data=Location("team", team=team.name),
+                            allow_expand=bool(team.projects))
+            if team.name in expanded or (text and matches and len(text) >= 2):
+                self._load_projects(node, 0)
+                node.expand()
+        regs = X.registries(self.cache)
+        if regs:
+            reg_node = root.add(Text.assemble(("Registries", "bold"), (f"  {len(regs)}", "dim")),
+                                data=Location("registries"))
+            for name, n in regs:
+                colls = X.collections(self.cache, name, text)
+                if text and not colls and text.lower() not in name.lower():
+                    continue
+                rnode = reg_node.add(Text.assemble((name, ""), (f"  {n} collections", "dim")),
+                                     data=Location("registry", name=name),
+                                     allow_expand=bool(n))
+                for c in colls:
+                    rnode.add_leaf(Text.assemble((c.name, ""), (f"  {c.versions} v", "dim")),
+                                   data=Location("collection", name=c.name, registry=name))
+                if text and colls:
+                    rnode.expand()
+            if text:
+                reg_node.expand()
+        root.expand()
+        self._select(selected)
+
+    def _team_label(self, team: X.TeamRow, matches: int | None) -> Text:
+        label = Text(team.name)
+        if not team.readable:
+            label.append("  (no access)", style="dim italic")
+            return label
+        projects = team.projects if matches is None else matches
+        label.append(f"  {team.members} · {humanize.count(projects)} prj", style="dim")
+        return label
+
+    def _team_nodes(self) -> list[TreeNode[NodeData]]:
+        return [n for n in self.root.children
+                if isinstance(n.data, Location) and n.data.kind == "team"]
+
+    def _load_projects(self, node: TreeNode[NodeData], offset: int) -> None:
+        assert isinstance(node.data, Location) and node.data.team
+        team = node.data.team
+        rows = X.projects(self.cache, team, self.filter_text, offset=offset, limit=CHUNK)
+        for p in rows:
+            runs = "—" if p.run_count is None else f"{p.run_count:,} r"
+            node.add_leaf(Text.assemble((p.name, ""), (f"  {runs}", "dim")),
+                          data=Location("project", team=team, name=p.name))
+        total = X.count_projects(self.cache, team, self.filter_text)
+        if offset + len(rows) < total:
+            node.add_leaf(Text(f"… {total - offset - len(rows):,} more (enter to load)",
+                               style="italic dim"), data=More(team, offset + len(rows)))
+
+    # ---- events --------------------------------------------------------------------------
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        node = event.node
+        if isinstance(node.data, Location) and node.data.kind == "team" and not node.children:
+            self._load_projects(node, 0)
+
+    def load_more(self, node: TreeNode[NodeData]) -> None:
+        data = node.data
+        assert isinstance(data, More)
+        parent = node.parent
+        node.remove()
+        if parent is not None:
+            self._load_projects(parent, data.offset)
+
+    # ---- selection -----------------------------------------------------------------------
+
+    def _select(self, location: NodeData | None) -> None:
+        if location is None:
+            self.move_cursor(self.root)
+            return
+        node = self.find(location)
+        self.move_cursor(node or self.root)
+
+    def find(self, location: NodeData) -> TreeNode[NodeData] | None:
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node.data == location:
+                return node
+            stack.extend(node.children)
+        return None
+
+    def reveal(self, location: Location) -> bool:
+        """Expand the path to `location` and put the cursor on it; False if it is absent."""
+        if location.kind == "project" and location.team:
+            team_node = self.find(Location("team", team=location.team))
+            if team_node is None:
+                return False
+            if not team_node.children:
+                self._load_projects(team_node, 0)
+            team_node.expand()
+            node = self.find(location)
+            while node is None:  # the project sits in a later chunk
+                more = next((c for c in team_node.children if isinstance(c.data, More)), None)
+                if more is None:
+                    return False
+                self.load_more(more)
+                node = self.find(location)
+        elif location.kind in ("registry", "collection"):
+            regs = self.find(Location("registries"))
+            if regs is not None:
+                regs.expand()
+            if location.kind == "collection":
+                reg = self.find(Location("registry", name=location.registry))
+                if reg is not None:
+                    reg.expand()
+            node = self.find(location)
+        else:
+            node = self.find(location)
+        if node is None:
+            return False
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
+        return True
