@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -162,7 +161,7 @@ class WbAdminApp(App):
         self.refreshing = False
         self.refresh_error = message.error
         self.update_header()
-        self.notify(Text(message.error), title="Refresh failed — showing cached data",
+        self.notify(message.error, markup=False, title="Refresh failed — showing cached data",
                     severity="error", timeout=10)
 
     def _reload_screen(self) -> None:
@@ -254,15 +253,15 @@ class WbAdminApp(App):
     def run_jump(self, command: str) -> None:
         target, problem = parse_jump(command, self.session.cache)
         if problem:
-            self.notify(Text(problem), severity="warning")
+            self.notify(problem, markup=False, severity="warning")
             return
         if isinstance(target, str):
             self.switch_mode(target)
             return
         assert target is not None
         if not self.show_location(target):
-            self.notify(Text(f"{target.kind} {target.name or target.team} is not in the org "
-                             "(or not cached yet: press r to refresh)"), severity="warning")
+            self.notify(f"{target.kind} {target.name or target.team} is not in the org "
+                             "(or not cached yet: press r to refresh)", markup=False, severity="warning")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen))

@@ -138,7 +138,7 @@ class ExplorerScreen(Screen):
             return
         path = location.path(self.app.org)
         self.app.copy_to_clipboard(path)
-        self.notify(Text(f"copied {path}"), timeout=2)
+        self.notify(f"copied {path}", markup=False, timeout=2)
 
     def action_open_in_wandb(self) -> None:
         location = self.current()
@@ -147,7 +147,7 @@ class ExplorerScreen(Screen):
             self.notify("no W&B page for this (the sandbox has no web UI)", severity="warning")
             return
         self.app.open_url(url)
-        self.notify(Text(f"opening {url}"), timeout=3)
+        self.notify(f"opening {url}", markup=False, timeout=3)
 
     def action_edit_role(self) -> None:
         location = self.current()
@@ -175,4 +175,5 @@ class ExplorerScreen(Screen):
         found = self.tree.reveal(location)
         if found:
             self.detail.show(location)
+            self.app.visit(location)
         return found

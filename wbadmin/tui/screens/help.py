@@ -39,18 +39,22 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-box").border_title = "Keys that work here"
         self.query_one("#help-box").border_subtitle = "esc to close"
 
-    def _table(self) -> Table:
-        table = Table(box=None, show_header=False, padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column()
+    def _rows(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
         seen: set[str] = set()
         for key, active in self.under.active_bindings.items():
             binding = active.binding
             if not active.enabled or not binding.description or binding.action in seen:
                 continue
             seen.add(binding.action)
-            table.add_row(Text(key_label(binding.key_display or key)),
-                          Text(binding.description))
-        for key, what in BUILTIN:
+            rows.append((key_label(binding.key_display or key), binding.description))
+        return rows + BUILTIN
+
+    def _table(self) -> Table:
+        self.rows = self._rows()
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for key, what in self.rows:
             table.add_row(Text(key), Text(what))
         return table

@@ -13,7 +13,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...core import humanize
+from ...core import (
+    changes_team,  # noqa: F401  (registers change kinds for describe())
+    humanize,
+)
 from ..widgets.api_log import ApiLog
 from ..widgets.header import ShellHeader
 

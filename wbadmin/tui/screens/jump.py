@@ -62,7 +62,7 @@ class JumpSuggester(Suggester):
 
     def __init__(self, cache: Cache) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
-        self.cache = cache
+        self.store = cache  # not `cache`: Suggester keeps its own memo there
 
     async def get_suggestion(self, value: str) -> str | None:
         text = value.lstrip(":")
@@ -75,8 +75,8 @@ class JumpSuggester(Suggester):
         kind = verb if verb in KINDS else None
         if kind is None:
             return None
-        names = X.completions(self.cache, "project" if kind == "project" else kind, prefix, 1) \
-            if kind != "collection" else [r[0] for r in self.cache.query(
+        names = X.completions(self.store, "project" if kind == "project" else kind, prefix, 1) \
+            if kind != "collection" else [r[0] for r in self.store.query(
                 "SELECT name FROM collections WHERE name LIKE ? ORDER BY name LIMIT 1",
                 (prefix + "%",))]
         if not names:

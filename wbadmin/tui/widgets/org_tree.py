@@ -178,6 +178,10 @@ class OrgTree(Tree[NodeData]):
             node = self.find(location)
         if node is None:
             return False
+        # Lines of freshly expanded nodes are laid out on the next refresh.
+        self.call_after_refresh(self._cursor_to, node)
+        return True
+
+    def _cursor_to(self, node: TreeNode[NodeData]) -> None:
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
-        return True

@@ -1,0 +1,123 @@
+"""Modal dialogs for changes: pick a value, type a confirmation, review and apply a plan.
+
+Every change is shown as a plan first. Cancel has the focus; Apply is one tab away.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...core.changes import Plan
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of several values; disabled options say why."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, options: list[tuple[str, str, bool]],
+                 current: str | None = None) -> None:
+        """`options`: (value, label, enabled)."""
+        super().__init__()
+        self.title_text = title
+        self.options = options
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield OptionList(*[Option(Text(label), id=value, disabled=not enabled)
+                               for value, label, enabled in self.options], id="choices")
+            yield Static(Text("enter choose · esc cancel", style="dim"))
+
+    def on_mount(self) -> None:
+        choices = self.query_one(OptionList)
+        for i, (value, _, enabled) in enumerate(self.options):
+            if enabled and value != self.current:
+                choices.highlighted = i
+                break
+        choices.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TypedConfirmScreen(ModalScreen[bool]):
+    """For dangerous changes: the person types a word to go on."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, warning: str, word: str) -> None:
+        super().__init__()
+        self.warning = warning
+        self.word = word
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("⚠ " + self.warning, style="bold yellow"), id="dialog-title")
+            yield Static(Text.assemble("Type ", (self.word, "bold"), " to go on, or esc."))
+            yield Input(placeholder=self.word, id="confirm-word")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.word:
+            self.dismiss(True)
+        else:
+            self.notify("that is not it: nothing was changed", severity="warning")
+            self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PlanScreen(ModalScreen[bool]):
+    """Shows a plan as a diff; Cancel is focused; Apply runs it."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, plan: Plan, note: str = "") -> None:
+        super().__init__()
+        self.plan = plan
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        n = len(self.plan.changes)
+        with Vertical(id="dialog", classes="plan"):
+            yield Static(Text(f"Plan: {n} change{'s' if n != 1 else ''}", style="bold"),
+                         id="dialog-title")
+            if self.plan.title:
+                yield Static(Text(self.plan.title, style="dim"))
+            yield Static(Text("\n".join(self.plan.preview())), id="plan-lines")
+            summary = f"A journal entry will be written. {self.plan.summary()}"
+            if self.note:
+                summary += f"\n{self.note}"
+            yield Static(Text(summary, style="dim"), id="plan-summary")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Cancel", id="cancel", variant="default")
+                yield Button(f"Apply {n} change{'s' if n != 1 else ''}", id="apply",
+                             variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
