@@ -261,30 +261,26 @@ class WbAdminApp(App):
         assert target is not None
         if not self.show_location(target):
             self.notify(f"{target.kind} {target.name or target.team} is not in the org "
-                             "(or not cached yet: press r to refresh)", markup=False, severity="warning")
+                        "(or not cached yet: press r to refresh)", markup=False,
+                        severity="warning")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_api_log(self) -> None:
         self.api_log_visible = not self.api_log_visible
-        try:
-            log = self.screen.query_one(ApiLog)
-        except Exception:
-            return
-        log.display = self.api_log_visible
-        if self.api_log_visible:
-            log.clear()
-            for record in list(self.session.api_log):
-                log.add_record(record)
+        for log in self.screen.query(ApiLog):
+            log.display = self.api_log_visible
+            if self.api_log_visible:
+                log.clear()
+                for record in list(self.session.api_log):
+                    log.add_record(record)
 
     def on_api_call(self, message: ApiCall) -> None:
         if not self.api_log_visible:
             return
-        try:
-            self.screen.query_one(ApiLog).add_record(message.record)
-        except Exception:
-            pass
+        for log in self.screen.query(ApiLog):
+            log.add_record(message.record)
 
     # ---- changes -------------------------------------------------------------------------
 

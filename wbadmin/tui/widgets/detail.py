@@ -80,7 +80,8 @@ class DetailPane(VerticalScroll):
     def _team(self, loc: Location) -> tuple[Text, Text]:
         detail = X.team_detail(self.cache, loc.team or "")
         if detail is None:
-            return Text("This team is not in the cache: press r to refresh.", style="yellow"), Text()
+            return Text("This team is not in the cache: press r to refresh.",
+                        style="yellow"), Text()
         team = detail.team
         if not team.readable:
             return Text("You may not read this team's members.", style="yellow"), Text()
@@ -96,7 +97,7 @@ class DetailPane(VerticalScroll):
         elif len(detail.admins) == 1:
             summary.append(f"\n⚠ single admin ({detail.admins[0].username})", style="yellow")
         t = self.table
-        t.add_columns("member", "email", "role", "last active", "")
+        t.add_columns("member", "role", "last active", "", "email")
         now = self.clock()
         for m in detail.members:
             note = Text()
@@ -109,8 +110,9 @@ class DetailPane(VerticalScroll):
             role = Text(m.role, style="bold" if m.role == "admin" else "")
             if m.custom:
                 role.append(" (custom)", style="dim")
-            t.add_row(Text(m.username), Text(m.email or "—"), role,
-                      "—" if m.service_account else self._ago(m.last_active_at), note)
+            t.add_row(Text(m.username), role,
+                      "—" if m.service_account else self._ago(m.last_active_at), note,
+                      Text(m.email or "—"))
             self.row_keys.append(m.username)
         notes = Text()
         if detail.invites:

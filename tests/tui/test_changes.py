@@ -1,0 +1,132 @@
+"""Change actions: offered only to those who may use them, and applied through a plan."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+from textual.widgets import Button, DataTable, OptionList
+
+from tests.conftest import key_of
+from tests.tui.conftest import make_app, settle
+from wbadmin.tui.screens.explorer import ExplorerScreen
+from wbadmin.tui.screens.journal import JournalScreen
+from wbadmin.tui.screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
+from wbadmin.tui.widgets.detail import DetailPane
+
+
+def offered(app, action: str) -> bool:
+    return any(a.binding.action == action and a.enabled
+               for a in app.screen.active_bindings.values())
+
+
+async def open_team(app, pilot, team: str) -> None:
+    app.run_jump(f"team {team}")
+    await pilot.pause()
+    await pilot.pause()
+
+
+def scim_team_role(base_url: str, username: str, team: str) -> str | None:
+    token = base64.b64encode(f"alice:{key_of('alice')}".encode()).decode()
+    answer = httpx.get(f"{base_url}/scim/Users", params={"filter": f'userName eq "{username}"'},
+                       headers={"Authorization": f"Basic {token}"})
+    user = answer.json()["Resources"][0]
+    return next((r["roleName"] for r in user["teamRoles"] if r["teamName"] == team), None)
+
+
+async def test_org_admin_is_offered_role_edits() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await open_team(app, pilot, "data-science-nlp")
+        assert offered(app, "edit_role")
+
+
+async def test_read_only_offers_no_change_action() -> None:
+    app = make_app(read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        assert "READ-ONLY" in app.screen.query_one("ShellHeader").badges
+        await open_team(app, pilot, "data-science-nlp")
+        assert not offered(app, "edit_role")
+        app.switch_mode("journal")
+        await pilot.pause()
+        assert not offered(app, "undo")
+
+
+async def test_viewer_identity_offers_no_change_action() -> None:
+    app = make_app(user="victor")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        assert app.capabilities.username == "victor"
+        await open_team(app, pilot, "data-science-nlp")
+        assert not offered(app, "edit_role")
+
+
+async def test_set_a_role_through_the_plan_then_undo_it() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        base_url = app.session.profile.base_url
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"
+        await open_team(app, pilot, "data-science-nlp")
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("carol"))
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [o[0] for o in app.screen.options].index("viewer")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert app.focused is app.screen.query_one("#cancel", Button)  # Cancel has focus
+        assert any("carol" in line and "viewer" in line for line in app.screen.plan.preview())
+        await pilot.press("tab", "enter")  # to Apply
+        await settle(app, pilot)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if scim_team_role(base_url, "carol", "data-science-nlp") == "viewer":
+                break
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "viewer"
+        # The journal has it, and undo puts the role back.
+        app.switch_mode("journal")
+        await pilot.pause()
+        journal = app.screen
+        assert isinstance(journal, JournalScreen)
+        assert journal.entries[0].target == "data-science-nlp/carol"
+        assert journal.entries[0].status == "applied"
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("tab", "enter")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if scim_team_role(base_url, "carol", "data-science-nlp") == "member":
+                break
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"
+
+
+async def test_demoting_the_last_admin_needs_a_typed_confirmation() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        base_url = app.session.profile.base_url
+        await open_team(app, pilot, "ai-governance")  # grace is its only admin
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("grace"))
+        await pilot.press("e")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [o[0] for o in app.screen.options].index("member")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TypedConfirmScreen)
+        await pilot.press(*"wrong", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExplorerScreen)
+        assert scim_team_role(base_url, "grace", "ai-governance") == "admin"
