@@ -136,3 +136,35 @@ async def test_copy_path_of_a_project() -> None:
         await pilot.pause()
         await pilot.press("y")
         assert app.clipboard == "data-science-nlp/rag-pipeline-v2"
+
+
+async def test_tab_completes_a_jump() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("colon", *"team data-sc")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == "team data-science-nlp"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query_one(DetailPane).location == Location("team",
+                                                                     team="data-science-nlp")
+
+
+async def test_palette_finds_a_team_and_jumps() -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"team ai-gov")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.screen.query_one(DetailPane).location == Location("team",
+                                                                     team="ai-governance")

@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import auth_cmd, cache_cmd, data_cmd, journal_cmd, sandbox_cmd
+from . import (
+    auth_cmd,
+    cache_cmd,
+    data_cmd,
+    journal_cmd,
+    sandbox_cmd,
+    screenshot_cmd,
+    tui_cmd,
+)
 from .errors import INTERNAL, INTERRUPTED, CliError
 
 
@@ -19,12 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wbadmin {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    tui_cmd.add_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     auth_cmd.register(sub)
     data_cmd.register(sub)
     journal_cmd.register(sub)
     cache_cmd.register(sub)
     sandbox_cmd.register(sub)
+    screenshot_cmd.register(sub)
     return parser
 
 
@@ -33,10 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
+        if args.command is None:
+            return tui_cmd.run(args)
         return int(args.handler(args) or 0)
     except CliError as exc:
         print(f"wbadmin: {exc}", file=sys.stderr)

@@ -164,7 +164,8 @@ def members(cache: Cache, team_name: str) -> list[MemberRow]:
     rows = cache.query(
         "SELECT m.*, u.last_active_at, COALESCE(u.active, 1) AS active FROM team_members m "
         "LEFT JOIN users u ON u.username = m.username WHERE m.team = ? "
-        "ORDER BY m.account_type, CASE m.role WHEN 'admin' THEN 0 ELSE 1 END, m.username",
+        "ORDER BY m.account_type = 'SERVICE', CASE m.role WHEN 'admin' THEN 0 ELSE 1 END, "
+        "m.username",
         (team_name,))
     return [MemberRow(username=r["username"], name=r["name"], email=r["email"], role=r["role"],
                       custom=bool(r["custom"]), service_account=r["account_type"] == "SERVICE",

@@ -30,3 +30,8 @@ def ago(ts: float | None, now: float | None = None) -> str:
 
 def count(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """'1 member', '3 members'."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"

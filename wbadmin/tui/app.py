@@ -89,6 +89,13 @@ class WbAdminApp(App):
             self.refreshing = True
             self.connect()
 
+    def on_resize(self, event) -> None:
+        # Narrow terminals (80×24) stack the panes instead of squeezing them side by side.
+        self.screen.set_class(event.size.width < 100, "narrow")
+
+    def on_screen_resume(self) -> None:
+        self.screen.set_class(self.size.width < 100, "narrow")
+
     @property
     def org(self) -> str | None:
         return self.session.cache.meta("org") or None

@@ -41,8 +41,13 @@ class WbCommands(Provider):
         if len(query) < 2:
             return
         cache = self.wb.session.cache
-        for kind in ("team", "project", "user", "registry"):
-            for name in _containing(cache, kind, query):
+        kinds = ("team", "project", "user", "registry")
+        first, _, rest = query.partition(" ")
+        text = query
+        if first in kinds and rest.strip():
+            kinds, text = (first,), rest.strip()
+        for kind in kinds:
+            for name in _containing(cache, kind, text):
                 title = f"{kind} {name}"
                 score = matcher.match(title)
                 if score > 0:

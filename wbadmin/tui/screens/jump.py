@@ -85,7 +85,8 @@ class JumpSuggester(Suggester):
 
 
 class JumpScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel"),
+                Binding("tab", "complete", "complete", show=False)]
 
     def __init__(self, cache: Cache) -> None:
         super().__init__()
@@ -103,6 +104,11 @@ class JumpScreen(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+    def action_complete(self) -> None:
+        box = self.query_one(Input)
+        box.cursor_position = len(box.value)
+        box.action_cursor_right()  # at the end of the line this accepts the suggestion
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -69,9 +69,10 @@ class DetailPane(VerticalScroll):
             (f"{s.teams} teams", "bold"), " · ", f"{s.users} people", " · ",
             f"{s.projects:,} projects", " · ", f"{s.registries} registries")
         t = self.table
-        t.add_columns("team", "members", "svc accts", "projects", "storage", "last activity")
+        t.add_columns("team", "people", "svc accts", "projects", "storage", "last activity")
         for team in X.teams(self.cache):
-            t.add_row(Text(team.name), str(team.members), str(team.service_accounts),
+            t.add_row(Text(team.name), str(team.members - team.service_accounts),
+                      str(team.service_accounts),
                       humanize.count(team.projects), humanize.size(team.storage_bytes),
                       self._ago(team.last_activity_at))
             self.row_keys.append(team.name)
@@ -86,9 +87,9 @@ class DetailPane(VerticalScroll):
         if not team.readable:
             return Text("You may not read this team's members.", style="yellow"), Text()
         summary = Text.assemble(
-            (f"{len(detail.people)} members", "bold"), " · ",
-            f"{len(detail.service_accounts)} service accounts", " · ",
-            f"{humanize.count(team.projects)} projects", " · ",
+            (humanize.plural(len(detail.people), "member"), "bold"), " · ",
+            humanize.plural(len(detail.service_accounts), "service account"), " · ",
+            humanize.plural(team.projects or 0, "project"), " · ",
             humanize.size(team.storage_bytes), "\n",
             ("last activity ", "dim"), self._ago(team.last_activity_at), " ago" if
             team.last_activity_at else "")

@@ -96,7 +96,8 @@ class OrgTree(Tree[NodeData]):
             label.append("  (no access)", style="dim italic")
             return label
         projects = team.projects if matches is None else matches
-        label.append(f"  {team.members} · {humanize.count(projects)} prj", style="dim")
+        people = team.members - team.service_accounts
+        label.append(f"  {people} · {humanize.count(projects)} prj", style="dim")
         return label
 
     def _team_nodes(self) -> list[TreeNode[NodeData]]:

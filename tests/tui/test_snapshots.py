@@ -1,0 +1,26 @@
+"""Snapshot of every screen state on the deterministic demo seed (same scenarios as
+`wbadmin screenshot`). Update with `pytest tests/tui/test_snapshots.py --snapshot-update`
+after a deliberate change, and look at the pictures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wbadmin.tui.screenshot import SCENARIOS, _freeze_cursor, make_demo_app
+
+# The API-call log shows measured durations and wall-clock times: it cannot be a snapshot.
+NAMES = [name for name in SCENARIOS if name != "api-log"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_screen(name: str, snap_compare, tmp_path: Path) -> None:
+    _, scenario, size = SCENARIOS[name]
+    app = make_demo_app(tmp_path)
+
+    async def run_before(pilot) -> None:
+        _freeze_cursor(app)
+        await scenario(app, pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

@@ -1,0 +1,38 @@
+"""`wbadmin` with no command: the TUI. Its flags sit on the top-level parser."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import CliError
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the TUI (wbadmin with no command)")
+    group.add_argument("--profile", dest="tui_profile", metavar="NAME",
+                       help="profile to open (default: your W&B login, else the sandbox)")
+    group.add_argument("--sandbox", dest="tui_sandbox", action="store_true",
+                       help="open the embedded sandbox (demo org) whatever credentials exist")
+    group.add_argument("--read-only", dest="tui_read_only", action="store_true",
+                       help="offer no change at all")
+    group.add_argument("--offline", dest="tui_offline", action="store_true",
+                       help="read the cache only; no network")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.session import Session
+    from .common import command, install_redaction
+
+    @command
+    def open_tui(args: argparse.Namespace) -> int:
+        install_redaction()
+        if args.tui_sandbox and args.tui_profile not in (None, "sandbox"):
+            raise CliError(f"--sandbox and --profile {args.tui_profile} contradict each other")
+        session = Session.resolve(args.tui_profile, offline=args.tui_offline,
+                                  read_only=args.tui_read_only,
+                                  force_sandbox=args.tui_sandbox)
+        from ..tui.run import run_tui
+
+        return run_tui(session)
+
+    return open_tui(args)

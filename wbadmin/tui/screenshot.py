@@ -1,0 +1,213 @@
+"""`wbadmin screenshot SCREEN OUT.svg`: render a screen on the demo sandbox and save it.
+
+Each scenario drives a fresh app on an in-memory sandbox seeded at a fixed time, with a
+frozen clock and a throw-away cache and journal, so the picture is the same on every run.
+The snapshot tests drive the same scenarios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from ..core.session import SandboxHandle, Session
+from .run import sandbox_launcher
+
+DEMO_NOW = 1_795_000_000  # the demo seed's reference time (2026-11-19)
+APP_NOW = float(DEMO_NOW // 3600 * 3600 + 2 * 3600)  # two hours later
+SIZE = (120, 36)
+
+
+def make_demo_app(workdir: Path, *, user: str = "alice", read_only: bool = False):
+    from .app import WbAdminApp
+
+    session = Session.resolve(
+        force_sandbox=True, read_only=read_only,
+        flags={"cache_path": workdir / "cache.sqlite3",
+               "journal_path": workdir / "journal.sqlite3"})
+    launch = sandbox_launcher(in_memory=True, now=DEMO_NOW)
+
+    def launcher() -> SandboxHandle:
+        handle = launch()
+        if user == "alice":
+            return handle
+        from ..sandbox.seed import api_key_for
+
+        return SandboxHandle(handle.base_url, api_key_for(0, user), user, handle.stop)
+
+    return WbAdminApp(session, launcher, clock=lambda: APP_NOW)
+
+
+async def settle(app, pilot) -> None:
+    """Wait until connecting and syncing are over and the screen has redrawn."""
+    for _ in range(400):
+        await pilot.pause(0.02)
+        busy = any(w.group in ("connect", "sync", "change") and not w.is_finished
+                   for w in app.workers)
+        if not app.refreshing and not busy:
+            break
+    await pilot.pause()
+
+
+# ---- scenarios: each drives the app from its first frame to the state to capture --------
+
+Scenario = Callable[..., Awaitable[None]]
+
+
+async def _org(app, pilot) -> None:
+    await settle(app, pilot)
+
+
+async def _jump(app, pilot, command: str) -> None:
+    await settle(app, pilot)
+    app.run_jump(command)
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _team(app, pilot) -> None:
+    await _jump(app, pilot, "team data-science-nlp")
+
+
+async def _project(app, pilot) -> None:
+    await _jump(app, pilot, "project rag-pipeline-v2")
+
+
+async def _collection(app, pilot) -> None:
+    await _jump(app, pilot, "collection support-chatbot-ft")
+
+
+async def _user(app, pilot) -> None:
+    await _jump(app, pilot, "user bob")
+
+
+async def _filter(app, pilot) -> None:
+    await settle(app, pilot)
+    await pilot.press("slash", *"rag")
+    await pilot.pause()
+
+
+async def _help(app, pilot) -> None:
+    await _team(app, pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def _jump_bar(app, pilot) -> None:
+    await settle(app, pilot)
+    await pilot.press("colon", *"team data")
+    await pilot.pause(0.2)
+
+
+async def _api_log(app, pilot) -> None:
+    await _team(app, pilot)
+    await pilot.press("ctrl+l")
+    await pilot.pause()
+
+
+async def _plan(app, pilot) -> None:
+    from textual.widgets import DataTable, OptionList
+
+    from .widgets.detail import DetailPane
+
+    await _team(app, pilot)
+    detail = app.screen.query_one(DetailPane)
+    table = detail.query_one(DataTable)
+    table.focus()
+    table.move_cursor(row=detail.row_keys.index("carol"))
+    await pilot.press("e")
+    await pilot.pause()
+    app.screen.query_one(OptionList).highlighted = [o[0] for o in app.screen.options].index(
+        "viewer")
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def _journal(app, pilot) -> None:
+    await _plan(app, pilot)
+    await pilot.press("tab", "enter")
+    await settle(app, pilot)
+    app.switch_mode("journal")
+    await pilot.pause()
+    await pilot.pause()
+
+
+SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
+    "explorer": ("the org, its teams and their numbers", _org, SIZE),
+    "explorer-team": ("a team: members, roles, service accounts, invites", _team, SIZE),
+    "explorer-project": ("a project: visibility, runs, who has access", _project, SIZE),
+    "explorer-collection": ("a registry collection: versions, aliases, requests",
+                            _collection, SIZE),
+    "explorer-user": ("a person: org role, teams, registries", _user, SIZE),
+    "explorer-filter": ("`/` filter over teams, projects and collections", _filter, SIZE),
+    "explorer-narrow": ("a team at 80×24", _team, (80, 24)),
+    "help": ("`?` the keys that work here", _help, SIZE),
+    "jump": ("`:` jump with completion", _jump_bar, SIZE),
+    "api-log": ("the API-call log", _api_log, SIZE),
+    "plan": ("a role change as a plan, Cancel focused", _plan, SIZE),
+    "journal": ("the journal after a change", _journal, SIZE),
+}
+
+
+async def capture(name: str, workdir: Path | None = None) -> str:
+    """The SVG of scenario `name`."""
+    if name not in SCENARIOS:
+        raise KeyError(name)
+    _, scenario, size = SCENARIOS[name]
+    with tempfile.TemporaryDirectory(prefix="wbadmin-shot-") as tmp:
+        app = make_demo_app(Path(workdir or tmp))
+        async with app.run_test(size=size, notifications=True) as pilot:
+            _freeze_cursor(app)
+            await scenario(app, pilot)
+            await pilot.pause()
+            return app.export_screenshot(title=f"wbadmin — {name}")
+
+
+def _freeze_cursor(app) -> None:
+    from textual.widgets import Input
+
+    Input.cursor_blink = False  # a blinking cursor would make every capture differ
+
+
+def png_ready_svg(svg: str) -> str:
+    """rsvg-convert drops non-breaking spaces at the start of a text run; plain spaces with
+    xml:space="preserve" render as the terminal shows them."""
+    svg = svg.replace("&#160;", " ")
+    return re.sub(r"<svg ", '<svg xml:space="preserve" ', svg, count=1)
+
+
+def to_png(svg_path: Path, png_path: Path, width: int = 1400) -> bool:
+    """PNG through rsvg-convert when it is installed (Debian: librsvg2-bin)."""
+    tool = shutil.which("rsvg-convert")
+    if tool is None:
+        return False
+    with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False) as tmp:
+        tmp.write(png_ready_svg(svg_path.read_text()))
+    try:
+        subprocess.run([tool, "-w", str(width), tmp.name, "-o", str(png_path)], check=True,
+                       capture_output=True, timeout=60)
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
+    return True
+
+
+def save(name: str, out: Path, png: bool = False) -> list[Path]:
+    svg = asyncio.run(capture(name))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(svg)
+    written = [out]
+    if png and to_png(out, out.with_suffix(".png")):
+        written.append(out.with_suffix(".png"))
+    return written
+
+
+def save_all(folder: Path) -> list[Path]:
+    written: list[Path] = []
+    for name in SCENARIOS:
+        written += save(name, folder / f"{name}.svg", png=True)
+    return written
