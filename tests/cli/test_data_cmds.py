@@ -249,3 +249,10 @@ def test_an_answer_not_matching_the_schema_is_bad_data(body, monkeypatch, cli) -
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_shared_flags_work_before_the_command_too(live, cli) -> None:
+    r = cli("--profile", "nope", "teams")
+    assert r.code == 2 and "Unknown profile 'nope'" in r.err
+    r = cli("--offline", "teams")
+    assert r.code == 7 and "nothing cached" in r.err

@@ -179,22 +179,28 @@ def open_session(args: argparse.Namespace, *, offline: bool | None = None,
                  quiet: bool = False) -> Session:
     """Resolve the profile and key (no network). `offline=True` for local-only commands."""
     install_redaction()
-    profile = getattr(args, "profile", None)
-    if getattr(args, "sandbox", False) and profile not in (None, SANDBOX_PROFILE):
+    profile = _flag(args, "profile")
+    sandbox = bool(_flag(args, "sandbox"))
+    if sandbox and profile not in (None, SANDBOX_PROFILE):
         raise CliError(f"--sandbox and --profile {profile} contradict each other; "
                        "drop one", USAGE)
     flags = {"base_url": getattr(args, "base_url", None), "entity": getattr(args, "entity", None),
              "org": getattr(args, "org", None)}
     session = Session.resolve(
-        profile, flags=flags, offline=bool(getattr(args, "offline", False) if offline is None
+        profile, flags=flags, offline=bool(_flag(args, "offline") if offline is None
                                            else offline),
-        read_only=bool(getattr(args, "read_only", False)),
-        force_sandbox=bool(getattr(args, "sandbox", False)))
+        read_only=bool(_flag(args, "read_only")), force_sandbox=sandbox)
     if not quiet and session.fallback_reason:
         note(f"{session.fallback_reason}: {SANDBOX_NOTICE}")
     elif not quiet and session.sandbox:
         note(SANDBOX_NOTICE)
     return session
+
+
+def _flag(args: argparse.Namespace, name: str) -> Any:
+    """A shared flag given after the command, else before it (`wbadmin --profile P teams`:
+    the top-level parser keeps those under `tui_<name>`)."""
+    return getattr(args, name, None) or getattr(args, f"tui_{name}", None)
 
 
 def sandbox_launcher() -> SandboxHandle:

@@ -117,6 +117,8 @@ class WbAdminApp(App):
 
     def on_connected(self, _: Connected) -> None:
         interval = self.session.settings.ui.refresh_interval_s
+        # Stale data stays on screen and is refreshed in the background.
+        self.set_interval(interval, self._refresh_if_stale, name="background-refresh")
         age = self.session.cache.age("org", self.clock())
         if age is None or age > interval or self.session.cached_identity() is None:
             self.sync("org")
@@ -125,6 +127,12 @@ class WbAdminApp(App):
             self.update_header()
 
     # ---- refreshing ----------------------------------------------------------------------
+
+    def _refresh_if_stale(self) -> None:
+        age = self.session.cache.age("org", self.clock())
+        if not self.refreshing and (age is None or
+                                    age >= self.session.settings.ui.refresh_interval_s):
+            self.sync("org")
 
     def refresh_scope(self, location: Location | None) -> None:
         if self.session.offline:
