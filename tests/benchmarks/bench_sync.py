@@ -7,6 +7,9 @@
    the obvious `wandb.Api()` script (team list → `api.team(t).members` →
    `list(api.projects(t))`). Goal: >= 10x fewer requests and >= 5x less wall time.
    Requests are counted on the server (`/_sandbox/health`), so both sides count alike.
+   Run twice: the server on a thread of this process (it then shares the GIL with
+   wbadmin's client) and in a process of its own. wbadmin syncs SYNC_REPEATS times (the
+   median counts); the SDK script runs once.
 2. Reading the whole org tree from the warm cache through `explorer.py`. Goal: <= 100 ms.
    Also for `huge` when its seed + sync fit in a time budget.
 3. Import time of `wbadmin.core.sync` against `import wandb; wandb.Api`.

@@ -12,6 +12,10 @@ terminal: `--tty`), and on the first frame that draws the Explorer with its team
 times to OUT.json and exits. With `--sandbox-db` the app also connects to an embedded sandbox
 served from that (already seeded) file, as `wbadmin` does; without it, autoconnect is off.
 
+Memory mode (`--expand TEAM [--filter TEXT]`): after the first frame, expand TEAM, then type
+TEXT into the `/` filter, and write the resident memory (VmRSS) at the frame after each, and
+the peak (VmHWM).
+
 Times are seconds since the process was spawned: `since_t0` from the parent's clock (wall
 time, microsecond resolution), `since_proc_start` from /proc (10 ms resolution, a check).
 """
@@ -42,9 +46,10 @@ def proc_age() -> float:
         return float("nan")
 
 
-def rss_mb() -> float:
+def status_mb(field: str = "VmRSS") -> float:
+    """Resident memory (VmRSS) or its peak (VmHWM) of this process, in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -56,12 +61,17 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--tty", action="store_true", help="use the real terminal driver")
     parser.add_argument("--sandbox-db", help="connect to an embedded sandbox on this file")
+    parser.add_argument("--expand", help="memory mode: after the first frame expand this team")
+    parser.add_argument("--filter", help="memory mode: then type this into the `/` filter")
     args = parser.parse_args()
 
     t_imports = time.time()
+    from textual.widgets import Input
+
     from wbadmin.core.session import SandboxHandle, Session
     from wbadmin.tui import app as app_module
     from wbadmin.tui.app import WbAdminApp
+    from wbadmin.tui.locations import Location
     from wbadmin.tui.screens.explorer import ExplorerScreen
     from wbadmin.tui.widgets.org_tree import OrgTree
 
@@ -80,6 +90,15 @@ def main() -> None:
                                  sandbox.stop)
 
     result: dict = {}
+    # Memory mode: after the first frame, expand a team, then filter, one frame each.
+    stages = ["first"] + (["expand"] if args.expand else []) + (["filter"] if args.filter else [])
+
+    def finish() -> None:
+        result["peak_rss_mb"] = status_mb("VmHWM")
+        Path(args.out).write_text(json.dumps(result))
+        # Leave at once: the figures are taken, and an orderly exit while the screen is
+        # still mounting its toasts raises MountError in Textual.
+        os._exit(0)
 
     class Probe(WbAdminApp):
         # CSS_PATH is relative to the defining class's module: point at the app's own file.
@@ -87,12 +106,29 @@ def main() -> None:
 
         def _display(self, screen, renderable) -> None:
             super()._display(screen, renderable)
-            if result or renderable is None or not isinstance(screen, ExplorerScreen):
+            if not stages or renderable is None or not isinstance(screen, ExplorerScreen):
                 return
             trees = screen.query(OrgTree)
             if not trees:
                 return
             tree = trees.first()
+            if stages[0] == "first":
+                self._first_frame(tree)
+            elif stages[0] == "expand":
+                node = tree.find(Location("team", team=args.expand))
+                if node is not None and node.is_expanded and node.children:
+                    result.update(rss_expanded_mb=status_mb(), expanded_children=len(
+                        node.children))
+                    stages.pop(0)
+                    if stages:
+                        screen.query_one("#tree-filter", Input).value = args.filter
+            elif stages[0] == "filter" and tree.filter_text == args.filter:
+                result.update(rss_filtered_mb=status_mb(), filter_shown=tree.shown)
+                stages.pop(0)
+            if not stages:
+                finish()
+
+        def _first_frame(self, tree: OrgTree) -> None:
             teams = tree._team_nodes()
             if not teams or tree.region.height == 0:
                 return
@@ -100,17 +136,20 @@ def main() -> None:
             result.update(
                 since_t0=now - T0, since_proc_start=proc_age(),
                 interpreter=T_MAIN - T0, imports=t_imported - t_imports,
-                teams_in_tree=len(teams), rss_mb=rss_mb(),
+                teams_in_tree=len(teams), rss_mb=status_mb(),
                 # Did the frame draw the first team's name? (checked after timing)
                 frame_has_team=teams[0].data.team in _screen_text(self))
-            # Leave at once: the figure is the first frame, and an orderly exit while the
-            # screen is still mounting its toasts raises MountError in Textual.
-            Path(args.out).write_text(json.dumps(result))
-            os._exit(0)
+            stages.pop(0)
+            if args.expand:
+                node = tree.find(Location("team", team=args.expand))
+                if node is None:
+                    sys.exit(f"no team {args.expand!r} in the tree")
+                tree.move_cursor(node)
+                node.expand()  # the tree loads the first chunk of projects on NodeExpanded
 
     app = Probe(session, launcher, autoconnect=launcher is not None)
     app.run(headless=not args.tty, size=None if args.tty else (120, 36))
-    sys.exit(f"the app ended without an Explorer frame with teams ({app.return_code})")
+    sys.exit(f"the app ended before its frames were taken ({app.return_code})")
 
 
 def _screen_text(app) -> str:

@@ -205,15 +205,13 @@ def _flag(args: argparse.Namespace, name: str) -> Any:
 
 def sandbox_launcher() -> SandboxHandle:
     """Start the embedded sandbox (state in the user data dir), signed in as its org admin."""
-    from ..sandbox.embedded import start_embedded
+    from ..embedded import sandbox_launcher as launcher
 
     try:
-        sandbox = start_embedded()
+        return launcher()()
     except Exception as exc:  # a broken state file, no free port ...
         raise CliError(f"cannot start the embedded sandbox: {one_line(exc)}; "
                        "try `wbadmin sandbox reset`", UNAVAILABLE) from None
-    return SandboxHandle(base_url=sandbox.base_url, api_key=sandbox.api_key,
-                         username=sandbox.username, stop=sandbox.stop)
 
 
 def run_online(session: Session, work: Callable[[Session], Awaitable[T]]) -> T:

@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..core.session import SandboxHandle, Session
-from .run import sandbox_launcher
+from ..core.session import Session
+from ..embedded import sandbox_launcher
 
 DEMO_NOW = 1_795_000_000  # the demo seed's reference time (2026-11-19)
 APP_NOW = float(DEMO_NOW // 3600 * 3600 + 2 * 3600)  # two hours later
@@ -30,16 +30,7 @@ def make_demo_app(workdir: Path, *, user: str = "alice", read_only: bool = False
         force_sandbox=True, read_only=read_only,
         flags={"cache_path": workdir / "cache.sqlite3",
                "journal_path": workdir / "journal.sqlite3"})
-    launch = sandbox_launcher(in_memory=True, now=DEMO_NOW)
-
-    def launcher() -> SandboxHandle:
-        handle = launch()
-        if user == "alice":
-            return handle
-        from ..sandbox.seed import api_key_for
-
-        return SandboxHandle(handle.base_url, api_key_for(0, user), user, handle.stop)
-
+    launcher = sandbox_launcher(in_memory=True, now=DEMO_NOW, username=user)
     return WbAdminApp(session, launcher, clock=lambda: APP_NOW)
 
 
@@ -137,20 +128,34 @@ async def _journal(app, pilot) -> None:
     await pilot.pause()
 
 
+def _then_paint(scenario: Scenario) -> Scenario:
+    """Let deferred updates (header, scroll) reach the screen before the capture."""
+
+    async def run(app, pilot) -> None:
+        await scenario(app, pilot)
+        for _ in range(3):
+            await pilot.pause(0.05)
+
+    return run
+
+
 SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
-    "explorer": ("the org, its teams and their numbers", _org, SIZE),
-    "explorer-team": ("a team: members, roles, service accounts, invites", _team, SIZE),
-    "explorer-project": ("a project: visibility, runs, who has access", _project, SIZE),
+    "explorer": ("the org, its teams and their numbers", _then_paint(_org), SIZE),
+    "explorer-team": ("a team: members, roles, service accounts, invites",
+                      _then_paint(_team), SIZE),
+    "explorer-project": ("a project: visibility, runs, who has access",
+                         _then_paint(_project), SIZE),
     "explorer-collection": ("a registry collection: versions, aliases, requests",
-                            _collection, SIZE),
-    "explorer-user": ("a person: org role, teams, registries", _user, SIZE),
-    "explorer-filter": ("`/` filter over teams, projects and collections", _filter, SIZE),
-    "explorer-narrow": ("a team at 80×24", _team, (80, 24)),
-    "help": ("`?` the keys that work here", _help, SIZE),
-    "jump": ("`:` jump with completion", _jump_bar, SIZE),
-    "api-log": ("the API-call log", _api_log, SIZE),
-    "plan": ("a role change as a plan, Cancel focused", _plan, SIZE),
-    "journal": ("the journal after a change", _journal, SIZE),
+                            _then_paint(_collection), SIZE),
+    "explorer-user": ("a person: org role, teams, registries", _then_paint(_user), SIZE),
+    "explorer-filter": ("`/` filter over teams, projects and collections",
+                        _then_paint(_filter), SIZE),
+    "explorer-narrow": ("a team at 80×24", _then_paint(_team), (80, 24)),
+    "help": ("`?` the keys that work here", _then_paint(_help), SIZE),
+    "jump": ("`:` jump with completion", _then_paint(_jump_bar), SIZE),
+    "api-log": ("the API-call log", _then_paint(_api_log), SIZE),
+    "plan": ("a role change as a plan, Cancel focused", _then_paint(_plan), SIZE),
+    "journal": ("the journal after a change", _then_paint(_journal), SIZE),
 }
 
 

@@ -43,20 +43,19 @@ class JournalScreen(Screen):
         yield ApiLog(id="api-log")
         yield Footer()
 
+    entries: list = []
+
     def on_mount(self) -> None:
         self.query_one("#journal").border_title = "Journal"
         self.query_one(ApiLog).display = self.app.api_log_visible
-        table = self.query_one(DataTable)
-        table.add_columns("#", "when", "actor", "target", "change", "result", "undo")
-        self.entries: list = []
-        self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
+        table = self.query_one("#journal-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("#", "when", "actor", "target", "change", "result", "undo")
         self.entries = self.app.session.journal.query(limit=500)
         now = self.app.clock()
         for e in self.entries:
@@ -94,7 +93,7 @@ class JournalScreen(Screen):
         detail.update(text)
 
     def _selected(self):
-        table = self.query_one(DataTable)
+        table = self.query_one("#journal-table", DataTable)
         row = table.cursor_row
         return self.entries[row] if 0 <= row < len(self.entries) else None
 
@@ -111,6 +110,6 @@ class JournalScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
-            entry = self._selected() if hasattr(self, "entries") else None
+            entry = self._selected()
             return self.app.capabilities.can_change and bool(entry and entry.undoable)
         return True
