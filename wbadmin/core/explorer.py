@@ -34,6 +34,7 @@ class ProjectRow:
     last_run_at: float | None
     storage_bytes: int | None
     created_at: float | None
+    updated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def count_projects(cache: Cache, team_name: str, text: str = "") -> int:
 def _project(r) -> ProjectRow:
     return ProjectRow(team=r["team"], name=r["name"], access=r["access"], owner=r["owner"],
                       run_count=r["run_count"], last_run_at=r["last_run_at"],
-                      storage_bytes=r["storage_bytes"], created_at=r["created_at"])
+                      storage_bytes=r["storage_bytes"], created_at=r["created_at"],
+                      updated_at=r["updated_at"])
 
 
 def members(cache: Cache, team_name: str) -> list[MemberRow]:

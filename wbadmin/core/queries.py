@@ -33,16 +33,21 @@ TEAM_SELECTION = """
 """
 
 # One page of a team's projects: ProjectFragment fields, plus `access` (RegistryFragment)
-# and `runCount` (the Runs query), and the newest run for "last activity".
-PROJECTS_SELECTION = """
-    pageInfo { endCursor hasNextPage }
-    edges { node {
-      id name entityName createdAt updatedAt access runCount
-      user { username }
-      lastRun: runs(first: 1, order: "-created_at") {
-        edges { node { createdAt heartbeatAt } }
-      }
-    } }
+# and `runCount` (the Runs query). The full sync stops there; refreshing one team also asks
+# for each project's newest run ("last run"), a per-project runs query on W&B's side too.
+_PROJECT_FIELDS = "id name entityName createdAt updatedAt access runCount user { username }"
+PROJECTS_SELECTION = f"""
+    pageInfo {{ endCursor hasNextPage }}
+    edges {{ node {{ {_PROJECT_FIELDS} }} }}
+"""
+PROJECTS_WITH_LAST_RUN_SELECTION = f"""
+    pageInfo {{ endCursor hasNextPage }}
+    edges {{ node {{
+      {_PROJECT_FIELDS}
+      lastRun: runs(first: 1, order: "-created_at") {{
+        edges {{ node {{ createdAt heartbeatAt }} }}
+      }}
+    }} }}
 """
 
 FETCH_REGISTRIES = """

@@ -166,14 +166,19 @@ class Syncer:
                                for i in range(0, len(names), self.team_batch)))
         return out
 
-    async def _projects(self, names: list[str]) -> dict[str, list[dict]]:
-        """Every project of every team: one page of many teams per request, then the rest."""
+    async def _projects(self, names: list[str], last_run: bool = False
+                        ) -> dict[str, list[dict]]:
+        """Every project of every team: one page of many teams per request, then the rest.
+
+        `last_run` also asks for each project's newest run (one runs query per project on
+        the server, so only when refreshing one team)."""
+        selection = Q.PROJECTS_WITH_LAST_RUN_SELECTION if last_run else Q.PROJECTS_SELECTION
         out: dict[str, list[dict]] = {n: [] for n in names}
         pending: dict[str, str | None] = dict.fromkeys(names)  # team -> cursor
 
         async def batch(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
             doc, variables = Q.batched(
-                "WbadminProjects", "models", Q.PROJECTS_SELECTION,
+                "WbadminProjects", "models", selection,
                 {"entityName": "String!", "first": "Int", "after": "String"},
                 [{"entityName": t, "first": self.page_size, "after": c} for t, c in chunk])
             data = await self.client.graphql(doc, variables)
@@ -234,7 +239,8 @@ class Syncer:
 
     async def refresh_team(self, name: str) -> None:
         """Re-read one team's members, invites, storage and projects."""
-        teams, projects = await asyncio.gather(self._teams([name]), self._projects([name]))
+        teams, projects = await asyncio.gather(self._teams([name]),
+                                               self._projects([name], last_run=True))
         scim_users = None
         if self.identity is not None and self.identity.scim:
             # Roles of this team's members come from SCIM: one filtered call per member
@@ -264,6 +270,10 @@ class Syncer:
                      projects: dict[str, list[dict]], scim_users: list[dict] | None,
                      now: float, full: bool) -> None:
         roles = _team_roles(scim_users) if scim_users is not None else {}
+        # A full sync does not ask for each project's newest run: keep what a team refresh
+        # learnt earlier rather than forget it.
+        known_last_runs = {(r[0], r[1]): r[2] for r in conn.execute(
+            "SELECT team, name, last_run_at FROM projects WHERE last_run_at IS NOT NULL")}
         if full:
             for table in ("teams", "team_members", "invites", "projects"):
                 conn.execute(f"DELETE FROM {table}")
@@ -274,7 +284,9 @@ class Syncer:
                     conn.execute(f"DELETE FROM {table} WHERE team = ?", (name,))
             members = (team or {}).get("members") or []
             team_projects = projects.get(name, [])
-            last_runs = [_last_run_at(p) for p in team_projects]
+            # Without the newest run, a project's updatedAt (moved by run logging) stands in.
+            last_runs = [_last_run_at(p) or parse_time(p.get("updatedAt"))
+                         for p in team_projects]
             last_activity = max((t for t in last_runs if t), default=None)
             service_accounts = 0
             for seq, m in enumerate(members):
@@ -306,7 +318,8 @@ class Syncer:
                     " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
                     (name, p["name"], p.get("id"), p.get("access"),
                      (p.get("user") or {}).get("username"), p.get("runCount"),
-                     _last_run_at(p), parse_time(p.get("createdAt")),
+                     _last_run_at(p) or known_last_runs.get((name, p["name"])),
+                     parse_time(p.get("createdAt")),
                      parse_time(p.get("updatedAt")), now))
             conn.execute(
                 "INSERT OR REPLACE INTO teams (name, id, storage_bytes, member_count,"

@@ -236,6 +236,7 @@ def seed_demo(db: Database, seed: int = 0, now: int | None = None,
 
         # Projects and runs.
         projects = _projects_and_runs(s, teams, users, people)
+        touch_projects(db)
 
         # Registries with collections, versions, aliases and pending promotions.
         _registries(s, org_id, org_entity, teams, users, projects, provisioner)
@@ -291,6 +292,13 @@ def _projects_and_runs(s: Seeder, teams: dict[str, int], users: dict[str, int],
                 " created_at, heartbeat_at, runtime_s, gpu_count, gpu_type, group_name, job_type,"
                 " tags, config, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     return projects
+
+
+def touch_projects(db: Database) -> None:
+    """A project's updatedAt follows its newest run's heartbeat, as logging a run does."""
+    db.conn.execute(
+        "UPDATE projects SET updated_at = MAX(updated_at, COALESCE("
+        "(SELECT MAX(heartbeat_at) FROM runs WHERE runs.project_id = projects.id), 0))")
 
 
 def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],

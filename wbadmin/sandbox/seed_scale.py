@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from . import seed_data as story
 from .db import Database
-from .seed import DAY, HOUR, Seeder, api_key_for, key_name, seed_demo
+from .seed import DAY, HOUR, Seeder, api_key_for, key_name, seed_demo, touch_projects
 from .seed_scale_artifacts import add_registry_content
 
 # The team the TUI benchmark expands: 5,000 projects in `huge` (1,000 in `large`).
@@ -87,6 +87,7 @@ def seed_scale(db: Database, preset: str, seed: int = 0, now: int | None = None,
             with db.transaction():
                 _continue_ids(s)
                 _grow(s, preset, scale)
+                touch_projects(db)
         finally:
             conn.execute(f"PRAGMA cache_size = {int(cache)}")
             conn.execute(f"PRAGMA synchronous = {int(sync)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,17 @@ def get_schema() -> GraphQLSchema:
     return schema
 
 
+@lru_cache(maxsize=512)
+def checked_document(query: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The parsed document and its validation errors, memoised by query text: clients send
+    the same few documents over and over, and parsing plus validating costs milliseconds."""
+    try:
+        document = parse(query)
+    except GraphQLError as err:
+        return None, [err.formatted]
+    return document, [e.formatted for e in validate(get_schema(), document)]
+
+
 def _error(err: GraphQLError) -> dict[str, Any]:
     out = err.formatted
     original = err.original_error
@@ -124,13 +135,9 @@ def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
     if operation is not None and not isinstance(operation, str):
         return 400, {"errors": [{"message": "operationName must be a string"}]}
     schema = get_schema()
-    try:
-        document = parse(query)
-    except GraphQLError as err:
-        return 400, {"errors": [err.formatted]}
-    problems = validate(schema, document)
+    document, problems = checked_document(query)
     if problems:
-        return 400, {"errors": [e.formatted for e in problems]}
+        return 400, {"errors": problems}
     result = execute(schema, document, variable_values=variables, operation_name=operation,
                      context_value=ctx)
     payload: dict[str, Any] = {"data": result.data}

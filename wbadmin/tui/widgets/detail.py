@@ -133,15 +133,25 @@ class DetailPane(VerticalScroll):
         summary = Text.assemble(
             ("visibility ", "dim"), (p.access or "unknown", "bold"), f"  ({detail.access_note})\n",
             ("owner ", "dim"), p.owner or "—", ("   runs ", "dim"), humanize.count(p.run_count),
-            ("   last run ", "dim"), self._ago(p.last_run_at), " ago" if p.last_run_at else "",
-            ("   storage ", "dim"), humanize.size(p.storage_bytes), ("   created ", "dim"),
-            self._ago(p.created_at), " ago" if p.created_at else "")
+            *self._last_run(p),
+            "\n", ("created ", "dim"), self._ago(p.created_at), " ago" if p.created_at else "",
+            ("   storage ", "dim"),
+            # W&B's API reports storage per team only (entity.storageBytes).
+            humanize.size(p.storage_bytes) if p.storage_bytes is not None
+            else Text("per team only", style="dim italic"))
         t = self.table
         t.add_columns("who has access", "role", "via")
         for m in detail.who:
             t.add_row(Text(m.username), m.role, f"team {p.team}")
             self.row_keys.append(m.username)
         return summary, Text()
+
+    def _last_run(self, p: X.ProjectRow) -> tuple[tuple[str, str], str]:
+        if p.last_run_at:
+            return ("   last run ", "dim"), f"{self._ago(p.last_run_at)} ago"
+        if p.updated_at:  # the full sync does not fetch runs; r on the team does
+            return ("   updated ", "dim"), f"{self._ago(p.updated_at)} ago"
+        return ("   last run ", "dim"), "—"
 
     def _registries(self, _: Location) -> tuple[Text, Text]:
         regs = X.registries(self.cache)
