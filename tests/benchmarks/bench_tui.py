@@ -16,8 +16,10 @@
    - `:user` completion over 10,000 users (explorer.completions, and the jump bar keystroke);
    - resident memory with the huge cache loaded and the big team expanded: <= 300 MB
      (VmRSS of a separate app process).
-   Times use Pilot: perf_counter around `press` + `pause()` (pause forces the screen update),
-   and, as a check, the moment the app's `_display` ran with the new state.
+   Times: from `pilot.press` to the first frame the app displays (its `_display` ran) with
+   the new state: what a user sees. perf_counter around `press` + `pause()` is printed too,
+   but Pilot adds its own idle waits (>= 60 ms, measured as "Pilot floor"), so a 50 ms goal
+   could never be met that way. Headless frames skip the terminal encoding (a few ms).
 
 Benchmarks report; they do not gate: goals print PASS/MISS.
 """
@@ -356,11 +358,28 @@ async def timed_key(app, pilot, key: str, shown: Callable[[], bool]) -> tuple[fl
 
 
 def key_figures(label: str, totals: list[float], frames: list[float], goal_ms: float,
-                note: str = "") -> None:
-    med = statistics.median(totals)
+                note: str = "") -> float:
+    """Headline: key to the frame that shows the result (what a user sees). Pilot's
+    press + pause is printed beside it: it adds Pilot's idle waits (see PILOT_FLOOR)."""
+    med = statistics.median(frames)
     record(label, ms(med),
-           f"{spread(totals)}; goal <= {goal_ms:.0f} ms: {verdict(med * 1000 <= goal_ms)}; "
-           f"key to frame {ms(statistics.median(frames))}{note}")
+           f"key to frame {spread(frames)}; goal <= {goal_ms:.0f} ms: "
+           f"{verdict(med * 1000 <= goal_ms)}; press+pause {ms(statistics.median(totals))}"
+           f"{note}")
+    return med
+
+
+async def pilot_floor(app, pilot) -> None:
+    """press + pause of a key nothing is bound to: the time Pilot itself adds (press waits
+    for idle twice and pause once, each at least 20 ms of sleep)."""
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        await pilot.press("f12")
+        await pilot.pause()
+        times.append(time.perf_counter() - start)
+    record("Pilot floor: press+pause, unbound key", ms(statistics.median(times)),
+           f"{spread(times)}; why press+pause is not the headline figure")
 
 
 async def test_huge_expand_big_team(huge_files: dict[str, Path], isolated: None) -> None:
@@ -374,6 +393,7 @@ async def test_huge_expand_big_team(huge_files: dict[str, Path], isolated: None)
         tree = app.screen.query_one(OrgTree)
         record("huge: app mount to first frame (in-process)", ms(time.perf_counter() - start),
                f"{len(tree._team_nodes())} teams in the tree")
+        await pilot_floor(app, pilot)
         node = tree.find(Location("team", team=BIG_TEAM))
         assert node is not None
         tree.move_cursor(node)
@@ -421,31 +441,46 @@ async def test_huge_filter_keystroke(huge_files: dict[str, Path], isolated: None
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         tree = app.screen.query_one(OrgTree)
-        times: dict[tuple[str, int], tuple[list[float], list[float]]] = {}
-        shown: dict[tuple[str, int], int] = {}
+        times: dict[str, tuple[list[float], list[float]]] = {}
+        shown: dict[str, int] = {}
+        expanded: dict[str, int] = {}  # query -> teams the filter expanded
+        left: dict[str, int] = {}  # query -> teams still expanded after clearing it
+
+        def note(text: str, total: float, frame: float) -> None:
+            pair = times.setdefault(text, ([], []))
+            pair[0].append(total)
+            pair[1].append(frame)
+            shown[text] = tree.shown
+
+        def cleared() -> bool:
+            return tree.filter_text == "" and not app.screen.query_one("#tree-filter").display
+
+        # In order: after clearing `lora`, the next filter starts from the tree it left.
         for _ in range(REPEATS):
             for query in queries:
                 await pilot.press("slash")
                 await pilot.pause()
                 for k in range(1, len(query) + 1):
                     text = query[:k]
-                    total, frame = await timed_key(app, pilot, text[-1],
-                                                   lambda t=text: tree.filter_text == t)
-                    pair = times.setdefault((query, k), ([], []))
-                    pair[0].append(total)
-                    pair[1].append(frame)
-                    shown[(query, k)] = tree.shown
-                await pilot.press("escape")  # clears the filter and rebuilds the full tree
-                await pilot.pause()
-                assert tree.filter_text == ""
+                    note(text, *await timed_key(app, pilot, text[-1],
+                                                lambda t=text: tree.filter_text == t))
+                expanded[query] = sum(1 for n in tree._team_nodes() if n.is_expanded)
+                note(f"escape {query}", *await timed_key(app, pilot, "escape", cleared))
+                left[query] = sum(1 for n in tree._team_nodes() if n.is_expanded)
         worst = 0.0
-        for (query, k), (totals, frames) in times.items():
-            worst = max(worst, statistics.median(totals))
-            key_figures(f"huge: `/` filter keystroke {query[:k]!r}", totals, frames,
-                        GOAL_KEY_MS, f"; {shown[(query, k)]:,} of "
-                        f"{tree.total:,} teams and projects match")
+        for text, (totals, frames) in times.items():
+            if text.startswith("escape "):
+                query = text.removeprefix("escape ")
+                key_figures(f"huge: `/` filter escape (clears {query!r})", totals, frames,
+                            GOAL_KEY_MS, f"; the filter had expanded {expanded[query]} teams;"
+                            f" {left[query]} stay expanded after clearing it")
+                continue
+            worst = max(worst, key_figures(
+                f"huge: `/` filter keystroke {text!r}", totals, frames, GOAL_KEY_MS,
+                f"; {shown[text]:,} of {tree.total:,} teams and projects match"))
         record("huge: `/` filter, slowest keystroke (median)", ms(worst),
-               f"goal <= {GOAL_KEY_MS:.0f} ms: {verdict(worst * 1000 <= GOAL_KEY_MS)}")
+               f"key to frame; goal <= {GOAL_KEY_MS:.0f} ms: "
+               f"{verdict(worst * 1000 <= GOAL_KEY_MS)}")
 
 
 def suggests(box, value: str) -> bool:

@@ -25,6 +25,7 @@ from .db import Database
 from .faults import FaultMiddleware, Faults
 from .gql import executor
 from .gql.context import Context
+from .one_send import OneSendH11Protocol
 
 log = logging.getLogger("wbadmin.sandbox")
 
@@ -191,7 +192,8 @@ class SandboxServer:
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                              access_log=False, lifespan="off", timeout_keep_alive=30)
+                              access_log=False, lifespan="off", timeout_keep_alive=30,
+                              http=OneSendH11Protocol)
 
     def serve_forever(self) -> None:
         executor.get_schema()  # build the schema now, not on the first request
