@@ -85,3 +85,39 @@ async def test_the_cache_reads_back_after_reopening(sandbox, tmp_path) -> None:
     assert again.rebuilt_from is None
     assert again.scalar("SELECT COUNT(*) FROM teams") == 9
     assert again.meta("org") == "inference-systems"
+
+
+async def test_refresh_project_reads_its_newest_run(sandbox, sandbox_db, cache) -> None:
+    async with client_for(sandbox, "alice") as client:
+        syncer = Syncer(client, cache)
+        await syncer.full()
+        assert cache.scalar("SELECT last_run_at FROM projects WHERE name='rag-pipeline-v2'") \
+            is None  # the full sync skips per-project runs queries
+        await syncer.refresh_project("data-science-nlp", "rag-pipeline-v2")
+    newest = sandbox_db.scalar(
+        "SELECT MAX(heartbeat_at) FROM runs r JOIN projects p ON p.id=r.project_id WHERE "
+        "p.name='rag-pipeline-v2' AND r.created_at=(SELECT MAX(created_at) FROM runs WHERE "
+        "project_id=p.id)")
+    assert cache.scalar("SELECT last_run_at FROM projects WHERE name='rag-pipeline-v2'") == newest
+    assert cache.age("project:data-science-nlp/rag-pipeline-v2") is not None
+
+
+async def test_refresh_collection_sees_a_moved_alias(sandbox, sandbox_db, cache) -> None:
+    async with client_for(sandbox, "alice") as client:
+        syncer = Syncer(client, cache)
+        await syncer.full()
+        other = cache.scalar("SELECT COUNT(*) FROM versions WHERE collection!='support-chatbot-ft'")
+        with sandbox_db.transaction() as conn:
+            conn.execute(
+                "UPDATE aliases SET artifact_id=(SELECT a.id FROM artifacts a JOIN "
+                "artifact_collections c ON c.id=a.sequence_id WHERE c.name='support-chatbot-ft'"
+                " AND c.kind='SEQUENCE' AND a.version_index=7) WHERE alias='production' AND "
+                "collection_id=(SELECT id FROM artifact_collections WHERE name="
+                "'support-chatbot-ft' AND kind='PORTFOLIO')")
+        await syncer.refresh_collection("model", "support-chatbot-ft")
+    holder = cache.scalar("SELECT version_index FROM versions WHERE collection="
+                          "'support-chatbot-ft' AND aliases LIKE '%\"production\"%'")
+    assert holder == 7
+    assert cache.scalar("SELECT COUNT(*) FROM versions WHERE collection='support-chatbot-ft'") == 8
+    assert cache.scalar("SELECT COUNT(*) FROM versions WHERE collection!='support-chatbot-ft'") \
+        == other

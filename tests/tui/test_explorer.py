@@ -168,3 +168,19 @@ async def test_palette_finds_a_team_and_jumps() -> None:
         await pilot.pause(0.3)
         assert app.screen.query_one(DetailPane).location == Location("team",
                                                                      team="ai-governance")
+
+
+async def test_r_on_a_project_fetches_its_last_run() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.run_jump("project rag-pipeline-v2")
+        await pilot.pause()
+        cache = app.session.cache
+        assert cache.scalar("SELECT last_run_at FROM projects WHERE name='rag-pipeline-v2'") \
+            is None
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert cache.scalar("SELECT last_run_at FROM projects WHERE name='rag-pipeline-v2'")
+        summary = str(app.screen.query_one("#detail-summary").render())
+        assert "last run" in summary

@@ -26,6 +26,16 @@ query WbadminOrgOfEntity($entity: String!) {
 }
 """
 
+# One project, with its newest run (the SDK's GetProject fields plus `access`/`runCount`).
+PROJECT = """
+query WbadminProject($name: String!, $entity: String!) {
+  project(name: $name, entityName: $entity) {
+    id name entityName createdAt updatedAt access runCount user { username }
+    lastRun: runs(first: 1, order: "-created_at") { edges { node { createdAt heartbeatAt } } }
+  }
+}
+"""
+
 # One team: the fields of the SDK's TeamFragment / TeamMemberFragment that wbadmin uses.
 TEAM_SELECTION = """
     id name isTeam storageBytes
@@ -81,11 +91,14 @@ query WbadminRegistryCollections($organization: String!, $cursor: String, $perPa
 }
 """
 
+# Filters are the SDK's own Mongo-style JSON strings (RegistryVersions sends the same).
 REGISTRY_VERSIONS = """
-query WbadminRegistryVersions($organization: String!, $cursor: String, $perPage: Int) {
+query WbadminRegistryVersions($organization: String!, $cursor: String, $perPage: Int,
+                              $registryFilter: JSONString, $collectionFilter: JSONString) {
   organization(name: $organization) {
     orgEntity {
-      artifactMemberships(after: $cursor, first: $perPage) {
+      artifactMemberships(projectFilters: $registryFilter, collectionFilters: $collectionFilter,
+                          after: $cursor, first: $perPage) {
         pageInfo { endCursor hasNextPage }
         edges { node {
           id versionIndex createdAt

@@ -253,6 +253,38 @@ class Syncer:
                 self._write_users(conn, scim_users, now)
             self._write_teams(conn, teams, projects, scim_users, now, full=False)
 
+    async def refresh_project(self, team: str, name: str) -> None:
+        """Re-read one project (with its newest run)."""
+        data = await self.client.graphql(Q.PROJECT, {"name": name, "entity": team})
+        project = data.get("project")
+        now = self.clock()
+        with self.cache.transaction() as conn:
+            if project is None:
+                conn.execute("DELETE FROM projects WHERE team = ? AND name = ?", (team, name))
+            else:
+                self._write_project(conn, team, project, now, None)
+            self.cache.mark(conn, f"project:{team}/{name}", now)
+
+    async def refresh_collection(self, registry: str, name: str) -> None:
+        """Re-read one registry collection's versions, aliases, tags and metadata."""
+        me = self.identity or await self.identify()
+        if not me.org:
+            raise E.NotFound("this identity belongs to no organization with registries")
+        versions = [n async for n in self.client.paginate(
+            Q.REGISTRY_VERSIONS,
+            {"organization": me.org,
+             "registryFilter": json.dumps({"name": REGISTRY_PREFIX + registry}),
+             "collectionFilter": json.dumps({"name": name})},
+            ("organization", "orgEntity", "artifactMemberships"), page_size=self.page_size)]
+        now = self.clock()
+        with self.cache.transaction() as conn:
+            conn.execute("DELETE FROM versions WHERE registry = ? AND collection = ?",
+                         (registry, name))
+            self._write_versions(conn, versions, now)
+            conn.execute("UPDATE collections SET version_count = ?, fetched_at = ? WHERE "
+                         "registry = ? AND name = ?", (len(versions), now, registry, name))
+            self.cache.mark(conn, f"collection:{registry}/{name}", now)
+
     # ---- writing to the cache ----------------------------------------------------------------
 
     def _write_identity(self, conn, me: Identity) -> None:
@@ -312,15 +344,7 @@ class Syncer:
                         " active, account_type, fetched_at) VALUES (?, ?, ?, NULL, NULL, 1,"
                         " 'SERVICE', ?)", (username, m.get("id"), m.get("name"), now))
             for p in team_projects:
-                conn.execute(
-                    "INSERT OR REPLACE INTO projects (team, name, id, access, owner, run_count,"
-                    " last_run_at, storage_bytes, created_at, updated_at, fetched_at)"
-                    " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
-                    (name, p["name"], p.get("id"), p.get("access"),
-                     (p.get("user") or {}).get("username"), p.get("runCount"),
-                     _last_run_at(p) or known_last_runs.get((name, p["name"])),
-                     parse_time(p.get("createdAt")),
-                     parse_time(p.get("updatedAt")), now))
+                self._write_project(conn, name, p, now, known_last_runs.get((name, p["name"])))
             conn.execute(
                 "INSERT OR REPLACE INTO teams (name, id, storage_bytes, member_count,"
                 " service_accounts, project_count, last_activity_at, readable, fetched_at)"
@@ -329,6 +353,35 @@ class Syncer:
                  sum(1 for m in members if not m.get("pending")), service_accounts,
                  len(team_projects), last_activity, int(team is not None), now))
             self.cache.mark(conn, f"team:{name}", now)
+
+    @staticmethod
+    def _write_versions(conn, versions: list[dict], now: float) -> dict[tuple[str, str], int]:
+        """Insert version rows; the number of versions per (registry, collection)."""
+        counts: dict[tuple[str, str], int] = {}
+        for v in versions:
+            key = _version_key(v)
+            art = v.get("artifact") or {}
+            counts[key] = counts.get(key, 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO versions (registry, collection, version_index, id,"
+                " aliases, tags, metadata, created_at, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (*key, v["versionIndex"], art.get("id"),
+                 json.dumps(sorted(a["alias"] for a in v.get("aliases") or [])),
+                 json.dumps([t["name"] for t in art.get("tags") or []]),
+                 _json_text(art.get("metadata")), parse_time(v.get("createdAt")), now))
+        return counts
+
+    @staticmethod
+    def _write_project(conn, team: str, p: dict, now: float, known_last_run: float | None
+                       ) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO projects (team, name, id, access, owner, run_count,"
+            " last_run_at, storage_bytes, created_at, updated_at, fetched_at)"
+            " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
+            (team, p["name"], p.get("id"), p.get("access"),
+             (p.get("user") or {}).get("username"), p.get("runCount"),
+             _last_run_at(p) or known_last_run, parse_time(p.get("createdAt")),
+             parse_time(p.get("updatedAt")), now))
 
     def _write_registries(self, conn, registries: list[dict], collections: list[dict],
                           versions: list[dict], members: dict[str, dict], now: float) -> None:
@@ -347,20 +400,7 @@ class Syncer:
                 conn.execute("INSERT OR REPLACE INTO registry_members VALUES (?,?,?,?,?)",
                              (short, "team", t["team"]["name"],
                               (t.get("role") or {}).get("name"), now))
-        counts: dict[tuple[str, str], int] = {}
-        for v in versions:
-            coll = v.get("artifactCollection") or {}
-            registry = ((coll.get("project") or {}).get("name") or "").removeprefix(
-                REGISTRY_PREFIX)
-            art = v.get("artifact") or {}
-            counts[(registry, coll.get("name"))] = counts.get((registry, coll.get("name")), 0) + 1
-            conn.execute(
-                "INSERT OR REPLACE INTO versions (registry, collection, version_index, id,"
-                " aliases, tags, metadata, created_at, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (registry, coll.get("name"), v["versionIndex"], art.get("id"),
-                 json.dumps(sorted(a["alias"] for a in v.get("aliases") or [])),
-                 json.dumps([t["name"] for t in art.get("tags") or []]),
-                 _json_text(art.get("metadata")), parse_time(v.get("createdAt")), now))
+        counts = self._write_versions(conn, versions, now)
         for c in collections:
             registry = ((c.get("project") or {}).get("name") or "").removeprefix(REGISTRY_PREFIX)
             tags = [e["node"]["name"] for e in ((c.get("tags") or {}).get("edges") or [])]
@@ -371,6 +411,12 @@ class Syncer:
                  c.get("description"), json.dumps(tags), counts.get((registry, c["name"]), 0),
                  now))
             self.cache.mark(conn, f"collection:{registry}/{c['name']}", now)
+
+
+def _version_key(v: dict) -> tuple[str, str]:
+    coll = v.get("artifactCollection") or {}
+    registry = ((coll.get("project") or {}).get("name") or "").removeprefix(REGISTRY_PREFIX)
+    return registry, coll.get("name") or ""
 
 
 def _user_row(u: dict, now: float) -> dict[str, Any]:

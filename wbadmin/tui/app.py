@@ -141,9 +141,7 @@ class WbAdminApp(App):
         if self.session.client is None:
             self.notify("still connecting…", timeout=2)
             return
-        scope = f"team:{location.team}" if location and location.kind in ("team", "project") \
-            else "org"
-        self.sync(scope)
+        self.sync(scope_of(location))
 
     def action_refresh_all(self) -> None:
         self.refresh_scope(None)
@@ -154,11 +152,17 @@ class WbAdminApp(App):
         self.update_header()
         try:
             syncer = self.session.syncer()
-            if scope.startswith("team:"):
-                await syncer.identify()
-                await syncer.refresh_team(scope.removeprefix("team:"))
-            else:
+            kind, _, what = scope.partition(":")
+            if kind == "org":
                 await syncer.full()
+            else:
+                await syncer.identify()
+                if kind == "team":
+                    await syncer.refresh_team(what)
+                elif kind == "project":
+                    await syncer.refresh_project(*what.split("/", 1))
+                elif kind == "collection":
+                    await syncer.refresh_collection(*what.split("/", 1))
         except Exception as exc:
             self.session.cache.record_failure(scope, _one_line(exc))
             self.post_message(RefreshFailed(scope, _one_line(exc)))
@@ -306,6 +310,19 @@ class WbAdminApp(App):
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
+
+
+def scope_of(location: Location | None) -> str:
+    """What `r` refreshes for a selection: the node itself where W&B lets us, else the org."""
+    if location is None:
+        return "org"
+    if location.kind == "team":
+        return f"team:{location.team}"
+    if location.kind == "project":
+        return f"project:{location.team}/{location.name}"
+    if location.kind == "collection":
+        return f"collection:{location.registry}/{location.name}"
+    return "org"
 
 
 def _one_line(exc: BaseException) -> str:

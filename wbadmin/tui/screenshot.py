@@ -123,6 +123,7 @@ async def _journal(app, pilot) -> None:
     await _plan(app, pilot)
     await pilot.press("tab", "enter")
     await settle(app, pilot)
+    app.clear_notifications()  # toasts expire on their own clock: keep them out of the picture
     app.switch_mode("journal")
     await pilot.pause()
     await pilot.pause()

@@ -66,11 +66,15 @@ class ExplorerScreen(Screen):
     def reload(self) -> None:
         """Redraw from the cache, keeping expansion and selection."""
         tree = self.tree
+        current = self.detail.location
         tree.rebuild()
         self._update_count()
-        node = tree.cursor_node
-        if node is not None and isinstance(node.data, Location):
-            self.detail.show(node.data)
+        if current is not None:
+            self.detail.show(current)
+        else:
+            node = tree.cursor_node
+            if node is not None and isinstance(node.data, Location):
+                self.detail.show(node.data)
 
     # ---- tree events ---------------------------------------------------------------------
 

@@ -135,11 +135,9 @@ class OrgTree(Tree[NodeData]):
     # ---- selection -----------------------------------------------------------------------
 
     def _select(self, location: NodeData | None) -> None:
-        if location is None:
-            self.move_cursor(self.root)
+        if isinstance(location, Location) and location.kind != "org" and self.reveal(location):
             return
-        node = self.find(location)
-        self.move_cursor(node or self.root)
+        self.call_after_refresh(self._cursor_to, self.root)
 
     def find(self, location: NodeData) -> TreeNode[NodeData] | None:
         stack = [self.root]

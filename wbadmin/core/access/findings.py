@@ -1,0 +1,250 @@
+"""Access triage: findings over the cached org, each with a Plan that fixes it.
+
+Every finding has an id, a severity (high | medium | low), the items it counts, the people
+and teams affected, and `fix()` → Plan (empty, with `fix_note` saying why, when the fix
+needs a person's judgement). Thresholds come from `[access]` in the config file.
+
+Invite ages: W&B's team member listing gives no invite date, so an invite's age is known only
+when the cache has it or wbadmin's journal recorded sending it; other invites are counted
+as of unknown age (`unknown_ages`) and left out, and the finding says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..changes import Plan
+from ..changes_team import RemoveFromTeam, SetTeamRole
+from ..settings import AccessSettings
+from .changes import CancelInvite, SetOrgRole
+from .changes_registry import SetRegistryRole
+from .plans import AccessService
+
+DAY = 86_400.0
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass
+class Finding:
+    id: str
+    title: str
+    severity: str
+    items: list[str]                      # one line per thing found
+    people: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
+    note: str = ""                        # caveats (e.g. invites of unknown age)
+    fix_note: str = ""                    # what the fix does, or why there is none
+    make_fix: Callable[[], Plan] | None = field(default=None, repr=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    def fix(self) -> Plan:
+        """The Plan that fixes this finding (empty when it needs a person's judgement)."""
+        return self.make_fix() if self.make_fix else Plan(title=f"{self.title}: no automatic fix")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "severity": self.severity,
+                "count": self.count, "items": self.items, "people": self.people,
+                "teams": self.teams, "note": self.note, "fix": self.fix_note}
+
+
+def _plan(title: str, changes: list) -> Callable[[], Plan]:
+    return lambda: Plan(title=title, changes=list(changes))
+
+
+class _Triage:
+    def __init__(self, service: AccessService, settings: AccessSettings, now: float,
+                 journal: Any) -> None:
+        self.s, self.cache, self.cfg, self.now, self.journal = (
+            service, service.cache, settings, now, journal)
+
+    def rows(self, sql: str, params: tuple = ()) -> list:
+        return self.cache.query(sql, params)
+
+    def candidate(self, team: str) -> str | None:
+        """The member to promote: active, a person, not viewer, most recently active."""
+        rows = self.rows(
+            "SELECT m.username FROM team_members m JOIN users u ON u.username = m.username "
+            "WHERE m.team = ? AND m.account_type = 'USER' AND u.active = 1 AND m.role != "
+            "'admin' ORDER BY m.role = 'viewer', u.org_role != 'admin', "
+            "COALESCE(u.last_active_at, 0) DESC, m.username LIMIT 1", (team,))
+        return rows[0][0] if rows else None
+
+    def promote(self, teams: list[str]) -> tuple[list, list[str]]:
+        changes, notes = [], []
+        for team in teams:
+            who = self.candidate(team)
+            if who is None:
+                notes.append(f"{team}: no active member to promote")
+                continue
+            role = self.cache.scalar("SELECT role FROM team_members WHERE team = ? AND "
+                                     "username = ?", (team, who))
+            changes.append(SetTeamRole.make(team, who, "admin", role))
+            notes.append(f"{team}: promote {who}")
+        return changes, notes
+
+    def admin_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.rows(
+            "SELECT t.name, COUNT(u.username) FROM teams t LEFT JOIN team_members m ON "
+            "m.team = t.name AND m.role = 'admin' AND m.account_type = 'USER' LEFT JOIN users u "
+            "ON u.username = m.username AND u.active = 1 WHERE t.readable = 1 GROUP BY t.name "
+            "ORDER BY t.name")}
+
+    # ---- the findings ---------------------------------------------------------------------
+
+    def no_admin(self) -> Finding:
+        teams = [t for t, n in self.admin_counts().items() if n == 0]
+        changes, notes = self.promote(teams)
+        return Finding("teams-without-admin", "Teams without an admin", "high",
+                       [f"{t}: no active admin" for t in teams], teams=teams,
+                       fix_note="; ".join(notes),
+                       make_fix=_plan("Give admin-less teams an admin", changes))
+
+    def single_admin(self) -> Finding:
+        counts = self.admin_counts()
+        teams = [t for t, n in counts.items() if n == 1]
+        admins = {t: self.rows("SELECT m.username FROM team_members m JOIN users u ON "
+                               "u.username = m.username WHERE m.team = ? AND m.role = 'admin' "
+                               "AND u.active = 1", (t,))[0][0] for t in teams}
+        changes, notes = self.promote(teams)
+        return Finding("teams-single-admin", "Teams with a single admin", "medium",
+                       [f"{t}: only {admins[t]}" for t in teams], people=sorted(
+                           set(admins.values())), teams=teams, fix_note="; ".join(notes),
+                       make_fix=_plan("Give single-admin teams a second admin", changes))
+
+    def too_many_org_admins(self) -> Finding:
+        limit = self.cfg.max_org_admins
+        admins = self.rows("SELECT username, last_active_at FROM users WHERE org_role = 'admin' "
+                           "AND active = 1 AND account_type = 'USER' "
+                           "ORDER BY COALESCE(last_active_at, 0), username")
+        excess = len(admins) - limit
+        items = [f"{len(admins)} org admins, more than the configured {limit}"] \
+            if excess > 0 else []
+        demote = [r[0] for r in admins if r[0] != self.s.actor][:max(excess, 0)]
+        return Finding("too-many-org-admins", "More org admins than configured", "medium",
+                       items, people=[r[0] for r in admins] if items else [],
+                       fix_note=f"demote the least recently active: {', '.join(demote)}"
+                       if demote else "",
+                       make_fix=_plan("Reduce the org admins", [
+                           SetOrgRole.make(u, "member", "admin") for u in demote]))
+
+    def deactivated_in_teams(self) -> Finding:
+        rows = self.rows("SELECT m.username, m.team, m.role FROM team_members m JOIN users u ON "
+                         "u.username = m.username WHERE u.active = 0 ORDER BY m.username, m.team")
+        return Finding("deactivated-in-teams", "Deactivated users still holding team roles",
+                       "medium", [f"{r[0]}: {r[2]} in {r[1]}" for r in rows],
+                       people=sorted({r[0] for r in rows}), teams=sorted({r[1] for r in rows}),
+                       fix_note="remove them from those teams",
+                       make_fix=_plan("Remove deactivated users from teams", [
+                           RemoveFromTeam.make(r[1], r[0], r[2]) for r in rows]))
+
+    def invite_sent_at(self) -> dict[tuple[str, str], float]:
+        if self.journal is None:
+            return {}
+        out = {}
+        for e in self.journal.query(kind="team.invite", status="applied", newest_first=False):
+            who = (e.params.get("email") or e.params.get("username") or "").lower()
+            out[(e.params.get("team"), who)] = e.created_at
+        return out
+
+    def stale_invites(self) -> Finding:
+        days, sent = self.cfg.invite_max_age_days, self.invite_sent_at()
+        stale, unknown = [], 0
+        for r in self.rows("SELECT * FROM invites ORDER BY team, email"):
+            who = r["email"] or r["username"] or r["id"]
+            at = r["created_at"] or sent.get((r["team"], (who or "").lower()))
+            if at is None:
+                unknown += 1
+            elif self.now - at > days * DAY:
+                stale.append((r, who, int((self.now - at) // DAY)))
+        note = (f"{unknown} pending invite(s) of unknown age left out: W&B does not list when "
+                "an invite was sent, and wbadmin's journal did not send them") if unknown else ""
+        return Finding("stale-invites", f"Invites older than {days} days", "low",
+                       [f"{r['team']}: {who} ({age} days)" for r, who, age in stale],
+                       teams=sorted({r["team"] for r, _, _ in stale}), note=note,
+                       fix_note="cancel them", make_fix=_plan("Cancel stale invites", [
+                           CancelInvite.make(r["team"], email=r["email"],
+                                             username=r["username"], invite_id=r["id"])
+                           for r, _, _ in stale]))
+
+    def service_accounts_restricted(self) -> Finding:
+        direct = self.rows(
+            "SELECT rm.registry, rm.name, rm.role FROM registry_members rm JOIN registries r ON "
+            "r.name = rm.registry JOIN users u ON u.username = rm.name WHERE rm.kind = 'user' "
+            "AND u.account_type = 'SERVICE' AND r.access = 'RESTRICTED' ORDER BY 1, 2")
+        via = self.rows(
+            "SELECT rm.registry, m.username, rm.name AS team FROM registry_members rm JOIN "
+            "registries r ON r.name = rm.registry JOIN team_members m ON m.team = rm.name "
+            "WHERE rm.kind = 'team' AND m.account_type = 'SERVICE' AND r.access = 'RESTRICTED' "
+            "ORDER BY 1, 2")
+        items = [f"{r[1]}: {r[2]} in restricted registry {r[0]}" for r in direct]
+        items += [f"{r[1]}: restricted registry {r[0]} via team {r[2]}" for r in via]
+        fix = [SetRegistryRole.make(r[0], "user", r[1], None, r[2], self.s.org_entity)
+               for r in direct]
+        return Finding(
+            "service-accounts-restricted", "Service accounts with access to restricted "
+            "registries", "medium", items,
+            people=sorted({r[1] for r in direct} | {r[1] for r in via}),
+            teams=sorted({r[2] for r in via}),
+            note="restricted projects' explicit members are not in the cache and not checked",
+            fix_note="remove direct registry grants; access through a team needs review"
+            if items else "", make_fix=_plan("Remove service accounts from restricted "
+                                             "registries", fix))
+
+    def many_teams(self) -> Finding:
+        n = self.cfg.many_teams_threshold
+        rows = self.rows("SELECT username, COUNT(*), GROUP_CONCAT(team, ', ') FROM team_members "
+                         "WHERE role = 'admin' AND account_type = 'USER' GROUP BY username "
+                         "HAVING COUNT(*) >= ? ORDER BY username", (n,))
+        return Finding("admin-of-many-teams", f"Users who are admin of {n} or more teams", "low",
+                       [f"{r[0]}: admin of {r[1]} teams ({r[2]})" for r in rows],
+                       people=[r[0] for r in rows],
+                       fix_note="review: which teams they should keep is a judgement call")
+
+    def inactive_admins(self) -> Finding:
+        days = self.cfg.inactive_admin_days
+        rows = self.rows("SELECT username, last_active_at FROM users WHERE org_role = 'admin' "
+                         "AND active = 1 AND account_type = 'USER' AND (last_active_at IS NULL "
+                         "OR last_active_at < ?) ORDER BY username", (self.now - days * DAY,))
+        items = [f"{r[0]}: " + ("never active" if r[1] is None else
+                                f"last active {int((self.now - r[1]) // DAY)} days ago")
+                 for r in rows]
+        return Finding("inactive-admins", f"Org admins inactive for {days} days", "high", items,
+                       people=[r[0] for r in rows], fix_note="demote them to member",
+                       make_fix=_plan("Demote inactive org admins", [
+                           SetOrgRole.make(r[0], "member", "admin") for r in rows
+                           if r[0] != self.s.actor]))
+
+    def registry_admins(self) -> Finding:
+        rows = self.rows("SELECT rm.registry, rm.name, u.org_role FROM registry_members rm JOIN "
+                         "users u ON u.username = rm.name WHERE rm.kind = 'user' AND rm.role = "
+                         "'admin' AND u.account_type = 'USER' AND COALESCE(u.org_role, '') != "
+                         "'admin' ORDER BY 1, 2")
+        return Finding("registry-admins-not-org-admins", "Registry admins who are not org admins",
+                       "medium", [f"{r[1]}: admin of registry {r[0]} (org {r[2]})" for r in rows],
+                       people=sorted({r[1] for r in rows}),
+                       fix_note="make them registry members",
+                       make_fix=_plan("Registry admins to members", [
+                           SetRegistryRole.make(r[0], "user", r[1], "member", "admin",
+                                                self.s.org_entity) for r in rows]))
+
+
+def findings(service: AccessService, settings: AccessSettings, *, now: float | None = None,
+             journal: Any = None, include_empty: bool = False) -> list[Finding]:
+    """Every finding with something to report (all of them with `include_empty`), most severe
+    first."""
+    t = _Triage(service, settings, time.time() if now is None else now, journal)
+    found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
+             t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
+             t.registry_admins(), t.stale_invites(), t.many_teams()]
+    found = [f for f in found if include_empty or f.count]
+    return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def get(found: list[Finding], finding_id: str) -> Finding | None:
+    return next((f for f in found if f.id == finding_id), None)
