@@ -19,7 +19,7 @@ from .. import errors as E
 from ..changes import ApplyResult, Change, State, register_change
 from ..changes_team import client_of
 from . import store, wire
-from .record import Ref, parse_ref, parse_record
+from .record import Ref, parse_record, parse_ref
 
 
 @register_change
