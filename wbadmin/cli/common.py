@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..core import errors as E
+from ..core import humanize
 from ..core.redact import RedactFilter
 from ..core.session import SandboxHandle, Session
 from ..core.settings import SANDBOX_PROFILE
@@ -260,14 +261,8 @@ def when_text(ts: float | None) -> str:
 
 
 def size_text(n: int | None) -> str:
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
+    """Sizes as the TUI shows them (decimal units), blank when unknown."""
+    return "" if n is None else humanize.size(n)
 
 
 def confirm(question: str, yes: bool) -> bool:
