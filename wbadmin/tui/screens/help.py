@@ -16,8 +16,22 @@ KEY_NAMES = {"slash": "/", "colon": ":", "question_mark": "?", "escape": "esc",
 
 # Keys of the widgets themselves, worth listing beside the app's own.
 BUILTIN = [
-    ("↑ ↓ / j k", "move"), ("enter", "open / expand"), ("ctrl+p", "command palette"),
+    ("↑ ↓ ← →", "move; page up/down, home/end scroll"),
+    ("enter", "open / expand (tree), choose (lists)"),
+    ("tab", "next pane"),
+    ("ctrl+p", "command palette: every action, any team, project or person"),
+    ("esc", "back"),
 ]
+
+
+def _ours(node: object, action: str) -> bool:
+    """Whether a class of wbadmin's own (not Textual's) declares this binding."""
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("wbadmin") and any(
+                (b.action if isinstance(b, Binding) else b[1]) == action
+                for b in cls.__dict__.get("BINDINGS", [])):
+            return True
+    return False
 
 
 def key_label(key: str) -> str:
@@ -40,15 +54,24 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-box").border_subtitle = "esc to close"
 
     def _rows(self) -> list[tuple[str, str]]:
-        rows: list[tuple[str, str]] = []
+        """(key, what) for wbadmin's own actions that work now, here first, then everywhere.
+
+        Textual's widget keys (cursor moves, scrolling) are summarised in one line each
+        instead of listed one by one."""
+        here: list[tuple[str, str]] = []
+        everywhere: list[tuple[str, str]] = []
         seen: set[str] = set()
         for key, active in self.under.active_bindings.items():
-            binding = active.binding
+            binding, node = active.binding, active.node
             if not active.enabled or not binding.description or binding.action in seen:
                 continue
+            if not _ours(node, binding.action):
+                continue  # a Textual widget's own key (cursor moves, scrolling)
             seen.add(binding.action)
-            rows.append((key_label(binding.key_display or key), binding.description))
-        return rows + BUILTIN
+            row = (key_label(binding.key_display or key), binding.description)
+            (everywhere if node is self.app else here).append(row)
+        listed = {key for key, _ in here + everywhere}
+        return here + everywhere + [row for row in BUILTIN if row[0] not in listed]
 
     def _table(self) -> Table:
         self.rows = self._rows()
