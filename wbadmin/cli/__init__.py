@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import (
+    access_cmd,
     auth_cmd,
     cache_cmd,
     data_cmd,
     journal_cmd,
+    promote_cmd,
     sandbox_cmd,
     screenshot_cmd,
     tui_cmd,
@@ -31,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     auth_cmd.register(sub)
     data_cmd.register(sub)
+    access_cmd.register(sub)
     journal_cmd.register(sub)
+    promote_cmd.register(sub)
     cache_cmd.register(sub)
     sandbox_cmd.register(sub)
     screenshot_cmd.register(sub)

@@ -79,7 +79,8 @@ class Client:
                  max_retries: int = 4, timeout: float = 30.0, backoff_base: float = 0.5,
                  backoff_cap: float = 20.0,
                  on_request: Callable[[RequestRecord], None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 request_ids: Callable[[], str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.scim_prefix = "/" + scim_prefix.strip("/")
         self.scim_username = scim_username
@@ -88,6 +89,7 @@ class Client:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.on_request = on_request
+        self._new_request_id = request_ids or (lambda: uuid.uuid4().hex[:16])
         self._sem = asyncio.Semaphore(max_in_flight)
         self._max_in_flight = max_in_flight
         self.requests_sent = 0
@@ -127,7 +129,7 @@ class Client:
     async def _send(self, method: str, url: str, *, api: str, target: str, idempotent: bool,
                     headers: Mapping[str, str], json_body: Any = None,
                     params: Mapping[str, str] | None = None) -> tuple[httpx.Response, str]:
-        request_id = uuid.uuid4().hex[:16]
+        request_id = self._new_request_id()
         attempt = 0
         while True:
             attempt += 1

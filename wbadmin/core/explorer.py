@@ -155,6 +155,13 @@ def count_projects(cache: Cache, team_name: str, text: str = "") -> int:
                         "ESCAPE '\\'", (team_name, _like(text)))
 
 
+def project_counts(cache: Cache, text: str = "") -> dict[str, int]:
+    """Projects per team whose name contains `text`: one grouped query for every team."""
+    return {r[0]: r[1] for r in cache.query(
+        "SELECT team, COUNT(*) FROM projects WHERE name LIKE ? ESCAPE '\\' GROUP BY team",
+        (_like(text),))}
+
+
 def _project(r) -> ProjectRow:
     return ProjectRow(team=r["team"], name=r["name"], access=r["access"], owner=r["owner"],
                       run_count=r["run_count"], last_run_at=r["last_run_at"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cache import Cache
-from .sync import Identity
+from .identity import Identity
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors as E
 from .cache import Cache
-from .client import Client, RequestRecord
 from .credentials import find_key
+from .identity import Identity
 from .redact import Secret
 from .settings import SANDBOX_PROFILE, Profile, Settings, get_settings, resolve_profile
-from .sync import Identity, Syncer
+
+if TYPE_CHECKING:  # the client pulls in httpx: imported when connecting, not at start-up
+    from .client import Client, RequestRecord
+    from .sync import Syncer
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Session:
     api_log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=500))
     on_request: Callable[[RequestRecord], None] | None = None
     clock: Callable[[], float] = time.time  # injectable for deterministic screenshots
+    request_ids: Callable[[], str] | None = None  # likewise (default: random ids)
     _sandbox_handle: SandboxHandle | None = None
     _journal: Any = None
 
@@ -118,10 +122,13 @@ class Session:
         if self.key is None:
             raise E.AuthError(f"no API key for profile {self.profile.name!r}")
         assert self.profile.base_url is not None
+        from .client import Client
+
         self.client = Client(self.profile.base_url, self.key.reveal(),
                              scim_prefix=self.profile.scim_prefix,
                              scim_username=self.username or self.cached_username(),
-                             on_request=self._log_request, **client_options)
+                             on_request=self._log_request, request_ids=self.request_ids,
+                             **client_options)
         return self.client
 
     def _log_request(self, record: RequestRecord) -> None:
@@ -130,6 +137,8 @@ class Session:
             self.on_request(record)
 
     def syncer(self) -> Syncer:
+        from .sync import Syncer
+
         client = self.client or self.connect()
         return Syncer(client, self.cache, clock=self.clock)
 
@@ -165,7 +174,7 @@ class Session:
         if self._journal is None:
             from .journal import Journal
 
-            self._journal = Journal(self.profile.journal_path)
+            self._journal = Journal(self.profile.journal_path, clock=self.clock)
         return self._journal
 
     @property

@@ -23,27 +23,12 @@ from . import errors as E
 from . import queries as Q
 from .cache import Cache
 from .client import Client
+from .identity import Identity
 
 log = logging.getLogger("wbadmin.sync")
 
 PREDEFINED_ROLES = {"admin", "member", "viewer"}
 REGISTRY_PREFIX = "wandb-registry-"
-
-
-@dataclass
-class Identity:
-    """Who wbadmin is signed in as, and what that lets it see."""
-
-    username: str
-    name: str | None
-    email: str | None
-    entity: str | None
-    org: str | None
-    org_entity: str | None
-    org_role: str | None = None  # from SCIM; None when SCIM is not available to us
-    is_service_account: bool = False
-    teams: list[str] = field(default_factory=list)
-    scim: bool = False  # whether SCIM answered (org admin or org service account)
 
 
 @dataclass

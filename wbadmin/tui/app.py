@@ -87,7 +87,8 @@ class WbAdminApp(App):
                             "run `wbadmin sync` when online", severity="error", timeout=10)
         elif self.autoconnect:
             self.refreshing = True
-            self.connect()
+            # After the first frame: starting the sandbox and the client is off that path.
+            self.call_after_refresh(self.connect)
 
     def on_resize(self, event) -> None:
         # Narrow terminals (80×24) stack the panes instead of squeezing them side by side.

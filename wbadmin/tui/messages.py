@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from ..core.client import RequestRecord
+if TYPE_CHECKING:
+    from ..core.client import RequestRecord
 
 
 class Connected(Message):

@@ -8,6 +8,7 @@ The snapshot tests drive the same scenarios.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ def make_demo_app(workdir: Path, *, user: str = "alice", read_only: bool = False
         flags={"cache_path": workdir / "cache.sqlite3",
                "journal_path": workdir / "journal.sqlite3"})
     launcher = sandbox_launcher(in_memory=True, now=DEMO_NOW, username=user)
+    numbers = itertools.count(1)
+    session.request_ids = lambda: f"demo-{next(numbers):04d}"
     return WbAdminApp(session, launcher, clock=lambda: APP_NOW)
 
 

@@ -147,8 +147,11 @@ class AddToTeam(Change):
             if role not in ("admin", "member"):
                 raise E.Unsupported(f"GraphQL can add {self.username} only as admin or member; "
                                     f"the {role} role needs SCIM (an org admin)")
+            # Without SCIM an email the cache cannot map to a username is sent as is.
+            who = {"email": self.username} if "@" in self.username \
+                else {"username": self.username}
             data = await client.graphql(CREATE_INVITE, {
-                "entity": self.team, "username": self.username, "admin": role == "admin"})
+                "entity": self.team, **who, "admin": role == "admin"})
             invite = (data.get("result") or {}).get("invite")
             note = " (invited: pending acceptance)" if invite else ""
             return ApplyResult(None, f"{self.username} added to {self.team} as {role}{note}")
@@ -175,7 +178,7 @@ class AddToTeam(Change):
             role = None if user is None else team_role_of(user, self.team)
             return None if role is None else {"role": role}
         for m in await team_people(client, self.team):
-            if m.get("username") == self.username:
+            if m.get("username") == self.username or _same(m.get("email"), self.username):
                 state = {"role": m.get("role") or "member"}
                 return {**state, "pending": True} if m.get("pending") else state
         return None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..cache import Cache
-from ..sync import Identity
+from ..identity import Identity
 
 ORG_ROLES = ("admin", "member", "viewer")
 TEAM_ROLES = ("admin", "member", "viewer")

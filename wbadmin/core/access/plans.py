@@ -24,6 +24,7 @@ from .people import (
     AccessError,
     Person,
     deployment,
+    find_person,
     identity,
     require_person,
     require_registry,
@@ -65,7 +66,21 @@ class AccessService:
                               f"(it needs an org admin, or a plan with SCIM), so {what} is "
                               f"not possible; {GRAPHQL_OFFER}", "permission")
 
+    def require_team(self, name: str) -> None:
+        """A known team. Without SCIM the cache holds only the identity's own teams, so any
+        other name goes to W&B, which refuses it if it is unknown or not the caller's."""
+        if self.scim or "/" in name or not name.strip():
+            require_team(self.cache, name)
+
     def person(self, key: str) -> Person:
+        """A person of the org. Without SCIM the cache knows only the people of the
+        identity's own teams, so another username is taken as given: W&B judges it."""
+        if not self.scim and find_person(self.cache, key) is None:
+            if "@" in key and not EMAIL.match(key):
+                raise AccessError(f"malformed email address {key!r}")
+            return Person(username=key, name=None, email=key if "@" in key else None,
+                          org_role=None, seat=None, active=True, service_account=False,
+                          last_active_at=None)
         return require_person(self.cache, key)
 
     def _member_role(self, team: str, username: str) -> str | None:
@@ -79,7 +94,7 @@ class AccessService:
     # ---- team roles and membership ----------------------------------------------------------
 
     def set_team_role(self, team: str, user: str, role: str) -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         person, role = self.person(user), team_role_name(self.cache, role)
         current = self._member_role(team, person.username)
         if current is None:
@@ -92,7 +107,7 @@ class AccessService:
         return plan
 
     def add_to_team(self, team: str, user: str, role: str = "member") -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         person, role = self.person(user), team_role_name(self.cache, role)
         if person.service_account:
             raise AccessError(f"{person.username} is a service account: W&B service accounts "
@@ -111,7 +126,7 @@ class AccessService:
         return plan
 
     def remove_from_team(self, team: str, user: str) -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         person = self.person(user)
         current = self._member_role(team, person.username)
         if current is None:
@@ -120,7 +135,7 @@ class AccessService:
                     changes=[RemoveFromTeam.make(team, person.username, current)])
 
     def invite(self, team: str, who: str, admin: bool = False) -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         if "@" in who:
             if not EMAIL.match(who):
                 raise AccessError(f"malformed email address {who!r}")
@@ -130,7 +145,7 @@ class AccessService:
         return Plan(title=f"Invite {who} to {team}", changes=[change])
 
     def cancel_invite(self, team: str, who: str) -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         row = self.cache.query(
             "SELECT id, email, username FROM invites WHERE team = ? AND (LOWER(email) = "
             "LOWER(?) OR username = ? OR id = ?)", (team, who, who, who))
@@ -141,7 +156,7 @@ class AccessService:
             team, email=r["email"], username=r["username"], invite_id=r["id"])])
 
     def create_service_account(self, team: str, description: str) -> Plan:
-        require_team(self.cache, team)
+        self.require_team(team)
         if not description.strip():
             raise AccessError("a service account needs a description")
         return Plan(title=f"Create a service account in {team}",
@@ -195,7 +210,7 @@ class AccessService:
                 raise AccessError(f"unknown registry role {role!r}; one of "
                                   f"{', '.join(REGISTRY_ROLES)}", "not_found")
         if team:
-            require_team(self.cache, name)
+            self.require_team(name)
             kind, member = "team", name
         else:
             person = self.person(name)

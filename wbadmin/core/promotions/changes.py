@@ -78,28 +78,30 @@ class RecordDecision(Change):
     reversible = False
 
     version: str          # ORG/REGISTRY/COLLECTION:vN
-    action: str           # request | approve | reject | cancel | rollback | promote
+    decision: str         # request | approve | reject | cancel | rollback | promote
     # Not journaled: the edit itself (a store.Mutation); rebuilt changes only re-read.
     mutation: store.Mutation | None = field(default=None, compare=False, repr=False)
+    written: bool = field(default=False, compare=False, repr=False)  # set by apply
 
     def params(self) -> dict[str, Any]:
-        return {"version": self.version, "action": self.action}
+        return {"version": self.version, "decision": self.decision}
 
     def summary(self) -> str:
         before = (self.before or {}).get("status", "—")
         after = (self.after or {}).get("status", "—")
         have = (self.after or {}).get("approvals")
         tail = f" ({have} approvals)" if have is not None else ""
-        return f"{self.action}: {before} → {after}{tail}"
+        return f"{self.decision}: {before} → {after}{tail}"
 
     async def apply(self, ctx: Any) -> ApplyResult:
         if self.mutation is None:
             raise E.Unsupported("a journaled promotion decision cannot be re-applied")
         _, record, changed = await store.write(client_of(ctx), parse_ref(self.version),
                                                self.mutation)
+        self.written = changed
         if record is not None:
             self.after = {"status": record.status, "approvals": len(record.approvals)}
-        return ApplyResult(None, f"{self.version}: {self.action} recorded"
+        return ApplyResult(None, f"{self.version}: {self.decision} recorded"
                            + ("" if changed else " (already there)"))
 
     async def read_current(self, ctx: Any) -> State:

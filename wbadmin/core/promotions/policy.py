@@ -51,6 +51,7 @@ _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.
 _GATE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$")
 _TARGET_KEYS = {"approvals", "registry_admins", "users", "teams", "gates", "required"}
 _LINE = re.compile(r"at line (\d+)")
+BUILT_IN = Path("<built-in policy>")
 
 
 class PolicyError(ConfigFileError):
@@ -216,7 +217,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 
 def parse_policy(text: str, path: Path | None) -> Policy:
-    where = path or Path("<built-in policy>")
+    where = path or BUILT_IN
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -242,7 +243,7 @@ class _Loader:
             line = raw.strip()
             if head := re.fullmatch(r"\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?", line):
                 current = re.sub(r"\s*\.\s*", ".", head.group(1)).replace('"', "")
-                if current == table:
+                if table and (current == table or current.startswith(table + ".")):
                     header_line = header_line or number
                 continue
             if key and current == table and re.match(rf'"?{re.escape(key)}"?\s*=', line):
@@ -253,8 +254,9 @@ class _Loader:
         unknown = set(data) - {"defaults", "registries", "webhooks"}
         if unknown:
             name = sorted(unknown)[0]
-            raise self.fail(None, name, f"unknown section or key {name!r} (known: defaults, "
-                            "registries, webhooks)")
+            raise PolicyError(self.path, f"unknown section or key {name!r} (known: defaults, "
+                              "registries, webhooks)",
+                              self.line_of(None, name) or self.line_of(name, None))
         defaults = self.table(data, "defaults", None)
         base = self.target_fields(defaults, "defaults")
         targets: dict[tuple[str, str], Target] = {}
@@ -270,7 +272,8 @@ class _Loader:
                 fields = {**base, **self.target_fields(rules, table)}
                 short = registry.removeprefix("wandb-registry-")
                 targets[(short, alias)] = Target(registry=short, alias=alias, **fields)
-        return Policy(self.path, targets, self.webhooks(data.get("webhooks", [])))
+        path = None if self.path == BUILT_IN else self.path
+        return Policy(path, targets, self.webhooks(data.get("webhooks", [])))
 
     def table(self, data: dict[str, Any], key: str, parent: str | None) -> dict[str, Any]:
         value = data.get(key, {})

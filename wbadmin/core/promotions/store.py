@@ -16,6 +16,7 @@ writers could each overwrite the other. Two layers keep every decision:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import random
 import time
@@ -77,10 +78,8 @@ async def locked(client: Client, version: Version) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        try:
+        with contextlib.suppress(E.WbError):  # a stale lock expires after LOCK_TTL
             await wire.update_artifact(client, version.artifact_id, drop_tags=[mine])
-        except E.WbError:  # a stale lock expires after LOCK_TTL
-            pass
 
 
 async def write(client: Client, ref: Ref, mutate: Mutation) -> tuple[Version, Record | None,
@@ -93,7 +92,10 @@ async def write(client: Client, ref: Ref, mutate: Mutation) -> tuple[Version, Re
     for attempt in range(WRITE_ATTEMPTS):
         version = await read(client, ref)
         current = parse_record(version.metadata)
-        new = mutate(copy.deepcopy(current), version)
+        draft = copy.deepcopy(current)
+        if draft is not None and not draft.id:  # records written by others may lack one
+            draft.id = new_id()
+        new = mutate(draft, version)
         if new is None:
             return version, current, False
         new.revision = (current.revision if current else 0) + 1

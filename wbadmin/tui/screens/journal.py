@@ -14,7 +14,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...core import (
-    changes_team,  # noqa: F401  (registers change kinds for describe())
     humanize,
 )
 from ..widgets.api_log import ApiLog
@@ -53,6 +52,9 @@ class JournalScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
+        # Registers the change kinds that describe() needs (imported late: it pulls in httpx).
+        from ...core import changes_team  # noqa: F401
+
         table = self.query_one("#journal-table", DataTable)
         table.clear(columns=True)
         table.add_columns("#", "when", "actor", "target", "change", "result", "undo")
@@ -68,7 +70,7 @@ class JournalScreen(Screen):
                           Text(e.status, style=STATUS_STYLE.get(e.status, "")),
                           "✓" if e.undoable else "")
         box = self.query_one("#journal")
-        box.border_subtitle = f"{len(self.entries)} entries"
+        box.border_subtitle = humanize.plural(len(self.entries), "entry", "entries")
         self._show_detail()
 
     @on(DataTable.RowHighlighted)

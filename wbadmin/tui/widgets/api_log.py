@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ...core.client import RequestRecord
+if TYPE_CHECKING:
+    from ...core.client import RequestRecord
 
 MAX_ROWS = 300
 

@@ -19,6 +19,7 @@ from ...core.cache import Cache
 from ..locations import Location
 
 CHUNK = 200
+FILTER_LINES = 60  # projects shown under a filter before further matching teams stay shut
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class OrgTree(Tree[NodeData]):
         super().__init__("organization", data=Location("org"), **kwargs)
         self.cache = cache
         self.filter_text = ""
+        self.user_expanded: set[str] = set()
         self.guide_depth = 3
         self.shown = 0
         self.total = 0
@@ -44,10 +46,15 @@ class OrgTree(Tree[NodeData]):
     # ---- building ------------------------------------------------------------------------
 
     def rebuild(self, filter_text: str | None = None) -> None:
-        """Reload from the cache, keeping which teams were expanded and the selection."""
+        """Reload from the cache, keeping the user's expanded teams and the selection.
+
+        Under a filter, matching teams open only until about two screens of projects show
+        (the rest keep their match count and load their matches when opened), so one
+        keystroke stays cheap on an org with thousands of projects."""
+        if not self.filter_text:  # only expansions made without a filter are the user's
+            self.user_expanded = {n.data.team for n in self._team_nodes() if n.is_expanded}
         if filter_text is not None:
             self.filter_text = filter_text
-        expanded = {n.data.team for n in self._team_nodes() if n.is_expanded}
         selected = self.cursor_node.data if self.cursor_node is not None else None
         summary = X.org_summary(self.cache)
         self.clear()
@@ -55,40 +62,53 @@ class OrgTree(Tree[NodeData]):
         root.set_label(Text.assemble((summary.name or "organization", "bold"),
                                      (f"  {summary.teams} teams", "dim")))
         text = self.filter_text
+        counts = X.project_counts(self.cache, text) if text else {}
         all_teams = X.teams(self.cache)
         self.total = len(all_teams) + summary.projects
         self.shown = 0
+        budget = FILTER_LINES
         for team in all_teams:
-            matches = X.count_projects(self.cache, team.name, text) if text else team.projects
+            matches = counts.get(team.name, 0) if text else team.projects
             if text and text.lower() not in team.name.lower() and not matches:
                 continue
-            self.shown += 1 + (matches or 0 if text else team.projects or 0)
+            self.shown += 1 + (matches or 0)
             node = root.add(self._team_label(team, matches if text else None),
                             data=Location("team", team=team.name),
-                            allow_expand=bool(team.projects))
-            if team.name in expanded or (text and matches and len(text) >= 2):
+                            allow_expand=bool(matches))
+            if not text and team.name in self.user_expanded:
                 self._load_projects(node, 0)
                 node.expand()
-        regs = X.registries(self.cache)
-        if regs:
-            reg_node = root.add(Text.assemble(("Registries", "bold"), (f"  {len(regs)}", "dim")),
-                                data=Location("registries"))
-            for name, n in regs:
-                colls = X.collections(self.cache, name, text)
-                if text and not colls and text.lower() not in name.lower():
-                    continue
-                rnode = reg_node.add(Text.assemble((name, ""), (f"  {n} collections", "dim")),
-                                     data=Location("registry", name=name),
-                                     allow_expand=bool(n))
-                for c in colls:
-                    rnode.add_leaf(Text.assemble((c.name, ""), (f"  {c.versions} v", "dim")),
-                                   data=Location("collection", name=c.name, registry=name))
-                if text and colls:
-                    rnode.expand()
-            if text:
-                reg_node.expand()
+            elif text and matches and len(text) >= 2 and budget > 0:
+                self._load_projects(node, 0, limit=min(CHUNK, budget))
+                budget -= min(CHUNK, matches)
+                node.expand()
+        self._add_registries(root, text)
         root.expand()
         self._select(selected)
+
+    def _add_registries(self, root: TreeNode[NodeData], text: str) -> None:
+        regs = X.registries(self.cache)
+        if not regs:
+            return
+        reg_node = root.add(Text.assemble(("Registries", "bold"), (f"  {len(regs)}", "dim")),
+                            data=Location("registries"))
+        for name, n in regs:
+            colls = X.collections(self.cache, name, text) if text else []
+            if text and not colls and text.lower() not in name.lower():
+                continue
+            rnode = reg_node.add(Text.assemble((name, ""), (f"  {n} collections", "dim")),
+                                 data=Location("registry", name=name), allow_expand=bool(n))
+            if colls:  # under a filter, show the matches; otherwise load on expand
+                self._add_collections(rnode, colls)
+                rnode.expand()
+        if text:
+            reg_node.expand()
+
+    @staticmethod
+    def _add_collections(node: TreeNode[NodeData], colls: list[X.CollectionRow]) -> None:
+        for c in colls:
+            node.add_leaf(Text.assemble((c.name, ""), (f"  {c.versions} v", "dim")),
+                          data=Location("collection", name=c.name, registry=c.registry))
 
     def _team_label(self, team: X.TeamRow, matches: int | None) -> Text:
         label = Text(team.name)
@@ -104,10 +124,10 @@ class OrgTree(Tree[NodeData]):
         return [n for n in self.root.children
                 if isinstance(n.data, Location) and n.data.kind == "team"]
 
-    def _load_projects(self, node: TreeNode[NodeData], offset: int) -> None:
+    def _load_projects(self, node: TreeNode[NodeData], offset: int, limit: int = CHUNK) -> None:
         assert isinstance(node.data, Location) and node.data.team
         team = node.data.team
-        rows = X.projects(self.cache, team, self.filter_text, offset=offset, limit=CHUNK)
+        rows = X.projects(self.cache, team, self.filter_text, offset=offset, limit=limit)
         for p in rows:
             runs = "—" if p.run_count is None else f"{p.run_count:,} r"
             node.add_leaf(Text.assemble((p.name, ""), (f"  {runs}", "dim")),
@@ -121,8 +141,13 @@ class OrgTree(Tree[NodeData]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
         node = event.node
-        if isinstance(node.data, Location) and node.data.kind == "team" and not node.children:
+        if not isinstance(node.data, Location) or node.children:
+            return
+        if node.data.kind == "team":
             self._load_projects(node, 0)
+        elif node.data.kind == "registry":
+            self._add_collections(node, X.collections(self.cache, node.data.name or "",
+                                                      self.filter_text))
 
     def load_more(self, node: TreeNode[NodeData]) -> None:
         data = node.data
@@ -171,6 +196,9 @@ class OrgTree(Tree[NodeData]):
             if location.kind == "collection":
                 reg = self.find(Location("registry", name=location.registry))
                 if reg is not None:
+                    if not reg.children:
+                        self._add_collections(reg, X.collections(
+                            self.cache, location.registry or "", self.filter_text))
                     reg.expand()
             node = self.find(location)
         else:
