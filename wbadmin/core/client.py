@@ -40,7 +40,7 @@ class RequestRecord:
 
     started_at: float
     method: str
-    api: str  # "graphql" | "scim"
+    api: str  # "graphql" | "scim" | "audit"
     target: str  # operation name, or the SCIM path
     status: int | None
     duration_ms: float
@@ -315,6 +315,28 @@ class Client:
             response, target)
         return ScimResponse(response.status_code, data, response.headers.get("etag"),
                             request_id)
+
+
+    # ---- other REST endpoints (audit logs) --------------------------------------------------
+
+    async def get_raw(self, path: str, params: Mapping[str, str] | None = None, *,
+                      auth: str = "scim", username: str | None = None,
+                      api: str = "rest") -> httpx.Response:
+        """A GET outside GraphQL and SCIM, with the same retries and typed errors.
+
+        `auth="scim"` sends the SCIM credentials; `username` forces Basic `username:key`
+        (what W&B documents for the audit-log API). The caller parses the body."""
+        if username is not None:  # "" gives Basic `:key` (an org-scoped service account)
+            header = "Basic " + base64.b64encode(f"{username}:{self._key}".encode()).decode()
+        else:
+            header = self._scim_auth() if auth == "scim" else self._graphql_auth()
+        target = f"GET {path}"
+        response, request_id = await self._send(
+            "GET", path, api=api, target=target, idempotent=True,
+            headers={"Authorization": header}, params=params)
+        if response.status_code >= 400:
+            raise self._status_error(response, target, request_id)
+        return response
 
 
 def _parse_retry_after(value: str | None) -> float | None:

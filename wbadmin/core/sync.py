@@ -21,6 +21,7 @@ from typing import Any
 
 from . import errors as E
 from . import queries as Q
+from .audit import apply_invite_times, invite_sent_times, window_days
 from .cache import Cache
 from .client import Client
 from .identity import Identity
@@ -56,8 +57,10 @@ def parse_time(value: Any) -> float | None:
 class Syncer:
     def __init__(self, client: Client, cache: Cache, *, team_batch: int = 40,
                  project_batch: int = 20, page_size: int = 200,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 invite_max_age_days: int | None = None) -> None:
         self.client = client
+        self.invite_max_age_days = invite_max_age_days  # None: [access] in the settings
         self.clock = clock
         self.cache = cache
         self.team_batch = team_batch
@@ -101,8 +104,9 @@ class Syncer:
             me.org_role = (mine or {}).get("organizationRole")
         team_names = sorted({g["displayName"] for g in scim_groups} if scim_groups is not None
                             else set(me.teams))
-        teams, projects, registries = await asyncio.gather(
-            self._teams(team_names), self._projects(team_names), self._registries(me, report))
+        teams, projects, registries, invites_sent = await asyncio.gather(
+            self._teams(team_names), self._projects(team_names), self._registries(me, report),
+            self._invite_times(me, report))
         now = self.clock()
         with self.cache.transaction() as conn:
             self._write_identity(conn, me)
@@ -111,6 +115,8 @@ class Syncer:
             if scim_roles is not None:
                 Cache.replace_rows(conn, "custom_roles", (_role_row(r, now) for r in scim_roles))
             self._write_teams(conn, teams, projects, scim_users, now, full=True)
+            if invites_sent:
+                apply_invite_times(conn, invites_sent)
             if registries is not None:
                 self._write_registries(conn, *registries, now)
             self.cache.mark(conn, "org", now)
@@ -134,6 +140,25 @@ class Syncer:
         return ((users.data or {}).get("Resources") or [],
                 (groups.data or {}).get("Resources") or [],
                 (roles.data or {}).get("Resources") or [])
+
+    async def _invite_times(self, me: Identity, report: SyncReport):
+        """When each pending invite was sent, from the audit log (org admins only)."""
+        if not me.scim:
+            return None
+        days = self.invite_max_age_days
+        if days is None:
+            from .settings import get_settings
+
+            try:
+                days = get_settings().access.invite_max_age_days
+            except Exception:  # a broken config file is reported elsewhere
+                days = 30
+        sent, warning = await invite_sent_times(
+            self.client, "" if me.is_service_account else me.username, window_days(days),
+            self.clock())
+        if warning:
+            report.warnings.append(warning)
+        return sent
 
     # ---- teams and projects ------------------------------------------------------------------
 
@@ -291,6 +316,9 @@ class Syncer:
         # learnt earlier rather than forget it.
         known_last_runs = {(r[0], r[1]): r[2] for r in conn.execute(
             "SELECT team, name, last_run_at FROM projects WHERE last_run_at IS NOT NULL")}
+        # Likewise invite dates (from the audit log): W&B's member listing has none.
+        sent_at = {(r[0], r[1]): r[2] for r in conn.execute(
+            "SELECT team, id, created_at FROM invites WHERE created_at IS NOT NULL")}
         if full:
             for table in ("teams", "team_members", "invites", "projects"):
                 conn.execute(f"DELETE FROM {table}")
@@ -308,11 +336,12 @@ class Syncer:
             service_accounts = 0
             for seq, m in enumerate(members):
                 if m.get("pending"):
+                    invite_id = m.get("id") or f"pending-{seq}"
                     conn.execute(
                         "INSERT OR REPLACE INTO invites (team, id, email, username, created_at,"
-                        " fetched_at) VALUES (?, ?, ?, ?, NULL, ?)",
-                        (name, m.get("id") or f"pending-{seq}", m.get("email"),
-                         m.get("username"), now))
+                        " fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (name, invite_id, m.get("email"), m.get("username"),
+                         sent_at.get((name, invite_id)), now))
                     continue
                 username = m.get("username") or m.get("name")
                 is_sa = (m.get("accountType") or "").upper() == "SERVICE"

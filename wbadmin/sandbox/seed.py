@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from . import ids
 from . import seed_data as story
 from .db import Database
 
@@ -117,10 +118,20 @@ class Seeder:
 
     def invite(self, team_id: int, email: str, from_user: int, age_days: int,
                to_user: int | None = None) -> None:
+        """A pending invite and its `team:invite_user` audit entry (the same fields as the
+        createInvite resolver writes), so invite ages can be read from the audit log."""
         self.member_seq += 1
+        created = self.now - age_days * DAY
         self.insert("invites", team_id=team_id, email=email, to_user_id=to_user,
-                    from_user_id=from_user, admin=0, created_at=self.now - age_days * DAY,
-                    seq=self.member_seq)
+                    from_user_id=from_user, admin=0, created_at=created, seq=self.member_seq)
+        team = self.db.conn.execute("SELECT name FROM entities WHERE id = ?",
+                                    (team_id,)).fetchone()[0]
+        detail = {"entity_name": team, "entity_asset": ids.encode("Entity", team_id),
+                  "user_email": email, "response_code": 200,
+                  "user_asset": ids.encode("User", to_user) if to_user is not None else None}
+        self.insert("audit_log", timestamp=created, action="team:invite_user",
+                    actor_id=from_user,
+                    detail=json.dumps({k: v for k, v in detail.items() if v is not None}))
 
     def run_name(self) -> str:
         return "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
@@ -394,8 +405,8 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
 
 
 def _audit(s: Seeder, users: dict[str, int]) -> None:
+    # Invites write their own `team:invite_user` entries (Seeder.invite).
     for action, who, ago in [("user:login", "alice", 2 * HOUR),
-                             ("team:invite_user", "bob", 21 * DAY),
                              ("user:deactivate", "alice", 30 * DAY)]:
         s.insert("audit_log", timestamp=s.now - ago, action=action, actor_id=users[who],
                  detail="{}")

@@ -125,6 +125,18 @@ async def file_endpoint(request: Request) -> Response:
     return Response(content, media_type=mimetype)
 
 
+async def audit_logs_endpoint(request: Request) -> Response:
+    """W&B's audit logs: /admin/audit_logs (Dedicated) or /audit_logs (Multi-tenant)."""
+    from .audit import handle
+
+    state: SandboxState = request.app.state.sandbox
+    state.requests += 1
+    status, media_type, body, headers = handle(state.db, request.url.path,
+                                               dict(request.query_params),
+                                               request.headers.get("authorization"))
+    return Response(body, status_code=status, headers=headers, media_type=media_type)
+
+
 async def faults_endpoint(request: Request) -> Response:
     """GET the fault settings, POST a JSON object of changes, DELETE to reset."""
     faults: Faults = request.app.state.sandbox.faults
@@ -155,6 +167,8 @@ def build_app(db: Database, faults: Faults | None = None) -> Any:
         Route("/scim/{rest:path}", scim_endpoint,
               methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/files/{run_id}/{name:path}", file_endpoint, methods=["GET"]),
+        Route("/admin/audit_logs", audit_logs_endpoint, methods=["GET"]),
+        Route("/audit_logs", audit_logs_endpoint, methods=["GET"]),
         Route("/_sandbox/faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/health", health_endpoint, methods=["GET"]),
     ]

@@ -21,24 +21,29 @@ from ..core.session import SandboxLauncher, Session
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
+from .screens.access import AccessScreen
 from .screens.explorer import ExplorerScreen
 from .screens.help import HelpScreen
 from .screens.journal import JournalScreen
 from .screens.jump import JumpScreen, parse_jump
+from .screens.promotions import PromotionsScreen
 from .widgets.api_log import ApiLog
 from .widgets.header import ShellHeader
 
-SCREEN_KEYS = {"explorer": "1", "journal": "6"}
+SCREEN_KEYS = {"explorer": "1", "access": "2", "promotions": "3", "journal": "6"}
 
 
 class WbAdminApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "wbadmin"
-    MODES = {"explorer": ExplorerScreen, "journal": JournalScreen}
+    MODES = {"explorer": ExplorerScreen, "access": AccessScreen,
+             "promotions": PromotionsScreen, "journal": JournalScreen}
     DEFAULT_MODE = "explorer"
     COMMANDS = App.COMMANDS | {WbCommands}
     BINDINGS = [
         Binding("1", "switch_mode('explorer')", "Explorer", id="screen.explorer"),
+        Binding("2", "switch_mode('access')", "Access", id="screen.access"),
+        Binding("3", "switch_mode('promotions')", "Promotions", id="screen.promotions"),
         Binding("6", "switch_mode('journal')", "Journal", id="screen.journal"),
         Binding("colon", "jump", "jump", id="jump"),
         Binding("question_mark", "help", "help", id="help"),
@@ -219,10 +224,13 @@ class WbAdminApp(App):
             badges.append("READ-ONLY")
         header.badges = tuple(badges)
         location = self.history[-1] if self.history else Location("org")
-        if self.current_mode == "journal":
-            header.crumbs = (self.org or "organization", "journal")
-        else:
+        if self.current_mode == "explorer":
             header.crumbs = tuple(location.crumbs(self.org))
+        else:
+            crumbs = [self.org or "organization", self.current_mode]
+            if self.current_mode == "access" and location.kind == "user" and location.name:
+                crumbs.append(location.name)
+            header.crumbs = tuple(crumbs)
 
     # ---- navigation ----------------------------------------------------------------------
 
@@ -233,6 +241,9 @@ class WbAdminApp(App):
             del self.history[:-200]
             self.future.clear()
         self.update_header()
+
+    def visit_person(self, username: str) -> None:
+        self.visit(Location("user", name=username))
 
     def action_history_back(self) -> None:
         if len(self.history) < 2:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 ACTIONS = [
     ("Explorer: org, teams and projects", "switch_mode('explorer')"),
+    ("Promotions: the registry approval queue", "switch_mode('promotions')"),
     ("Journal: changes made through wbadmin", "switch_mode('journal')"),
     ("Jump to…  (:team, :project, :user, :registry)", "jump"),
     ("Refresh everything from W&B", "refresh_all"),

@@ -41,8 +41,8 @@ async def settle(app, pilot) -> None:
     """Wait until connecting and syncing are over and the screen has redrawn."""
     for _ in range(400):
         await pilot.pause(0.02)
-        busy = any(w.group in ("connect", "sync", "change") and not w.is_finished
-                   for w in app.workers)
+        busy = any(w.group in ("connect", "sync", "change", "promotions", "promotions-detail")
+                   and not w.is_finished for w in app.workers)
         if not app.refreshing and not busy:
             break
     await pilot.pause()
@@ -132,6 +132,23 @@ async def _journal(app, pilot) -> None:
     await pilot.pause()
 
 
+async def _access(app, pilot) -> None:
+    await settle(app, pilot)
+    app.switch_mode("access")
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _access_marked(app, pilot) -> None:
+    await _access(app, pilot)
+    await pilot.press("slash", *"l")
+    await pilot.pause()
+    await pilot.press("enter", "space", "space")  # mark two people
+    await pilot.pause()
+    await pilot.press("g")  # org role for both
+    await pilot.pause()
+
+
 def _then_paint(scenario: Scenario) -> Scenario:
     """Let deferred updates (header, scroll) reach the screen before the capture."""
 
@@ -155,6 +172,9 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
     "explorer-filter": ("`/` filter over teams, projects and collections",
                         _then_paint(_filter), SIZE),
     "explorer-narrow": ("a team at 80×24", _then_paint(_team), (80, 24)),
+    "access": ("people, roles and the access findings", _then_paint(_access), SIZE),
+    "access-bulk": ("two people marked, one change for both", _then_paint(_access_marked),
+                    SIZE),
     "help": ("`?` the keys that work here", _then_paint(_help), SIZE),
     "jump": ("`:` jump with completion", _then_paint(_jump_bar), SIZE),
     "api-log": ("the API-call log", _then_paint(_api_log), SIZE),

@@ -171,6 +171,46 @@ def people(cache: Cache, text: str = "", *, org_role: str | None = None,
             and (team is None or team in p.teams)]
 
 
+@dataclass(frozen=True)
+class Window:
+    """One screenful of people: `rows` of the `matching` people that pass the filter."""
+
+    rows: list[Person]
+    matching: int
+    total: int
+
+
+def people_window(cache: Cache, text: str = "", *, limit: int = 500,
+                  sort: str = "username") -> Window:
+    """The first `limit` people matching `text`, filtered, sorted and cut in SQL, with team
+    and registry roles read for those rows only: fast enough for a keystroke on 10,000 people."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    order = SORTS.get(sort)
+    if order is None:
+        raise AccessError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+    where = ("u.username LIKE ?1 ESCAPE '\\' OR COALESCE(u.name, '') LIKE ?1 ESCAPE '\\' "
+             "OR COALESCE(u.email, '') LIKE ?1 ESCAPE '\\'")
+    rows = cache.query(f"SELECT u.* FROM users u WHERE {where} ORDER BY {order}, u.username "
+                       "LIMIT ?2", (like, limit))
+    matching = cache.scalar(f"SELECT COUNT(*) FROM users u WHERE {where}", (like,)) \
+        if text else cache.scalar("SELECT COUNT(*) FROM users")
+    names = [r["username"] for r in rows]
+    teams: dict[str, dict[str, str]] = {}
+    regs: dict[str, dict[str, str]] = {}
+    for i in range(0, len(names), 500):  # SQLite caps bound parameters
+        chunk = names[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in cache.query(f"SELECT username, team, role FROM team_members WHERE username "
+                             f"IN ({marks}) ORDER BY team", chunk):
+            teams.setdefault(r["username"], {})[r["team"]] = r["role"]
+        for r in cache.query(f"SELECT name, registry, role FROM registry_members WHERE "
+                             f"kind = 'user' AND name IN ({marks}) ORDER BY registry", chunk):
+            regs.setdefault(r["name"], {})[r["registry"]] = r["role"]
+    return Window(rows=[_person(r, teams.get(r["username"], {}), regs.get(r["username"], {}))
+                        for r in rows],
+                  matching=matching, total=cache.scalar("SELECT COUNT(*) FROM users"))
+
+
 def find_person(cache: Cache, key: str) -> Person | None:
     """A person by username or email (case-insensitive for emails)."""
     rows = cache.query("SELECT * FROM users WHERE username = ? OR LOWER(email) = LOWER(?) "

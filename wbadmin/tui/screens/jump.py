@@ -13,7 +13,7 @@ from ...core.cache import Cache
 from ..locations import Location
 
 KINDS = ("team", "project", "user", "registry", "collection")
-SCREENS = {"explorer": "explorer", "journal": "journal", "promotions": None}
+SCREENS = {"explorer": "explorer", "journal": "journal", "promotions": "promotions"}
 VERBS = (*KINDS, *SCREENS)
 
 
@@ -24,9 +24,6 @@ def parse_jump(command: str, cache: Cache) -> tuple[Location | str | None, str |
         return None, None
     verb, arg = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
     if verb in SCREENS and not arg:
-        if verb == "promotions":
-            # Pending promotion requests are shown on the registry collections.
-            return Location("registry", name="model"), None
         return SCREENS[verb], None
     if verb not in KINDS:
         return None, f"unknown jump {verb!r}: try {', '.join(VERBS)}"

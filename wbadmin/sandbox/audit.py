@@ -1,0 +1,227 @@
+"""W&B's audit-log API, served from the `audit_log` table.
+
+Dedicated/Self-Managed answer `GET /admin/audit_logs`, Multi-tenant `GET /audit_logs`; the
+org's deployment decides which one exists (the other is a 404). Org admins only (others 403),
+Basic `username:API-KEY` (or `:API-KEY` for an org-scoped service account).
+
+Query parameters (W&B docs, "Fetch audit logs"):
+- `startDate` inclusive UTC start (`YYYY-MM-DD`, `…THH`, `…THH:mm`, `…THH:mm:ss`; Multi-tenant
+  `YYYY-MM-DD` only). Omitted: midnight UTC today, or `numDays` days before it.
+- `numDays` >= 0 (Multi-tenant 0..7): the range runs from `startDate` through the next
+  `numDays` days, so 0 means the start day only. Not with `endDate`.
+- `endDate` exclusive end (Dedicated only); switches to the paginated object.
+- `limit` 1..20000 (Multi-tenant 1..1,000,000, the default), `cursor` (Dedicated: only with
+  `limit` or `endDate`), `anonymize=true` (Dedicated only) drops PII fields.
+
+Dedicated without `limit` and `endDate` streams newline-delimited JSON; otherwise (and always
+on Multi-tenant) one object `{audit_logs, range_start_time, range_end_time, count,
+next_cursor}`. Decisions where the docs are silent: entries are in (timestamp, id) order; a
+range of `numDays` days from a startDate with a time of day keeps that time of day; `endDate`
+on Multi-tenant is a 400 rather than silently ignored; errors are `{"error": message}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import auth, ids
+from .db import Database
+
+DEDICATED_PATH = "/admin/audit_logs"
+MULTI_TENANT_PATH = "/audit_logs"
+DAY = 86_400
+MAX_LIMIT = {"dedicated": 20_000, "multi_tenant": 1_000_000}
+MT_MAX_DAYS = 7
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+PII_FIELDS = ("actor_email", "user_email", "entity_name", "project_name", "report_name",
+              "artifact_qualified_name")
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+
+Answer = tuple[int, str, bytes, dict[str, str]]  # status, media type, body, extra headers
+
+
+class AuditError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One validated request: the resolved range and how to answer it."""
+
+    start: int
+    end: int
+    anonymize: bool
+    paginated: bool
+    limit: int
+    after: tuple[int, int] | None  # (timestamp, id) of the previous page's last entry
+
+
+def rfc3339(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _parse_date(name: str, value: str, formats: tuple[str, ...]) -> int:
+    for fmt in formats:
+        try:
+            return calendar.timegm(time.strptime(value, fmt))
+        except ValueError:
+            continue
+    shapes = ", ".join(f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
+                       .replace("%H", "HH").replace("%M", "mm").replace("%S", "ss")
+                       for f in formats)
+    raise AuditError(400, f"invalid {name} {value!r}: use one of {shapes} (UTC)")
+
+
+def _parse_int(name: str, value: str, low: int, high: int | None) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise AuditError(400, f"invalid {name} {value!r}: expected an integer") from None
+    if number < low or (high is not None and number > high):
+        bound = f"from {low} through {high:,}" if high is not None else f">= {low}"
+        raise AuditError(400, f"invalid {name} {number}: must be {bound}")
+    return number
+
+
+def encode_cursor(ts: int, row_id: int, start: int, end: int, anonymize: bool) -> str:
+    raw = json.dumps({"version": 1, "ts": ts, "id": row_id, "start": start, "end": end,
+                      "anonymize": anonymize}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(value: str, start: int, end: int, anonymize: bool) -> tuple[int, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value.encode()))
+        ts, row_id = int(data["ts"]), int(data["id"])
+        same = (data["start"], data["end"], bool(data["anonymize"])) == (start, end, anonymize)
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise AuditError(400, "invalid cursor: pass next_cursor from the previous response "
+                              "unchanged") from None
+    if not same:
+        raise AuditError(400, "the cursor belongs to another date range or anonymize value: "
+                              "repeat the request that returned it with only cursor changed")
+    return ts, row_id
+
+
+def parse(query: dict[str, str], deployment: str, now: int) -> Request:
+    """Validate the query parameters and resolve the date range (W&B's combination rules)."""
+    mt = deployment == "multi_tenant"
+    known = {"anonymize", "startDate", "numDays", "endDate", "limit", "cursor"}
+    given = {k: v for k, v in query.items() if k in known}
+    if mt and "endDate" in given:
+        raise AuditError(400, "endDate is not supported on Multi-tenant Cloud: use startDate "
+                              "and numDays (0-7)")
+    if "numDays" in given and "endDate" in given:
+        raise AuditError(400, "numDays cannot be combined with endDate: give one of them")
+    num_days = _parse_int("numDays", given["numDays"], 0, MT_MAX_DAYS if mt else None) \
+        if "numDays" in given else 0
+    today = now // DAY * DAY
+    start = (_parse_date("startDate", given["startDate"], DATE_FORMATS[:1] if mt else DATE_FORMATS)
+             if "startDate" in given else today - num_days * DAY)
+    if "endDate" in given:
+        end = _parse_date("endDate", given["endDate"], DATE_FORMATS)
+        if end <= start:
+            raise AuditError(400, f"endDate ({rfc3339(end)}) must be after the start of the "
+                                  f"range ({rfc3339(start)})")
+    else:
+        end = start + (num_days + 1) * DAY
+    paginated = mt or "limit" in given or "endDate" in given
+    if "cursor" in given and not paginated:
+        raise AuditError(400, "cursor requires limit or endDate (a cursor pages the paginated "
+                              "response; without them the answer is a stream)")
+    limit = _parse_int("limit", given["limit"], 1, MAX_LIMIT[deployment]) \
+        if "limit" in given else MAX_LIMIT[deployment]
+    anonymize = not mt and given.get("anonymize", "").lower() == "true"
+    after = _decode_cursor(given["cursor"], start, end, anonymize) if "cursor" in given \
+        else None
+    return Request(start, end, anonymize, paginated, limit, after)
+
+
+def _entry(row: Any, anonymize: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"timestamp": rfc3339(row["timestamp"]), "action": row["action"]}
+    if row["actor_id"] is not None:
+        entry["actor_user_id"] = ids.encode("User", row["actor_id"])
+        if row["actor_email"]:
+            entry["actor_email"] = row["actor_email"]
+    try:
+        detail = json.loads(row["detail"] or "{}")
+    except json.JSONDecodeError:
+        detail = {}
+    if isinstance(detail, dict):
+        entry.update((k, v) for k, v in detail.items() if v is not None and k not in entry)
+    if anonymize:
+        for name in PII_FIELDS:
+            entry.pop(name, None)
+    return entry
+
+
+def _rows(db: Database, req: Request) -> list[Any]:
+    sql = ("SELECT a.id, a.timestamp, a.action, a.actor_id, a.detail, u.email AS actor_email "
+           "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id "
+           "WHERE a.timestamp >= ? AND a.timestamp < ?")
+    params: list[Any] = [req.start, req.end]
+    if req.after is not None:
+        sql += " AND (a.timestamp > ? OR (a.timestamp = ? AND a.id > ?))"
+        params += [req.after[0], req.after[0], req.after[1]]
+    sql += " ORDER BY a.timestamp, a.id"
+    if req.paginated:
+        sql += " LIMIT ?"
+        params.append(req.limit + 1)  # one more tells whether another page follows
+    return db.query(sql, tuple(params))
+
+
+def authenticate(db: Database, header: str | None) -> auth.Identity:
+    """Basic `username:API-KEY` (or `:API-KEY`); org admins and org service accounts only."""
+    challenge = {"WWW-Authenticate": 'Basic realm="audit_logs"'}
+    if not header or not header.lower().startswith("basic "):
+        raise AuditError(401, "authentication required: use Basic auth with "
+                              "base64(username:API-KEY)", challenge)
+    username, key = auth.scim_key(header)
+    ident = auth.identity_for_key(db, key)
+    if ident is None:
+        raise AuditError(401, "invalid API key", challenge)
+    if username is not None:
+        email = db.scalar("SELECT email FROM users WHERE id = ?", (ident.id,)) or ""
+        if username.lower() not in (ident.username.lower(), email.lower()):
+            raise AuditError(401, "the username does not match the API key", challenge)
+    if not ident.is_org_admin:
+        raise AuditError(403, "only organization admins can fetch audit logs")
+    return ident
+
+
+def handle(db: Database, path: str, query: dict[str, str], authorization: str | None,
+           now: int | None = None) -> Answer:
+    """(status, media type, body, headers) for one request to either audit-log path."""
+    try:
+        deployment = db.scalar("SELECT deployment FROM orgs ORDER BY id LIMIT 1") or "dedicated"
+        own_path = MULTI_TENANT_PATH if deployment == "multi_tenant" else DEDICATED_PATH
+        if path.rstrip("/") != own_path:
+            raise AuditError(404, "not found")
+        authenticate(db, authorization)
+        req = parse(query, deployment, int(time.time()) if now is None else now)
+        rows = _rows(db, req)
+    except AuditError as exc:
+        return exc.status, JSON, json.dumps({"error": exc.message}).encode(), exc.headers
+    if not req.paginated:
+        body = "".join(json.dumps(_entry(r, req.anonymize)) + "\n" for r in rows)
+        return 200, NDJSON, body.encode(), {}
+    page, more = rows[:req.limit], len(rows) > req.limit
+    last = page[-1] if page else None
+    payload = {
+        "audit_logs": [_entry(r, req.anonymize) for r in page],
+        "range_start_time": rfc3339(req.start),
+        "range_end_time": rfc3339(req.end),
+        "count": len(page),
+        "next_cursor": encode_cursor(last["timestamp"], last["id"], req.start, req.end,
+                                     req.anonymize) if more and last is not None else None,
+    }
+    return 200, JSON, json.dumps(payload).encode(), {}

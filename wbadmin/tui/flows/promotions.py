@@ -1,0 +1,302 @@
+"""Promotion decisions from the TUI: approve, reject, cancel, roll back (one request or the
+marked ones). Each asks what it needs (a comment, a reason), shows the plan with Cancel
+focused, asks for the collection's name when a production alias would move, applies through
+`PromotionService` (which journals the alias move and the record), reports the outcome and
+refreshes the touched collections in the cache."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from ...core import errors as E
+from ...core.changes import Change, Plan
+from ...core.engine import Engine
+from ...core.promotions import PromotionService, load_policy
+from ...core.promotions.changes import MoveAlias, RecordDecision
+from ...core.promotions.policy import Policy
+from ...core.promotions.record import Ref
+from ...core.promotions.views import Decision, Detail, QueueItem, record_state
+from ..messages import DataRefreshed, RefreshFailed
+from ..promotion_data import CONFIRM_ALIASES, rollback_candidates
+from ..screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
+from ..screens.promotion_dialogs import PromptScreen
+
+if TYPE_CHECKING:
+    from ..app import WbAdminApp
+
+
+def service_for(app: WbAdminApp, policy: Policy | None = None) -> PromotionService | None:
+    """The service on the app's client, or None (offline, not connected, bad policy)."""
+    session = app.session
+    if session.client is None or session.offline:
+        return None
+    if policy is None:
+        try:
+            policy = load_policy()
+        except Exception as exc:
+            app.notify(str(exc), markup=False, title="Promotion policy", severity="error")
+            return None
+    return PromotionService(session.client, policy,
+                            Engine(session.journal, profile=session.profile.name))
+
+
+def _ready(app: WbAdminApp) -> PromotionService | None:
+    if not app.capabilities.can_change:
+        app.notify("read-only or offline: nothing was changed", severity="warning")
+        return None
+    service = service_for(app)
+    if service is None and app.session.client is None:
+        app.notify("not connected yet: nothing was changed", severity="warning")
+    return service
+
+
+def _failed(app: WbAdminApp, what: str, exc: Exception) -> None:
+    hint = getattr(exc, "hint", None)
+    app.notify(f"{exc}" + (f"\n{hint}" if hint else ""), markup=False,
+               title=f"{what}: nothing changed", severity="error", timeout=12)
+
+
+def _report(app: WbAdminApp, decision: Decision) -> None:
+    app.notify(decision.message, markup=False, title=f"Promotion {decision.action}",
+               timeout=8)
+    for delivery in decision.notifications:
+        if not delivery.ok:
+            app.notify(f"{delivery.line()} (the decision stands)", markup=False,
+                       title="Webhook failed", severity="warning", timeout=10)
+
+
+async def _refresh(app: WbAdminApp, refs: list[Ref]) -> None:
+    """Re-read the touched collections into the cache; the screen redraws on DataRefreshed."""
+    collections = sorted({(r.registry, r.collection) for r in refs})
+    if not collections:
+        return
+    try:
+        syncer = app.session.syncer()
+        for registry, name in collections:
+            await syncer.refresh_collection(registry, name)
+    except Exception as exc:
+        app.post_message(RefreshFailed("promotions", str(exc)))
+        return
+    registry, name = collections[-1]
+    app.post_message(DataRefreshed(f"collection:{registry}/{name}"))
+
+
+def _record_change(detail: Detail, decision: str, status: str, approvals: int) -> Change:
+    ref = detail.version.ref
+    return RecordDecision(target=str(ref), before=record_state(detail.record),
+                          after={"status": status, "approvals": approvals},
+                          version=str(ref), decision=decision)
+
+
+async def _details(app: WbAdminApp, service: PromotionService,
+                   items: list[QueueItem]) -> list[Detail]:
+    """Fresh details (the plan is built from what W&B holds now, not from the cache)."""
+    out = []
+    for item in items:
+        try:
+            detail = await service.show(item.version.ref)
+        except E.WbError as exc:
+            _failed(app, str(item.version.ref), exc)
+            continue
+        if detail.record is None or not detail.record.is_open:
+            app.notify(f"{item.version.ref}: no longer pending", severity="warning")
+            continue
+        out.append(detail)
+    return out
+
+
+async def _confirm_production(app: WbAdminApp, moves: list[tuple[Ref, str]]) -> bool:
+    for ref, alias in moves:
+        if alias in CONFIRM_ALIASES and not await app.push_screen_wait(TypedConfirmScreen(
+                f"This moves {alias!r} of {ref.registry}/{ref.collection}", ref.collection)):
+            app.notify("not confirmed: nothing was changed", severity="warning")
+            return False
+    return True
+
+
+# ---- approve ---------------------------------------------------------------------------------
+
+def start_approve(app: WbAdminApp, items: list[QueueItem]) -> None:
+    if items:
+        _approve(app, items)
+
+
+@work(exclusive=True, group="change")
+async def _approve(app: WbAdminApp, items: list[QueueItem]) -> None:
+    service = _ready(app)
+    if service is None:
+        return
+    details = []
+    for detail in await _details(app, service, items):
+        if detail.why_not:
+            app.notify(f"{detail.version.ref}: cannot approve: {detail.why_not[0]}",
+                       markup=False, severity="warning", timeout=10)
+        else:
+            details.append(detail)
+    if not details:
+        return
+    what = _what(details)
+    comment = await app.push_screen_wait(PromptScreen(
+        f"Approve {what}", "Comment for the record:"))
+    if comment is None:
+        return
+    changes: list[Change] = []
+    notes = []
+    for d in details:
+        assert d.record is not None and d.actor is not None
+        have = len(d.record.approvals) + (0 if d.record.approved_by(d.actor.username) else 1)
+        satisfied = d.policy is not None and d.policy.checks_pass and have >= d.policy.need
+        moves = satisfied and d.actor.registry_admin
+        if moves:
+            changes.append(MoveAlias.make(d.version.ref, d.record.target,
+                                          d.holder.version if d.holder else None,
+                                          d.version.version))
+        elif satisfied:
+            notes.append(f"{d.version.ref}: the move waits for a registry admin")
+        else:
+            notes.append(f"{d.version.ref}: approval {have} of "
+                         f"{d.policy.need if d.policy else '?'}; the alias does not move yet")
+        changes.append(_record_change(d, "approve", "approved" if moves else "pending", have))
+    plan = Plan(title=f"Approve {what}", changes=changes)
+    note = "\n".join(([f"Comment: {comment}"] if comment else []) + notes)
+    if not await app.push_screen_wait(PlanScreen(plan, note)):
+        return
+    moving = [(c.ref, c.alias) for c in changes if isinstance(c, MoveAlias)]
+    if not await _confirm_production(app, moving):
+        return
+    for d in details:
+        try:
+            _report(app, await service.approve(d.version.ref, comment))
+        except E.WbError as exc:
+            _failed(app, f"approve {d.version.ref}", exc)
+    await _refresh(app, [d.version.ref for d in details])
+
+
+def _what(details: list[Detail]) -> str:
+    if len(details) == 1:
+        d = details[0]
+        return f"{d.version.ref.collection}:{d.version.version} → " \
+               f"{d.record.target if d.record else '?'}"
+    return f"{len(details)} requests"
+
+
+# ---- reject / cancel -------------------------------------------------------------------------
+
+def start_reject(app: WbAdminApp, items: list[QueueItem]) -> None:
+    if items:
+        _reject(app, items)
+
+
+@work(exclusive=True, group="change")
+async def _reject(app: WbAdminApp, items: list[QueueItem]) -> None:
+    service = _ready(app)
+    if service is None:
+        return
+    details = []
+    for d in await _details(app, service, items):
+        assert d.record is not None
+        me = d.actor.username if d.actor else None
+        if me == d.record.requested_by:
+            app.notify(f"{d.version.ref}: you requested it; cancel it instead (C)",
+                       severity="warning")
+        elif d.target is None or d.actor is None or not d.target.may_approve(
+                d.actor.username, d.actor.teams, d.actor.registry_admin):
+            app.notify(f"{d.version.ref}: you may not decide on this request",
+                       severity="warning")
+        else:
+            details.append(d)
+    if not details:
+        return
+    what = _what(details)
+    reason = await app.push_screen_wait(PromptScreen(
+        f"Reject {what}", "Reason (recorded and sent to the requester):", required=True))
+    if not reason:
+        return
+    plan = Plan(title=f"Reject {what}", changes=[
+        _record_change(d, "reject", "rejected", len(d.record.approvals) if d.record else 0)
+        for d in details])
+    if not await app.push_screen_wait(PlanScreen(plan, f"Reason: {reason}")):
+        return
+    for d in details:
+        try:
+            _report(app, await service.reject(d.version.ref, reason))
+        except E.WbError as exc:
+            _failed(app, f"reject {d.version.ref}", exc)
+    await _refresh(app, [d.version.ref for d in details])
+
+
+def start_cancel(app: WbAdminApp, item: QueueItem) -> None:
+    _cancel(app, item)
+
+
+@work(exclusive=True, group="change")
+async def _cancel(app: WbAdminApp, item: QueueItem) -> None:
+    service = _ready(app)
+    if service is None:
+        return
+    details = await _details(app, service, [item])
+    if not details:
+        return
+    d = details[0]
+    assert d.record is not None
+    if d.actor is None or d.actor.username != d.record.requested_by:
+        app.notify(f"only the requester ({d.record.requested_by}) may cancel this request",
+                   severity="warning")
+        return
+    plan = Plan(title=f"Cancel the request {_what(details)}",
+                changes=[_record_change(d, "cancel", "cancelled", len(d.record.approvals))])
+    if not await app.push_screen_wait(PlanScreen(plan, "The request leaves the queue.")):
+        return
+    try:
+        _report(app, await service.cancel(d.version.ref))
+    except E.WbError as exc:
+        _failed(app, f"cancel {d.version.ref}", exc)
+    await _refresh(app, [d.version.ref])
+
+
+# ---- rollback --------------------------------------------------------------------------------
+
+def start_rollback(app: WbAdminApp, prefer: Ref | None) -> None:
+    _rollback(app, prefer)
+
+
+@work(exclusive=True, group="change")
+async def _rollback(app: WbAdminApp, prefer: Ref | None) -> None:
+    service = _ready(app)
+    if service is None:
+        return
+    candidates = rollback_candidates(app.session.cache)
+    if not candidates:
+        app.notify("no alias moved by a wbadmin promotion is in place: nothing to roll back",
+                   severity="warning", timeout=8)
+        return
+    if len(candidates) == 1:
+        chosen = candidates[0]
+    else:
+        first = next((c for c in candidates if prefer and c.ref == prefer), candidates[0])
+        options = [(str(i), c.label, True) for i, c in enumerate(candidates)]
+        options.sort(key=lambda o: o[0] != str(candidates.index(first)))
+        picked = await app.push_screen_wait(ChoiceScreen("Roll back which alias?", options))
+        if picked is None:
+            return
+        chosen = candidates[int(picked)]
+    holder_ref = chosen.ref.at(chosen.holder)
+    plan = Plan(title=f"Roll back {chosen.ref.registry}/{chosen.ref.collection}:{chosen.alias}",
+                changes=[MoveAlias.make(chosen.ref, chosen.alias, chosen.holder,
+                                        chosen.previous),
+                         RecordDecision(target=str(holder_ref),
+                                        before={"status": "approved"},
+                                        after={"status": "rolled_back"},
+                                        version=str(holder_ref), decision="rollback")])
+    if not await app.push_screen_wait(PlanScreen(
+            plan, f"{chosen.alias} goes back to {chosen.previous or 'no version'}.")):
+        return
+    if not await _confirm_production(app, [(chosen.ref, chosen.alias)]):
+        return
+    try:
+        _report(app, await service.rollback(chosen.ref, chosen.alias))
+    except E.WbError as exc:
+        _failed(app, f"rollback {chosen.ref}:{chosen.alias}", exc)
+    await _refresh(app, [chosen.ref])

@@ -1,0 +1,271 @@
+"""Screen 2, Access: people across the org (roles, teams, registries, activity) beside the
+access findings; marks for bulk changes; every change through a plan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ...core import humanize
+from ...core.access import people as P
+from ..widgets.api_log import ApiLog
+from ..widgets.header import ShellHeader
+
+if TYPE_CHECKING:
+    from ...core.access.findings import Finding
+    from ..app import WbAdminApp
+
+WINDOW = 500  # rows shown at once; the filter narrows the rest in SQL
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+class AccessScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "filter", "filter", id="access.filter"),
+        Binding("space", "mark", "mark", id="access.mark"),
+        Binding("e", "team_role", "team role", id="access.team_role"),
+        Binding("a", "add_to_team", "add to team", id="access.add"),
+        Binding("x", "remove_from_team", "remove", id="access.remove"),
+        Binding("g", "org_role", "org role", id="access.org_role"),
+        Binding("d", "toggle_active", "(de)activate", id="access.deactivate"),
+        Binding("f", "fix_finding", "fix finding", id="access.fix"),
+        Binding("r", "refresh", "refresh", id="access.refresh"),
+        Binding("escape", "clear_filter", "back", show=False),
+    ]
+
+    app: WbAdminApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[P.Person] = []
+        self.marked: set[str] = set()
+        self.found: list[Finding] = []
+
+    def compose(self) -> ComposeResult:
+        yield ShellHeader(id="header")
+        with Horizontal(id="access"):
+            with Vertical(id="people-pane"):
+                yield Input(placeholder="filter people by name, username or email…",
+                            id="people-filter")
+                yield DataTable(id="people", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="access-side"):
+                yield DataTable(id="findings", cursor_type="row")
+                yield Static(id="person-detail")
+        yield ApiLog(id="api-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#people-filter").display = False
+        self.query_one("#findings").border_title = "Findings"
+        self.query_one(ApiLog).display = self.app.api_log_visible
+        self.reload()
+        self.query_one("#people", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#people", DataTable)
+
+    # ---- data ----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._load_people()
+        self._load_findings()
+
+    def _load_people(self) -> None:
+        text = self.query_one("#people-filter", Input).value.strip()
+        window = P.people_window(self.app.session.cache, text, limit=WINDOW)
+        self.rows = window.rows
+        table = self.table
+        keep = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(" ", "user", "org role", "last active", "teams", "registries")
+        now = self.app.clock()
+        for p in window.rows:
+            mark = Text("◉", style="bold") if p.username in self.marked else Text(" ")
+            name = Text(p.username)
+            if p.service_account:
+                name.append(" ⚙", style="dim")
+            elif not p.active:
+                name.append(" ✕", style="red")
+            teams = Text(" ".join(f"{t}:{r}" for t, r in p.teams.items()) or "—")
+            regs = Text(" ".join(f"{r}:{v}" for r, v in p.registries.items()) or "—")
+            last = "—" if p.service_account else humanize.ago(p.last_active_at, now)
+            table.add_row(mark, name, p.org_role or "—", last, teams, regs)
+        table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)))
+        pane = self.query_one("#people-pane")
+        shown = f"{len(window.rows):,} of {window.matching:,}"
+        if window.matching != window.total:
+            shown += f" (of {window.total:,})"
+        pane.border_title = f"People  {shown}"
+        pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
+        self._show_person()
+
+    def _load_findings(self) -> None:
+        from ...core.access.findings import findings
+        from ...core.access.plans import AccessService
+
+        service = AccessService(self.app.session.cache)
+        table = self.query_one("#findings", DataTable)
+        table.clear(columns=True)
+        table.add_column("", width=8)
+        table.add_column("finding", width=30)
+        table.add_column("n", width=3)
+        try:
+            self.found = findings(service, self.app.session.settings.access,
+                                  now=self.app.clock(), journal=self.app.session.journal)
+        except Exception as exc:  # a finding that cannot be computed is reported, not fatal
+            self.found = []
+            table.add_row(Text("—"), Text(f"findings unavailable: {exc}"), "")
+            return
+        for f in self.found:
+            table.add_row(Text(f"● {f.severity}", style=SEVERITY_STYLE[f.severity]),
+                          Text(f.title), str(f.count))
+        if not self.found:
+            table.add_row(Text("✓", style="green"), Text("nothing to report"), "")
+
+    def selected(self) -> P.Person | None:
+        row = self.table.cursor_row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def targets(self) -> list[str]:
+        """The marked people, else the one under the cursor."""
+        if self.marked:
+            return sorted(self.marked)
+        person = self.selected()
+        return [person.username] if person else []
+
+    @on(DataTable.RowHighlighted, "#people")
+    def _show_person(self) -> None:
+        box = self.query_one("#person-detail", Static)
+        person = self.selected()
+        if person is None:
+            identity = self.app.session.cached_identity()
+            if identity is not None and not identity.scim:
+                box.update(Text(
+                    "People are listed through SCIM, which W&B opens to org admins (and org "
+                    "service accounts) only. The members of your own teams are in the "
+                    "Explorer (1).", style="yellow"))
+            else:
+                box.update(Text("No one matches.", style="dim"))
+            return
+        detail = P.detail(self.app.session.cache, person.username)
+        text = Text()
+        text.append(person.name or person.username, style="bold")
+        text.append(f"  {person.email or ''}  {person.status}\n")
+        if detail is not None:
+            text.append("can reach (effective role ← why)\n", style="dim")
+            for reach in detail.reach:
+                why = ", ".join(f"{g.role} {g.why}" for g in reach.grants)
+                text.append(f"  {reach.scope} {reach.resource}: ")
+                text.append(reach.effective, style="bold")
+                text.append(f"\n      ← {why}\n", style="dim")
+        box.update(text)
+        self.app.visit_person(person.username)
+
+    @on(DataTable.RowHighlighted, "#findings")
+    def _show_finding(self) -> None:
+        table = self.query_one("#findings", DataTable)
+        row = table.cursor_row
+        if not (0 <= row < len(self.found)) or table is not self.app.focused:
+            return
+        f = self.found[row]
+        text = Text()
+        text.append(f"{f.title}\n", style="bold")
+        for item in f.items[:12]:
+            text.append(f"  • {item}\n")
+        if len(f.items) > 12:
+            text.append(f"  … and {len(f.items) - 12} more\n", style="dim")
+        if f.note:
+            text.append(f"{f.note}\n", style="dim italic")
+        text.append(f"fix (f): {f.fix_note or 'needs a person’s judgement'}", style="dim")
+        self.query_one("#person-detail", Static).update(text)
+
+    # ---- filter and marks ----------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#people-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#people-filter")
+    def _filtered(self) -> None:
+        self._load_people()
+
+    @on(Input.Submitted, "#people-filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#people-filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self._load_people()
+            self.table.focus()
+        elif self.marked:
+            self.marked.clear()
+            self._load_people()
+        else:
+            self.app.action_history_back()
+
+    def action_mark(self) -> None:
+        person = self.selected()
+        if person is None:
+            return
+        self.marked.symmetric_difference_update({person.username})
+        row = self.table.cursor_row
+        self._load_people()
+        self.table.move_cursor(row=min(row + 1, len(self.rows) - 1))
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def action_team_role(self) -> None:
+        self._run("team_role")
+
+    def action_add_to_team(self) -> None:
+        self._run("add_to_team")
+
+    def action_remove_from_team(self) -> None:
+        self._run("remove_from_team")
+
+    def action_org_role(self) -> None:
+        self._run("org_role")
+
+    def action_toggle_active(self) -> None:
+        self._run("toggle_active")
+
+    def action_fix_finding(self) -> None:
+        table = self.query_one("#findings", DataTable)
+        row = table.cursor_row
+        if 0 <= row < len(self.found):
+            from ..flows.access import start_fix_flow
+
+            start_fix_flow(self.app, self.found[row])
+
+    def action_refresh(self) -> None:
+        self.app.refresh_scope(None)
+
+    def _run(self, action: str) -> None:
+        people = self.targets()
+        if not people:
+            return
+        from ..flows.access import start_access_flow
+
+        start_access_flow(self.app, action, people)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("team_role", "add_to_team", "remove_from_team", "org_role",
+                      "toggle_active", "fix_finding"):
+            caps = self.app.capabilities
+            return caps.can_change and caps.is_org_admin
+        return True
