@@ -313,13 +313,6 @@ class WbAdminApp(App):
         for log in self.screen.query(ApiLog):
             log.add_record(message.record)
 
-    # ---- changes -------------------------------------------------------------------------
-
-    def edit_team_role(self, team: str, username: str) -> None:
-        from .flows.team_role import start_team_role_flow
-
-        start_team_role_flow(self, team, username)
-
     async def on_unmount(self) -> None:
         await self.session.aclose()
 

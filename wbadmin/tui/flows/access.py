@@ -87,7 +87,8 @@ def _bulk(app: WbAdminApp, bulk) -> Plan | None:
     return bulk.plan
 
 
-async def _confirm_and_apply(app: WbAdminApp, plan: Plan) -> None:
+async def confirm_and_apply(app: WbAdminApp, plan: Plan, scope: str = "org") -> None:
+    """Guard rails (typed phrase), then the plan with Cancel focused, then the engine."""
     if plan.is_empty:
         app.notify("nothing to change: everyone already has that", timeout=4)
         return
@@ -102,7 +103,7 @@ async def _confirm_and_apply(app: WbAdminApp, plan: Plan) -> None:
         return
     if not await app.push_screen_wait(PlanScreen(plan, note="\n".join(review.notes))):
         return
-    await apply_plan(app, plan, "org")
+    await apply_plan(app, plan, scope)
 
 
 def start_access_flow(app: WbAdminApp, action: str, people: list[str]) -> None:
@@ -118,7 +119,7 @@ async def _access_flow(app: WbAdminApp, action: str, people: list[str]) -> None:
         app.notify(str(exc), markup=False, severity="error", timeout=10)
         return
     if plan is not None:
-        await _confirm_and_apply(app, plan)
+        await confirm_and_apply(app, plan)
 
 
 def start_fix_flow(app: WbAdminApp, finding: Finding) -> None:
@@ -136,4 +137,4 @@ async def _fix_flow(app: WbAdminApp, finding: Finding) -> None:
     except AccessError as exc:
         app.notify(str(exc), markup=False, severity="error", timeout=10)
         return
-    await _confirm_and_apply(app, plan)
+    await confirm_and_apply(app, plan)

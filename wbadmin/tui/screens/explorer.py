@@ -29,6 +29,11 @@ class ExplorerScreen(Screen):
         Binding("y", "copy_path", "copy path", id="copy"),
         Binding("o", "open_in_wandb", "open in W&B", id="open"),
         Binding("e", "edit_role", "edit role", id="edit_role"),
+        Binding("x", "team_action('remove')", "remove member", id="remove_member"),
+        Binding("i", "team_action('invite')", "invite", id="invite"),
+        Binding("c", "team_action('cancel_invite')", "cancel invite", id="cancel_invite"),
+        Binding("s", "team_action('service_account')", "new service account",
+                id="service_account"),
         Binding("tab", "focus_next", "next pane", show=False),
         Binding("escape", "back", "back", show=False, id="back"),
     ]
@@ -154,19 +159,38 @@ class ExplorerScreen(Screen):
         self.notify(f"opening {url}", markup=False, timeout=3)
 
     def action_edit_role(self) -> None:
+        from ..flows.team_role import start_registry_role_flow, start_team_role_flow
+
         location = self.current()
-        username = self.detail.selected_key()
-        if location is None or location.kind != "team" or username is None:
-            self.notify("select a member in a team's member list first", severity="warning")
+        key = self.detail.selected_key()
+        if location is None or key is None:
+            self.notify("select a member in the list first", severity="warning")
             return
-        self.app.edit_team_role(location.team or "", username)
+        if location.kind == "team":
+            start_team_role_flow(self.app, location.team or "", key)
+        elif location.kind == "registry":
+            kind, _, name = key.partition(":")
+            start_registry_role_flow(self.app, location.name or "", kind, name)
+
+    def action_team_action(self, action: str) -> None:
+        from ..flows.team_role import start_team_flow
+
+        location = self.current()
+        if location is not None and location.kind == "team":
+            start_team_flow(self.app, action, location.team or "", self.detail.selected_key())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        caps = self.app.capabilities
+        location = self.current()
+        kind = location.kind if location else None
         if action == "edit_role":
-            location = self.current()
-            if location is None or location.kind != "team":
-                return False
-            return self.app.capabilities.can_set_roles(location.team or "")
+            if kind == "team":
+                return caps.can_set_roles(location.team or "")
+            if kind == "registry":
+                return caps.can_admin_registry(location.name or "")
+            return False
+        if action == "team_action":
+            return kind == "team" and caps.can_admin_team(location.team or "")
         if action == "open_in_wandb":
             return self.app.session.mode == "LIVE"
         return True

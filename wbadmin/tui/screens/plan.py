@@ -53,6 +53,33 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class InputScreen(ModalScreen[str | None]):
+    """Ask for one line of text (an email, a description); esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Input(placeholder=self.placeholder, id="dialog-input")
+            yield Static(Text("enter to go on · esc cancel", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class TypedConfirmScreen(ModalScreen[bool]):
     """For dangerous changes: the person types a word to go on."""
 

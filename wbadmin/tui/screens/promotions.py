@@ -151,21 +151,22 @@ class PromotionsScreen(Screen):
         current = self.selected()
         keep = key_of(current) if current else None
         table.clear(columns=True)
-        table.add_columns(" ", "collection", "ver", "target", "age", "by", "appr", "status")
+        # The registry gets a column only when the queue spans more than one.
+        several = len({i.version.ref.registry for i in self.items}) > 1
+        table.add_columns(" ", *(["registry"] if several else []), "collection", "ver",
+                          "target", "age", "by", "appr", "ok")
         now = self.app.clock()
         for item in self.items:
-            r = item.record
+            r, ref = item.record, item.version.ref
             mark = Text("◉", style="bold") if key_of(item) in self.marked else Text(" ")
-            age = humanize.ago(D.requested_ts(r), now)
             need = f"{len(r.approvals)}/{item.policy.need}" if item.policy else \
                 str(len(r.approvals))
-            blockers = [b for b in item.blockers if "approvals" not in b]
-            status = Text("✗ " + blockers[0], style="red") if blockers else \
-                Text("ready" if item.policy and item.policy.satisfied else "needs approval",
-                     style="green" if item.policy and item.policy.satisfied else "")
-            table.add_row(mark, Text(f"{item.version.ref.registry}/{item.version.ref.collection}"),
-                          item.version.version, r.target, age, Text(r.requested_by), need,
-                          status, key=key_of(item))
+            blocked = [b for b in item.blockers if "approvals" not in b]
+            checks = Text("✗", style="bold red") if blocked else Text("✓", style="green")
+            table.add_row(mark, *([ref.registry] if several else []), Text(ref.collection),
+                          item.version.version, r.target,
+                          humanize.ago(D.requested_ts(r), now), Text(r.requested_by), need,
+                          checks, key=key_of(item))
         keys = [key_of(i) for i in self.items]
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
@@ -322,8 +323,10 @@ class PromotionsScreen(Screen):
             if not caps.can_change or self.policy is None:
                 return False
             registries = [r[0] for r in cache.query("SELECT name FROM registries")]
-            return any((a := D.cached_actor(cache, caps, reg)) and a.registry_admin
-                       for reg in registries)
+            if not any((a := D.cached_actor(cache, caps, reg)) and a.registry_admin
+                       for reg in registries):
+                return False
+            return True if D.rollback_candidates(cache) else None  # shown, nothing to undo
         if action == "mark":
             return caps.can_change and bool(self.items)
         if action == "history":

@@ -173,7 +173,7 @@ class DetailPane(VerticalScroll):
         t.add_columns("member", "kind", "registry role")
         for kind, who, role in X.registry_members(self.cache, name):
             t.add_row(Text(who), kind, role)
-            self.row_keys.append(who)
+            self.row_keys.append(f"{kind}:{who}")
         return summary, Text()
 
     def _collection(self, loc: Location) -> tuple[Text, Text]:

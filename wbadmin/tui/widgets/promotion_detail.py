@@ -122,18 +122,21 @@ class PromotionDetail(VerticalScroll):
     def _diff(detail: Detail) -> Table:
         holder, v = detail.holder, detail.version
         table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False,
-                      header_style="bold")
-        table.add_column("metadata", style="dim", no_wrap=True)
+                      header_style="bold", expand=True)
+        width = max([len(row["key"]) for row in detail.diff] + [8])
+        table.add_column("metadata", style="dim", no_wrap=True, min_width=width)
         current = f"{holder.version} ({detail.record.target})" if holder and detail.record \
             else "no holder"
-        table.add_column(current, no_wrap=True)
-        table.add_column(f"{v.version} (candidate)", no_wrap=True)
-        table.add_column("", no_wrap=True)
+        table.add_column(current, no_wrap=True, overflow="ellipsis", ratio=1)
+        table.add_column(f"{v.version} (candidate)", no_wrap=True, overflow="ellipsis",
+                         ratio=1)
         for row in detail.diff:
-            table.add_row(row["key"], _cell(row["current"]), _cell(row["candidate"]),
-                          _marker(row["candidate"], row["current"]))
+            cell = _cell(row["candidate"])
+            if marker := _marker(row["candidate"], row["current"]):
+                cell.append(" " + marker, style="bold")
+            table.add_row(row["key"], _cell(row["current"]), cell)
         if v.run or (holder and holder.run):
-            table.add_row("run", _run(holder.run if holder else None), _run(v.run), "")
+            table.add_row("run", _run(holder.run if holder else None), _run(v.run))
         return table
 
     @staticmethod
@@ -172,23 +175,19 @@ class PromotionDetail(VerticalScroll):
 def _cell(value: Any) -> Text:
     if value is None:
         return Text("—", style="dim")
-    return Text(str(value))
+    return Text(str(value), overflow="ellipsis", no_wrap=True)
 
 
-def _marker(candidate: Any, current: Any) -> Text:
+def _marker(candidate: Any, current: Any) -> str:
+    """▲ / ▼ where a number went up or down from the current holder; ≠ for other changes."""
     numeric = (int, float)
-    if isinstance(candidate, bool) or isinstance(current, bool):
-        return Text("≠" if candidate != current else "")
-    if isinstance(candidate, numeric) and isinstance(current, numeric):
-        if candidate > current:
-            return Text("▲")
-        if candidate < current:
-            return Text("▼")
-        return Text("")
-    return Text("≠", style="dim") if candidate != current else Text("")
+    if isinstance(candidate, numeric) and isinstance(current, numeric) \
+            and not isinstance(candidate, bool) and not isinstance(current, bool):
+        return "▲" if candidate > current else "▼" if candidate < current else ""
+    return "≠" if candidate != current and current is not None else ""
 
 
 def _run(run: dict[str, Any] | None) -> Text:
     if not run:
         return Text("—", style="dim")
-    return Text(f"{run.get('name')} ({run.get('entity')})")
+    return Text(f"{run.get('name')} ({run.get('entity')})", overflow="ellipsis", no_wrap=True)
