@@ -74,11 +74,11 @@ def test_findings_match_the_demo_story(service, sandbox_db) -> None:
     assert found["registry-admins-not-org-admins"].people == ["grace"]
     assert found["service-accounts-restricted"].people == ["eval-runner"]
     assert found["service-accounts-restricted"].teams == ["data-science-nlp"]
-    # Invite ages are not listed by W&B: the finding says how many it could not date.
+    # Invite ages come from the audit log's team:invite_user events: only the 45-day-old
+    # invite is older than the default 30 days.
     stale = found["stale-invites"]
-    assert stale.count == 0
-    assert stale.note.startswith(f"{sandbox_db.scalar('SELECT COUNT(*) FROM invites')} "
-                                 "pending invite(s) of unknown age")
+    assert stale.items == ["llm-platform-eng: contractor@partner-labs.io (45 days)"]
+    assert stale.note == ""
     assert found["too-many-org-admins"].count == 0
 
 

@@ -315,3 +315,29 @@ async def test_jump_and_palette_reach_the_screen() -> None:
         app.run_jump("promotions")
         await settle(app, pilot)
         assert isinstance(app.screen, PromotionsScreen)
+
+
+async def test_bulk_approve_of_marked_requests() -> None:
+    app = make_app(user="grace")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await open_promotions(app, pilot)
+        for name in ("rag-embedder-v1", "intent-classifier"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        assert len(screen.marked) == 2
+        assert "2 marked" in screen.query_one("#promo-queue-pane").border_subtitle
+        await pilot.press("A", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert [c.kind for c in app.screen.plan.changes].count("registry.move_alias") == 2
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        # Only the production target asks for its collection's name.
+        assert isinstance(app.screen, TypedConfirmScreen)
+        assert app.screen.word == "intent-classifier"
+        await pilot.press(*"intent-classifier", "enter")
+        await settle(app, pilot)
+        assert "staging" in cached_version(app, "rag-embedder-v1", 3)[0]
+        assert "production" in cached_version(app, "intent-classifier", 12)[0]
+        assert queue(app) == [("support-chatbot-ft", "v7", "production", "bob")]
+        assert not screen.marked

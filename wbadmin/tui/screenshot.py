@@ -149,6 +149,21 @@ async def _access_marked(app, pilot) -> None:
     await pilot.pause()
 
 
+async def _promotions(app, pilot) -> None:
+    await settle(app, pilot)
+    app.switch_mode("promotions")
+    await pilot.pause()
+    await settle(app, pilot)
+
+
+async def _promotions_approve(app, pilot) -> None:
+    await _promotions(app, pilot)
+    await pilot.press("A")
+    await pilot.pause()
+    await pilot.press(*"beats v5 on every eval", "enter")
+    await pilot.pause()
+
+
 def _then_paint(scenario: Scenario) -> Scenario:
     """Let deferred updates (header, scroll) reach the screen before the capture."""
 
@@ -175,6 +190,10 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
     "access": ("people, roles and the access findings", _then_paint(_access), SIZE),
     "access-bulk": ("two people marked, one change for both", _then_paint(_access_marked),
                     SIZE),
+    "promotions": ("pending promotion requests and one in detail", _then_paint(_promotions),
+                   SIZE),
+    "promotions-approve": ("approving a production promotion: the plan, Cancel focused",
+                           _then_paint(_promotions_approve), SIZE),
     "help": ("`?` the keys that work here", _then_paint(_help), SIZE),
     "jump": ("`:` jump with completion", _then_paint(_jump_bar), SIZE),
     "api-log": ("the API-call log", _then_paint(_api_log), SIZE),

@@ -20,7 +20,8 @@ from ...core.promotions.record import Ref
 from ...core.promotions.views import Decision, Detail, QueueItem, record_state
 from ..messages import DataRefreshed, RefreshFailed
 from ..promotion_data import CONFIRM_ALIASES, rollback_candidates
-from ..screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
+from ..screens.plan import ChoiceScreen, TypedConfirmScreen
+from ..screens.promotion_dialogs import PromotionPlanScreen as PlanScreen
 from ..screens.promotion_dialogs import PromptScreen
 
 if TYPE_CHECKING:

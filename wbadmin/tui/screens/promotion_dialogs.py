@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from ...core.promotions.views import HistoryEntry
+from .plan import PlanScreen
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -78,3 +79,7 @@ class HistoryScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class PromotionPlanScreen(PlanScreen):
+    """The plan dialog, wide enough for a registry path and an alias move on one line."""

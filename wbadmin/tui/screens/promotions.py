@@ -53,6 +53,7 @@ class PromotionsScreen(Screen):
         super().__init__()
         self.items: list[QueueItem] = []
         self.details: dict[str, Detail] = {}   # live details by version ref
+        self.rights: dict[str, tuple[bool, bool]] = {}  # memo of _may_decide
         self.marked: set[str] = set()
         self.sort_key = "age"
         self.live = False
@@ -140,12 +141,14 @@ class PromotionsScreen(Screen):
             self._draw_title()
             return
         self.details[key_of(item)] = detail
+        self.rights.pop(key_of(item), None)
         if self.selected() is item:
             self._show_detail()
 
     # ---- drawing -------------------------------------------------------------------------
 
     def _draw(self) -> None:
+        self.rights.clear()
         self.items = D.sort_items(self.items, self.sort_key)
         table = self.table
         current = self.selected()
@@ -295,6 +298,12 @@ class PromotionsScreen(Screen):
 
     def _may_decide(self, item: QueueItem) -> tuple[bool, bool]:
         """(may decide at all, may approve right now) for the signed-in identity."""
+        if (known := self.rights.get(key_of(item))) is not None:
+            return known
+        self.rights[key_of(item)] = rights = self._rights_of(item)
+        return rights
+
+    def _rights_of(self, item: QueueItem) -> tuple[bool, bool]:
         detail = self.detail_of(item)
         actor, rules, r = detail.actor, detail.target, item.record
         if actor is None or rules is None or actor.username == r.requested_by:
@@ -327,8 +336,9 @@ class PromotionsScreen(Screen):
                        for reg in registries):
                 return False
             return True if D.rollback_candidates(cache) else None  # shown, nothing to undo
-        if action == "mark":
-            return caps.can_change and bool(self.items)
+        if action == "mark":  # marks are for bulk approve / reject
+            return caps.can_change and self.policy is not None and any(
+                self._may_decide(i)[0] for i in self.items)
         if action == "history":
             return self.selected() is not None
         return True
