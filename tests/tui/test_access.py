@@ -129,3 +129,39 @@ async def test_no_change_is_offered_to_a_viewer_or_in_read_only() -> None:
             assert not offered & {"team_role", "add_to_team", "remove_from_team", "org_role",
                                   "toggle_active", "fix_finding"}
             assert "mark" in offered
+
+
+async def test_a_csv_with_a_bad_row_plans_nothing(tmp_path) -> None:
+    good = tmp_path / "ok.csv"
+    good.write_text("email,team,role\ncarol@inference-systems.ai,vision-research,member\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("carol@inference-systems.ai,vision-research,member\n"
+                   "not-an-email,vision-research,member\n")
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await open_access(app, pilot)
+        await pilot.press("L")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(bad)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AccessScreen)  # no plan was offered
+        assert any("line 2" in str(n.message) for n in app._notifications)
+        await pilot.press("L")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(good)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert len(app.screen.plan.changes) == 1
+
+
+async def test_sort_cycles_through_the_orders() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_access(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.sort == "last_active"
+        last = [p.last_active_at or 0 for p in screen.rows if not p.service_account]
+        assert last == sorted(last, reverse=True)

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from ...core.access.bulk import plan_marked
+from ...core.access.bulk import plan_csv, plan_marked
 from ...core.access.people import ORG_ROLES, TEAM_ROLES, AccessError, custom_roles, find_person
 from ...core.access.plans import AccessService
 from ...core.changes import Plan
-from ..screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
+from ..screens.plan import ChoiceScreen, InputScreen, PlanScreen, TypedConfirmScreen
 from .apply import apply_plan
 
 if TYPE_CHECKING:
@@ -138,3 +138,30 @@ async def _fix_flow(app: WbAdminApp, finding: Finding) -> None:
         app.notify(str(exc), markup=False, severity="error", timeout=10)
         return
     await confirm_and_apply(app, plan)
+
+
+def start_csv_flow(app: WbAdminApp) -> None:
+    _csv_flow(app)
+
+
+@work(exclusive=True, group="change")
+async def _csv_flow(app: WbAdminApp) -> None:
+    """`email,team,role` rows from a file: one plan; any bad row (by line) applies nothing."""
+    path = await app.push_screen_wait(InputScreen(
+        "Load a CSV of email,team,role rows: the file's path", "~/new-hires.csv"))
+    if path is None:
+        return
+    from pathlib import Path
+
+    try:
+        text = Path(path).expanduser().read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        app.notify(f"cannot read {path}: {exc}", markup=False, severity="error", timeout=10)
+        return
+    try:
+        plan = _bulk(app, plan_csv(AccessService(app.session.cache), text))
+    except AccessError as exc:
+        app.notify(str(exc), markup=False, severity="error", timeout=10)
+        return
+    if plan is not None:
+        await confirm_and_apply(app, plan)

@@ -36,6 +36,8 @@ class AccessScreen(Screen):
         Binding("g", "org_role", "org role", id="access.org_role"),
         Binding("d", "toggle_active", "(de)activate", id="access.deactivate"),
         Binding("f", "fix_finding", "fix finding", id="access.fix"),
+        Binding("s", "sort", "sort", id="access.sort"),
+        Binding("L", "load_csv", "load CSV", id="access.csv"),
         Binding("r", "refresh", "refresh", id="access.refresh"),
         Binding("escape", "clear_filter", "back", show=False),
     ]
@@ -47,6 +49,7 @@ class AccessScreen(Screen):
         self.rows: list[P.Person] = []
         self.marked: set[str] = set()
         self.found: list[Finding] = []
+        self.sort = "username"
 
     def compose(self) -> ComposeResult:
         yield ShellHeader(id="header")
@@ -83,12 +86,12 @@ class AccessScreen(Screen):
 
     def _load_people(self) -> None:
         text = self.query_one("#people-filter", Input).value.strip()
-        window = P.people_window(self.app.session.cache, text, limit=WINDOW)
+        window = P.people_window(self.app.session.cache, text, limit=WINDOW, sort=self.sort)
         self.rows = window.rows
         table = self.table
         keep = table.cursor_row
         table.clear(columns=True)
-        table.add_columns(" ", "user", "org role", "last active", "teams", "registries")
+        table.add_columns(" ", "user", "org role", "seat", "last active", "teams", "registries")
         now = self.app.clock()
         for p in window.rows:
             mark = Text("◉", style="bold") if p.username in self.marked else Text(" ")
@@ -100,13 +103,13 @@ class AccessScreen(Screen):
             teams = Text(" ".join(f"{t}:{r}" for t, r in p.teams.items()) or "—")
             regs = Text(" ".join(f"{r}:{v}" for r, v in p.registries.items()) or "—")
             last = "—" if p.service_account else humanize.ago(p.last_active_at, now)
-            table.add_row(mark, name, p.org_role or "—", last, teams, regs)
+            table.add_row(mark, name, p.org_role or "—", p.seat or "—", last, teams, regs)
         table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)))
         pane = self.query_one("#people-pane")
         shown = f"{len(window.rows):,} of {window.matching:,}"
         if window.matching != window.total:
             shown += f" (of {window.total:,})"
-        pane.border_title = f"People  {shown}"
+        pane.border_title = f"People  {shown}  · by {self.sort.replace('_', ' ')}"
         pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
         self._show_person()
 
@@ -252,6 +255,16 @@ class AccessScreen(Screen):
 
             start_fix_flow(self.app, self.found[row])
 
+    def action_sort(self) -> None:
+        order = list(P.SORTS)
+        self.sort = order[(order.index(self.sort) + 1) % len(order)]
+        self._load_people()
+
+    def action_load_csv(self) -> None:
+        from ..flows.access import start_csv_flow
+
+        start_csv_flow(self.app)
+
     def action_refresh(self) -> None:
         self.app.refresh_scope(None)
 
@@ -265,7 +278,7 @@ class AccessScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("team_role", "add_to_team", "remove_from_team", "org_role",
-                      "toggle_active", "fix_finding"):
+                      "toggle_active", "fix_finding", "load_csv"):
             caps = self.app.capabilities
             return caps.can_change and caps.is_org_admin
         return True
