@@ -184,3 +184,21 @@ async def test_r_on_a_project_fetches_its_last_run() -> None:
         assert cache.scalar("SELECT last_run_at FROM projects WHERE name='rag-pipeline-v2'")
         summary = str(app.screen.query_one("#detail-summary").render())
         assert "last run" in summary
+
+
+async def test_the_palette_offers_the_screens_own_actions() -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.run_jump("project rag-pipeline-v2")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"copy path")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.clipboard == "data-science-nlp/rag-pipeline-v2"

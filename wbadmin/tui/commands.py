@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 ACTIONS = [
     ("Explorer: org, teams and projects", "switch_mode('explorer')"),
+    ("Access: people, roles and findings", "switch_mode('access')"),
     ("Promotions: the registry approval queue", "switch_mode('promotions')"),
     ("Journal: changes made through wbadmin", "switch_mode('journal')"),
     ("Jump to…  (:team, :project, :user, :registry)", "jump"),
@@ -29,16 +30,33 @@ class WbCommands(Provider):
     def wb(self) -> WbAdminApp:
         return self.app  # type: ignore[return-value]
 
+    def _actions(self) -> list[tuple[str, object]]:
+        """The app's actions, then the keys of the screen the palette was opened on."""
+        from .screens.help import _ours, key_label
+
+        out: list[tuple[str, object]] = [(t, partial(self.wb.run_action, a)) for t, a in ACTIONS]
+        screen = self.screen
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if (not active.enabled or not binding.description or active.node is self.app
+                    or binding.action in seen or not _ours(active.node, binding.action)):
+                continue
+            seen.add(binding.action)
+            title = f"{binding.description.capitalize()}  ({key_label(key)})"
+            out.append((title, partial(active.node.run_action, binding.action)))
+        return out
+
     async def discover(self) -> Hits:
-        for title, action in ACTIONS:
-            yield DiscoveryHit(title, partial(self.wb.run_action, action))
+        for title, run in self._actions():
+            yield DiscoveryHit(title, run)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, action in ACTIONS:
+        for title, run in self._actions():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.wb.run_action, action))
+                yield Hit(score, matcher.highlight(title), run)
         if len(query) < 2:
             return
         cache = self.wb.session.cache

@@ -8,7 +8,9 @@ The snapshot tests drive the same scenarios.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -207,13 +209,35 @@ async def capture(name: str, workdir: Path | None = None) -> str:
     if name not in SCENARIOS:
         raise KeyError(name)
     _, scenario, size = SCENARIOS[name]
-    with tempfile.TemporaryDirectory(prefix="wbadmin-shot-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wbadmin-shot-") as tmp, _default_config(tmp):
         app = make_demo_app(Path(workdir or tmp))
         async with app.run_test(size=size, notifications=True) as pilot:
             _freeze_cursor(app)
             await scenario(app, pilot)
             await pilot.pause()
             return app.export_screenshot(title=f"wbadmin — {name}")
+
+
+@contextlib.contextmanager
+def _default_config(tmp: str):
+    """The pictures show wbadmin's defaults, not this machine's config (theme, keys,
+    promotion policy)."""
+    from ..core.settings import clear_settings_cache
+
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    policy = os.environ.pop("WBADMIN_PROMOTION_POLICY", None)
+    os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+    clear_settings_cache()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = saved
+        if policy is not None:
+            os.environ["WBADMIN_PROMOTION_POLICY"] = policy
+        clear_settings_cache()
 
 
 def _freeze_cursor(app) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from .. import errors as E
 from ..changes import ApplyResult, Change, State, register_change
 from ..changes_team import client_of
+from ..humanize import plural
 from . import store, wire
 from .record import Ref, parse_record, parse_ref
 
@@ -90,7 +91,7 @@ class RecordDecision(Change):
         before = (self.before or {}).get("status", "—")
         after = (self.after or {}).get("status", "—")
         have = (self.after or {}).get("approvals")
-        tail = f" ({have} approvals)" if have is not None else ""
+        tail = f" ({plural(have, 'approval')})" if have is not None else ""
         return f"{self.decision}: {before} → {after}{tail}"
 
     async def apply(self, ctx: Any) -> ApplyResult:
