@@ -30,8 +30,6 @@ from .screens.promotions import PromotionsScreen
 from .widgets.api_log import ApiLog
 from .widgets.header import ShellHeader
 
-SCREEN_KEYS = {"explorer": "1", "access": "2", "promotions": "3", "journal": "6"}
-
 
 class WbAdminApp(App):
     CSS_PATH = "app.tcss"

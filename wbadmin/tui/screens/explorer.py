@@ -159,7 +159,7 @@ class ExplorerScreen(Screen):
         self.notify(f"opening {url}", markup=False, timeout=3)
 
     def action_edit_role(self) -> None:
-        from ..flows.team_role import start_registry_role_flow, start_team_role_flow
+        from ..flows.team_actions import start_registry_role_flow, start_team_role_flow
 
         location = self.current()
         key = self.detail.selected_key()
@@ -173,7 +173,7 @@ class ExplorerScreen(Screen):
             start_registry_role_flow(self.app, location.name or "", kind, name)
 
     def action_team_action(self, action: str) -> None:
-        from ..flows.team_role import start_team_flow
+        from ..flows.team_actions import start_team_flow
 
         location = self.current()
         if location is not None and location.kind == "team":

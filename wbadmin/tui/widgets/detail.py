@@ -3,7 +3,6 @@ or person is, who has access, and what is happening there. Reads the cache only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from rich.text import Text
@@ -220,7 +219,3 @@ class DetailPane(VerticalScroll):
             (username,))]
         notes = Text.assemble(("registries ", "dim"), ", ".join(regs) or "—")
         return summary, notes
-
-
-def pretty_json(value: object) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)
