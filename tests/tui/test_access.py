@@ -118,6 +118,10 @@ async def test_fixing_a_team_without_an_admin() -> None:
             if admins:
                 break
         assert admins == 1
+        admin = promoted.target.split("/", 1)[1]
+        roles = {r["teamName"]: r["roleName"] for r in scim_user(
+            app.session.profile.base_url, admin)["teamRoles"]}
+        assert roles["customer-insights"] == "admin"  # read back through SCIM
 
 
 async def test_no_change_is_offered_to_a_viewer_or_in_read_only() -> None:

@@ -48,9 +48,8 @@ async def test_a_team_admin_invites_by_email_and_cancels_it() -> None:
         await pilot.press("enter")  # member
         await pilot.pause()
         await apply_plan(app, pilot)
-        emails = {r[0] for r in app.session.cache.query(
-            "SELECT email FROM invites WHERE team='data-science-nlp'")}
-        assert "new.analyst@inference-systems.ai" in emails
+        base_url = app.session.profile.base_url
+        assert "new.analyst@inference-systems.ai" in pending_emails(base_url, "data-science-nlp")
         await pilot.press("c")
         await pilot.pause()
         options = app.screen.query_one(OptionList)
@@ -59,9 +58,8 @@ async def test_a_team_admin_invites_by_email_and_cancels_it() -> None:
         await pilot.press("enter")
         await pilot.pause()
         await apply_plan(app, pilot)
-        emails = {r[0] for r in app.session.cache.query(
-            "SELECT email FROM invites WHERE team='data-science-nlp'")}
-        assert "new.analyst@inference-systems.ai" not in emails
+        assert "new.analyst@inference-systems.ai" not in pending_emails(base_url,
+                                                                        "data-science-nlp")
 
 
 async def test_a_service_account_is_created_and_listed() -> None:
@@ -106,3 +104,47 @@ async def test_a_registry_admin_sets_a_registry_role() -> None:
         await apply_plan(app, pilot)
         roles = {(k, n): r for k, n, r in X.registry_members(app.session.cache, "model")}
         assert roles[("user", "carol")] == "viewer"
+
+
+def pending_emails(base_url: str, team: str, user: str = "alice") -> set[str]:
+    """Read the team back over real HTTP, as the SDK's GetTeamEntity does."""
+    import base64
+
+    import httpx
+
+    from tests.conftest import key_of
+
+    token = base64.b64encode(f"api:{key_of(user)}".encode()).decode()
+    query = "query Q($n: String!) { entity(name: $n) { members { email pending username } } }"
+    answer = httpx.post(f"{base_url}/graphql", json={"query": query, "variables": {"n": team}},
+                        headers={"Authorization": f"Basic {token}"})
+    members = answer.json()["data"]["entity"]["members"]
+    return {m["email"] for m in members if m["pending"]}
+
+
+async def test_removing_a_member_asks_then_removes() -> None:
+    from tests.tui.test_access import scim_user
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_team(app, pilot, "product-ai-agents")
+        base_url = app.session.profile.base_url
+        assert "product-ai-agents" in {r["teamName"] for r in scim_user(base_url,
+                                                                        "carol")["teamRoles"]}
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("carol"))
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert any("carol" in line for line in app.screen.plan.preview())
+        await pilot.press("enter")  # Cancel has the focus: nothing happens
+        await pilot.pause()
+        assert "product-ai-agents" in {r["teamName"] for r in scim_user(base_url,
+                                                                        "carol")["teamRoles"]}
+        await pilot.press("x")
+        await pilot.pause()
+        await apply_plan(app, pilot)
+        assert "product-ai-agents" not in {r["teamName"] for r in scim_user(base_url,
+                                                                            "carol")["teamRoles"]}
