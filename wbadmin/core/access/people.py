@@ -122,17 +122,22 @@ def deployment(cache: Cache) -> str | None:
 
 # ---- people ---------------------------------------------------------------------------------
 
-def _memberships(cache: Cache) -> dict[str, dict[str, str]]:
+def _memberships(cache: Cache, username: str | None = None) -> dict[str, dict[str, str]]:
+    """Team roles by person (of one person when `username` is given)."""
     out: dict[str, dict[str, str]] = {}
-    for r in cache.query("SELECT username, team, role FROM team_members ORDER BY team"):
+    where = "" if username is None else " WHERE username = ?"
+    for r in cache.query(f"SELECT username, team, role FROM team_members{where} ORDER BY team",
+                         () if username is None else (username,)):
         out.setdefault(r["username"], {})[r["team"]] = r["role"]
     return out
 
 
-def _registry_roles(cache: Cache) -> dict[str, dict[str, str]]:
+def _registry_roles(cache: Cache, username: str | None = None) -> dict[str, dict[str, str]]:
+    """Direct registry roles by person (of one person when `username` is given)."""
     out: dict[str, dict[str, str]] = {}
-    for r in cache.query("SELECT registry, name, role FROM registry_members WHERE kind = 'user' "
-                         "ORDER BY registry"):
+    extra = "" if username is None else " AND name = ?"
+    for r in cache.query("SELECT registry, name, role FROM registry_members WHERE kind = 'user'"
+                         f"{extra} ORDER BY registry", () if username is None else (username,)):
         out.setdefault(r["name"], {})[r["registry"]] = r["role"]
     return out
 
@@ -224,8 +229,8 @@ def find_person(cache: Cache, key: str) -> Person | None:
         if not rows:
             return None
     r = rows[0]
-    return _person(r, _memberships(cache).get(r["username"], {}),
-                   _registry_roles(cache).get(r["username"], {}))
+    return _person(r, _memberships(cache, r["username"]).get(r["username"], {}),
+                   _registry_roles(cache, r["username"]).get(r["username"], {}))
 
 
 def require_person(cache: Cache, key: str) -> Person:

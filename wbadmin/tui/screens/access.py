@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ...core.access.findings import Finding
     from ..app import WbAdminApp
 
-WINDOW = 500  # rows shown at once; the filter narrows the rest in SQL
+PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
@@ -50,6 +50,9 @@ class AccessScreen(Screen):
         self.marked: set[str] = set()
         self.found: list[Finding] = []
         self.sort = "username"
+        self.limit = PAGE
+        self.matching = 0
+        self._shown_person: str | None = None
 
     def compose(self) -> ComposeResult:
         yield ShellHeader(id="header")
@@ -84,16 +87,39 @@ class AccessScreen(Screen):
         self._load_people()
         self._load_findings()
 
-    def _load_people(self) -> None:
+    def _load_people(self, limit: int = PAGE) -> None:
+        """(Re)load the first `limit` matching people; rows already shown are not redrawn
+        when the load only adds more of the same list."""
         text = self.query_one("#people-filter", Input).value.strip()
-        window = P.people_window(self.app.session.cache, text, limit=WINDOW, sort=self.sort)
-        self.rows = window.rows
+        self.limit = limit
+        window = P.people_window(self.app.session.cache, text, limit=limit, sort=self.sort)
         table = self.table
         keep = table.cursor_row
-        table.clear(columns=True)
-        table.add_columns(" ", "user", "org role", "seat", "last active", "teams", "registries")
+        growing = limit > PAGE and [p.username for p in window.rows[:len(self.rows)]] == \
+            [p.username for p in self.rows]
+        if not growing:
+            table.clear(columns=not table.columns)
+            if not table.columns:
+                table.add_columns(" ", "user", "org role", "seat", "last active", "teams",
+                                  "registries")
+        new = window.rows[len(self.rows):] if growing else window.rows
+        self.rows, self.matching = window.rows, window.matching
+        self._add_rows(new)
+        table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)))
+        pane = self.query_one("#people-pane")
+        shown = f"{len(window.rows):,} of {window.matching:,}"
+        if window.matching != window.total:
+            shown += f" (of {window.total:,})"
+        pane.border_title = f"People  {shown}  · by {self.sort.replace('_', ' ')}"
+        pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
+        # The list first; the person's reach (more queries) once the list is on screen.
+        self._shown_person = None
+        self.call_after_refresh(self._show_person)
+
+    def _add_rows(self, people: list[P.Person]) -> None:
+        table = self.table
         now = self.app.clock()
-        for p in window.rows:
+        for p in people:
             mark = Text("◉", style="bold") if p.username in self.marked else Text(" ")
             name = Text(p.username)
             if p.service_account:
@@ -103,15 +129,8 @@ class AccessScreen(Screen):
             teams = Text(" ".join(f"{t}:{r}" for t, r in p.teams.items()) or "—")
             regs = Text(" ".join(f"{r}:{v}" for r, v in p.registries.items()) or "—")
             last = "—" if p.service_account else humanize.ago(p.last_active_at, now)
-            table.add_row(mark, name, p.org_role or "—", p.seat or "—", last, teams, regs)
-        table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)))
-        pane = self.query_one("#people-pane")
-        shown = f"{len(window.rows):,} of {window.matching:,}"
-        if window.matching != window.total:
-            shown += f" (of {window.total:,})"
-        pane.border_title = f"People  {shown}  · by {self.sort.replace('_', ' ')}"
-        pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
-        self._show_person()
+            table.add_row(mark, name, p.org_role or "—", p.seat or "—", last, teams, regs,
+                          key=p.username)
 
     def _load_findings(self) -> None:
         from ...core.access.findings import findings
@@ -148,9 +167,17 @@ class AccessScreen(Screen):
         return [person.username] if person else []
 
     @on(DataTable.RowHighlighted, "#people")
+    def _near_the_end(self) -> None:
+        if self.table.cursor_row >= len(self.rows) - 5 and len(self.rows) < self.matching:
+            self._load_people(self.limit + PAGE)
+
+    @on(DataTable.RowHighlighted, "#people")
     def _show_person(self) -> None:
         box = self.query_one("#person-detail", Static)
         person = self.selected()
+        if person is not None and person.username == self._shown_person:
+            return  # already shown (a reload re-highlights the same row)
+        self._shown_person = person.username if person else None
         if person is None:
             identity = self.app.session.cached_identity()
             if identity is not None and not identity.scim:
@@ -217,7 +244,7 @@ class AccessScreen(Screen):
             self.table.focus()
         elif self.marked:
             self.marked.clear()
-            self._load_people()
+            self._load_people(self.limit)
         else:
             self.app.action_history_back()
 
@@ -226,9 +253,12 @@ class AccessScreen(Screen):
         if person is None:
             return
         self.marked.symmetric_difference_update({person.username})
-        row = self.table.cursor_row
-        self._load_people()
-        self.table.move_cursor(row=min(row + 1, len(self.rows) - 1))
+        mark = Text("◉", style="bold") if person.username in self.marked else Text(" ")
+        table = self.table
+        table.update_cell_at((table.cursor_row, 0), mark)
+        pane = self.query_one("#people-pane")
+        pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
+        table.move_cursor(row=min(table.cursor_row + 1, len(self.rows) - 1))
 
     # ---- actions -------------------------------------------------------------------------
 
