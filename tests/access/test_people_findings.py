@@ -112,3 +112,26 @@ def test_each_fix_is_a_plan_of_the_right_changes(service) -> None:
     assert [(c.registry, c.name, c.before, c.after) for c in reg] == [
         ("model", "grace", {"role": "admin"}, {"role": "member"})]
     assert get(found, "admin-of-many-teams").fix().is_empty
+
+
+def test_every_finding_with_items_has_a_fix_plan(service) -> None:
+    found = _seed_findings(service, many_teams_threshold=3)
+    for f in found:
+        assert f.make_fix is not None, f"{f.id} has no fix"
+    sa = get(found, "service-accounts-restricted").fix()
+    assert {c.kind for c in sa} == {"team.remove_member"}
+    assert [c.target for c in sa] == ["data-science-nlp/eval-runner"]
+    many = get(found, "admin-of-many-teams")
+    plan = many.fix()
+    demoted: dict[str, list[str]] = {}
+    for change in plan:
+        team, user = change.target.split("/")
+        assert change.kind == "team.set_role" and change.after == {"role": "member"}
+        demoted.setdefault(user, []).append(team)
+    for user in many.people:
+        teams = people.find_person(service.cache, user).teams
+        admin_of = [t for t, r in teams.items() if r == "admin"]
+        # at most n - 1 stay, and no team loses its only admin
+        assert len(admin_of) - len(demoted.get(user, [])) <= 2 or not demoted.get(user)
+        for team in demoted.get(user, []):
+            assert len(people.team_admins(service.cache, team)) > 1

@@ -184,15 +184,21 @@ class _Triage:
             "ORDER BY 1, 2")
         items = [f"{r[1]}: {r[2]} in restricted registry {r[0]}" for r in direct]
         items += [f"{r[1]}: restricted registry {r[0]} via team {r[2]}" for r in via]
-        fix = [SetRegistryRole.make(r[0], "user", r[1], None, r[2], self.s.org_entity)
-               for r in direct]
+        fix: list = [SetRegistryRole.make(r[0], "user", r[1], None, r[2], self.s.org_entity)
+                     for r in direct]
+        # A team's grant covers all its members: the service account leaves that team.
+        roles = {(r[0], r[1]): r[2] for r in self.rows(
+            "SELECT team, username, role FROM team_members WHERE account_type = 'SERVICE'")}
+        fix += [RemoveFromTeam.make(team, sa, roles.get((team, sa), "member"))
+                for team, sa in sorted({(r[2], r[1]) for r in via})]
         return Finding(
             "service-accounts-restricted", "Service accounts with access to restricted "
             "registries", "medium", items,
             people=sorted({r[1] for r in direct} | {r[1] for r in via}),
             teams=sorted({r[2] for r in via}),
             note="restricted projects' explicit members are not in the cache and not checked",
-            fix_note="remove direct registry grants; access through a team needs review"
+            fix_note="remove direct registry grants, and take service accounts out of the "
+            "teams that grant the access (review: their jobs may need that team)"
             if items else "", make_fix=_plan("Remove service accounts from restricted "
                                              "registries", fix))
 
@@ -201,10 +207,28 @@ class _Triage:
         rows = self.rows("SELECT username, COUNT(*), GROUP_CONCAT(team, ', ') FROM team_members "
                          "WHERE role = 'admin' AND account_type = 'USER' GROUP BY username "
                          "HAVING COUNT(*) >= ? ORDER BY username", (n,))
+        admins: dict[str, list[str]] = {}
+        for team, username in self.rows("SELECT team, username FROM team_members WHERE role = "
+                                        "'admin' AND account_type = 'USER' ORDER BY team"):
+            admins.setdefault(team, []).append(username)
+        fix = []
+        for username, _, teams in rows:
+            # Keep the teams they alone administer, and the first others up to n - 1;
+            # elsewhere another admin remains, so they become members there.
+            kept = [t for t in teams.split(", ") if admins.get(t) == [username]]
+            for team in sorted(teams.split(", ")):
+                if team in kept:
+                    continue
+                if len(kept) < n - 1:
+                    kept.append(team)
+                else:
+                    fix.append(SetTeamRole.make(team, username, "member", "admin"))
         return Finding("admin-of-many-teams", f"Users who are admin of {n} or more teams", "low",
                        [f"{r[0]}: admin of {r[1]} teams ({r[2]})" for r in rows],
                        people=[r[0] for r in rows],
-                       fix_note="review: which teams they should keep is a judgement call")
+                       fix_note=f"keep them admin of at most {n - 1} teams (those they alone "
+                       "administer first); member elsewhere — review the choice",
+                       make_fix=_plan(f"Admin of at most {n - 1} teams", fix))
 
     def inactive_admins(self) -> Finding:
         days = self.cfg.inactive_admin_days
