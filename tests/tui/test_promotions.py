@@ -341,3 +341,43 @@ async def test_bulk_approve_of_marked_requests() -> None:
         assert "production" in cached_version(app, "intent-classifier", 12)[0]
         assert queue(app) == [("support-chatbot-ft", "v7", "production", "bob")]
         assert not screen.marked
+
+
+async def test_a_registry_member_requests_a_promotion_from_the_explorer() -> None:
+    import json
+
+    from textual.widgets import DataTable, Input, OptionList
+
+    from wbadmin.tui.widgets.detail import DetailPane
+
+    app = make_app(user="carol")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.run_jump("collection rag-embedder-v1")
+        await pilot.pause()
+        await pilot.pause()
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("0"))
+        await pilot.press("p")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [o[0] for o in app.screen.options].index("production")
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "v0 for the rollback drill"
+        await pilot.press("enter")
+        for _ in range(80):
+            await pilot.pause(0.05)
+            tags = json.loads(app.session.cache.scalar(
+                "SELECT tags FROM versions WHERE collection='rag-embedder-v1' AND "
+                "version_index=0") or "[]")
+            if "promote-to-production" in tags:
+                break
+        assert "promote-to-production" in tags
+        meta = json.loads(app.session.cache.scalar(
+            "SELECT metadata FROM versions WHERE collection='rag-embedder-v1' AND "
+            "version_index=0"))
+        request = meta["wbadmin"]["promotion"]
+        assert request["requested_by"] == "carol" and request["status"] == "pending"

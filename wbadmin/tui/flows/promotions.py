@@ -301,3 +301,45 @@ async def _rollback(app: WbAdminApp, prefer: Ref | None) -> None:
     except E.WbError as exc:
         _failed(app, f"rollback {chosen.ref}:{chosen.alias}", exc)
     await _refresh(app, [chosen.ref])
+
+
+def start_request_flow(app: WbAdminApp, registry: str, collection: str, version: int) -> None:
+    _request_flow(app, registry, collection, version)
+
+
+@work(exclusive=True, group="change")
+async def _request_flow(app: WbAdminApp, registry: str, collection: str, version: int) -> None:
+    """Ask for a promotion of one version (as `wbadmin promote request` does): the target
+    alias among the policy's targets for this registry, a comment, a ticket if required."""
+    service = _ready(app)
+    if service is None:
+        return
+    targets = service.policy.targets_of(registry)
+    if not targets:
+        app.notify(f"the promotion policy declares no target alias for registry {registry}",
+                   severity="warning", timeout=8)
+        return
+    target = await app.push_screen_wait(ChoiceScreen(
+        f"Promote {collection}:v{version} to which alias?", [(t, t, True) for t in targets]))
+    if target is None:
+        return
+    comment = await app.push_screen_wait(PromptScreen(
+        f"Request {collection}:v{version} → {target}", "why (a comment for the approvers)"))
+    if comment is None:
+        return
+    rules = service.policy.target(registry, target)
+    ticket = None
+    if rules is not None and any(name == "ticket" for name, _ in rules.required):
+        ticket = await app.push_screen_wait(PromptScreen(
+            f"Request {collection}:v{version} → {target}", "ticket (required by the policy)",
+            required=True))
+        if ticket is None:
+            return
+    ref = Ref(app.org or "", registry, collection, f"v{version}")
+    try:
+        decision = await service.request(ref, target, comment, ticket=ticket)
+    except (E.WbError, ValueError) as exc:
+        _failed(app, "Request", exc)
+        return
+    _report(app, decision)
+    await _refresh(app, [ref])

@@ -34,6 +34,7 @@ class ExplorerScreen(Screen):
         Binding("c", "team_action('cancel_invite')", "cancel invite", id="cancel_invite"),
         Binding("s", "team_action('service_account')", "new service account",
                 id="service_account"),
+        Binding("p", "request_promotion", "request promotion", id="request_promotion"),
         Binding("tab", "focus_next", "next pane", show=False),
         Binding("escape", "back", "back", show=False, id="back"),
     ]
@@ -179,8 +180,24 @@ class ExplorerScreen(Screen):
         if location is not None and location.kind == "team":
             start_team_flow(self.app, action, location.team or "", self.detail.selected_key())
 
+    def action_request_promotion(self) -> None:
+        from ..flows.promotions import start_request_flow
+
+        location = self.current()
+        key = self.detail.selected_key()
+        if location is None or location.kind != "collection" or key is None:
+            self.notify("select a version in a registry collection first", severity="warning")
+            return
+        start_request_flow(self.app, location.registry or "", location.name or "", int(key))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         caps = self.app.capabilities
+        if action == "request_promotion":
+            location = self.current()
+            # Requests write a tag and metadata: registry members and admins may.
+            return (location is not None and location.kind == "collection" and caps.can_change
+                    and (caps.is_org_admin or caps.registry_roles.get(location.registry or "")
+                         in ("admin", "member")))
         location = self.current()
         kind = location.kind if location else None
         if action == "edit_role":
