@@ -189,3 +189,18 @@ def test_decisions_on_a_version_without_a_request(world: World) -> None:
         world.as_("grace", lambda s: s.approve(parse_ref(f"{CHATBOT}:v2")))
     with pytest.raises(E.NotFound, match="no such version"):
         world.as_("grace", lambda s: s.show(parse_ref(f"{CHATBOT}:v42")))
+
+
+def test_the_diff_shows_the_producing_runs_metrics(world: World, sandbox_db) -> None:
+    """The detail compares what the runs that produced both versions recorded too."""
+    import json
+
+    detail = world.as_("alice", lambda s: s.show(parse_ref(V7)))
+    rows = {r["key"]: r for r in detail.diff}
+    loss = json.loads(sandbox_db.scalar(
+        "SELECT r.summary FROM runs r JOIN artifacts a ON a.created_by_run_id = r.id JOIN "
+        "artifact_collections c ON c.id = a.sequence_id WHERE c.name = 'support-chatbot-ft' "
+        "AND a.version_index = 7"))["loss"]
+    assert rows["run.loss"]["candidate"] == loss
+    assert "run._runtime" not in rows
+    assert rows["run.accuracy"]["current"] is not None  # v5, the production holder

@@ -38,6 +38,11 @@ def metadata_diff(candidate: Version, holder: Version | None) -> list[dict[str, 
     mine = flatten({k: v for k, v in candidate.metadata.items() if k != "wbadmin"})
     theirs = flatten({k: v for k, v in (holder.metadata if holder else {}).items()
                       if k != "wbadmin"})
+    # The metrics the producing runs recorded, beside the versions' own.
+    mine.update({f"run.{k}": v for k, v in ((candidate.run or {}).get("summary") or {}).items()})
+    if holder is not None:
+        theirs.update({f"run.{k}": v for k, v in
+                       ((holder.run or {}).get("summary") or {}).items()})
     keys = sorted(set(mine) | set(theirs))
     return [{"key": k, "candidate": mine.get(k), "current": theirs.get(k),
              "changed": mine.get(k) != theirs.get(k)} for k in keys]

@@ -29,7 +29,9 @@ _MEMBERSHIP = """
       artifact {
         id description metadata createdAt updatedAt
         tags { name }
-        createdBy { __typename ... on Run { id name project { name entity { name } } } }
+        createdBy {
+          __typename ... on Run { id name summaryMetrics project { name entity { name } } }
+        }
       }
 """
 
@@ -130,6 +132,13 @@ def _metadata(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def run_metrics(raw: Any) -> dict[str, float]:
+    """The numeric summary metrics a run recorded (W&B's `_runtime`, `_step` left out)."""
+    summary = _metadata(raw)
+    return {k: v for k, v in summary.items() if not k.startswith("_")
+            and isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def version_of(node: dict[str, Any], org: str) -> Version:
     coll = node.get("artifactCollection") or {}
     project = coll.get("project") or {}
@@ -139,7 +148,8 @@ def version_of(node: dict[str, Any], org: str) -> Version:
     if creator.get("__typename") == "Run":
         rp = creator.get("project") or {}
         run = {"name": creator.get("name"), "project": rp.get("name"),
-               "entity": (rp.get("entity") or {}).get("name")}
+               "entity": (rp.get("entity") or {}).get("name"),
+               "summary": run_metrics(creator.get("summaryMetrics"))}
     registry = str(project.get("name") or "").removeprefix(REGISTRY_PREFIX)
     index = int(node.get("versionIndex") or 0)
     return Version(
