@@ -57,6 +57,11 @@ def _normalized(state: State) -> State:
     return {**state, "role": normalize_role(state["role"])}
 
 
+def roles_match(current: State, expected: State) -> bool:
+    """States compared with predefined role names case-insensitive, as W&B treats them."""
+    return states_match(_normalized(current), _normalized(expected))
+
+
 async def scim_user(client: Client, username: str, user_id: str | None = None
                     ) -> dict[str, Any]:
     """The SCIM User resource of `username` (by id when known, else by a userName filter)."""
@@ -123,7 +128,7 @@ class SetTeamRole(Change):
         return None if role is None else {"role": role}
 
     def matches(self, current: State, expected: State) -> bool:
-        return states_match(_normalized(current), _normalized(expected))
+        return roles_match(current, expected)
 
 
 @register_change
@@ -169,4 +174,4 @@ class RemoveFromTeam(Change):
         return None if member is None else {"role": member.get("role")}
 
     def matches(self, current: State, expected: State) -> bool:
-        return states_match(_normalized(current), _normalized(expected))
+        return roles_match(current, expected)

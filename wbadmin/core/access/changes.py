@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import errors as E
-from ..changes import ApplyResult, Change, State, register_change, states_match
+from ..changes import ApplyResult, Change, State, register_change
 from ..changes_team import (
     PATCH_OP_URN,
     RemoveFromTeam,
     client_of,
-    normalize_role,
+    roles_match,
     scim_user,
     team_role_of,
 )
@@ -75,12 +75,6 @@ async def scim_or_none(client: Client, username: str) -> dict[str, Any] | None:
         return None
 
 
-def _role_matches(current: State, expected: State) -> bool:
-    def norm(s: State) -> State:
-        return s if s is None or "role" not in s else {**s, "role": normalize_role(s["role"])}
-    return states_match(norm(current), norm(expected))
-
-
 # ---- org role -------------------------------------------------------------------------------
 
 @register_change
@@ -112,7 +106,7 @@ class SetOrgRole(Change):
         return None if user is None else {"role": user.get("organizationRole")}
 
     def matches(self, current: State, expected: State) -> bool:
-        return _role_matches(current, expected)
+        return roles_match(current, expected)
 
 
 # ---- team membership ------------------------------------------------------------------------
@@ -184,7 +178,7 @@ class AddToTeam(Change):
         return None
 
     def matches(self, current: State, expected: State) -> bool:
-        return _role_matches(current, expected)
+        return roles_match(current, expected)
 
     def inverse(self) -> Change:
         role = (self.after or {}).get("role") or "member"
