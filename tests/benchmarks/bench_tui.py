@@ -585,13 +585,13 @@ async def test_huge_people_filter_keystroke(huge_files: dict[str, Path], isolate
                 for k in range(1, len(query) + 1):
                     text = query[:k]
                     matching = people_window(app.session.cache, text, limit=1).matching
-                    pane = screen.query_one("#people-pane")
+                    pane = screen.query_one("#people-count")
 
                     def shown(t=text, n=matching, p=pane) -> bool:  # the list, not the echo
-                        return box.value == t and f" of {n:,}" in str(p.border_title)
+                        return box.value == t and f" of {n:,}" in str(p.render())
 
                     total, frame = await timed_key(app, pilot, text[-1], shown)
-                    titles[text] = str(pane.border_title)
+                    titles[text] = str(pane.render())
                     totals.setdefault(text, []).append(total)
                     frames.setdefault(text, []).append(frame)
                 await pilot.press("escape")

@@ -49,7 +49,7 @@ async def test_people_and_findings_are_listed_and_filtered() -> None:
         screen.query_one("#people-filter", Input).value = "grace"
         await pilot.pause()
         assert [p.username for p in screen.rows] == ["grace"]
-        assert "1 of 1 (of 43)" in str(screen.query_one("#people-pane").border_title)
+        assert "1 of 1 (of 43)" in str(screen.query_one("#people-count").render())
 
 
 async def test_marked_people_get_one_plan(tmp_path) -> None:

@@ -60,6 +60,7 @@ class AccessScreen(Screen):
             with Vertical(id="people-pane"):
                 yield Input(placeholder="filter people by name, username or email…",
                             id="people-filter")
+                yield Static(id="people-count")
                 yield DataTable(id="people", cursor_type="row", zebra_stripes=True)
             with Vertical(id="access-side"):
                 yield DataTable(id="findings", cursor_type="row")
@@ -70,6 +71,7 @@ class AccessScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#people-filter").display = False
         self.query_one("#findings").border_title = "Findings"
+        self.query_one("#people-pane").border_title = "People"
         self.query_one(ApiLog).display = self.app.api_log_visible
         self.reload()
         self.query_one("#people", DataTable).focus()
@@ -110,7 +112,9 @@ class AccessScreen(Screen):
         shown = f"{len(window.rows):,} of {window.matching:,}"
         if window.matching != window.total:
             shown += f" (of {window.total:,})"
-        pane.border_title = f"People  {shown}  · by {self.sort.replace('_', ' ')}"
+        # A one-line Static, not the border title: retitling the pane costs a full repaint.
+        self.query_one("#people-count", Static).update(
+            Text.assemble((shown, "bold"), (f" · by {self.sort.replace('_', ' ')}", "dim")))
         pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
         # The list first; the person's reach (more queries) once the list is on screen.
         self._shown_person = None
