@@ -194,11 +194,14 @@ class WbAdminApp(App):
 
     # ---- header --------------------------------------------------------------------------
 
-    def update_header(self) -> None:
-        try:
-            header = self.screen.query_one(ShellHeader)
-        except Exception:
-            return
+    def update_header(self, header: ShellHeader | None = None) -> None:
+        """Fill the header of the active screen (or the one given: a header that has just
+        mounted may belong to a screen that is not active yet)."""
+        if header is None:
+            headers = list(self.screen.query(ShellHeader))
+            if not headers:
+                return
+            header = headers[0]
         session = self.session
         identity = session.cached_identity()
         who = ""
@@ -222,11 +225,14 @@ class WbAdminApp(App):
             badges.append("READ-ONLY")
         header.badges = tuple(badges)
         location = self.history[-1] if self.history else Location("org")
-        if self.current_mode == "explorer":
+        # The screen the header sits on names the mode (it may not be the active one yet).
+        mode = next((name for name, cls in self.MODES.items()
+                     if isinstance(header.screen, cls)), self.current_mode)
+        if mode == "explorer":
             header.crumbs = tuple(location.crumbs(self.org))
         else:
-            crumbs = [self.org or "organization", self.current_mode]
-            if self.current_mode == "access" and location.kind == "user" and location.name:
+            crumbs = [self.org or "organization", mode]
+            if mode == "access" and location.kind == "user" and location.name:
                 crumbs.append(location.name)
             header.crumbs = tuple(crumbs)
 

@@ -59,7 +59,9 @@ class ShellHeader(Widget):
         self._render_info()
         update = getattr(self.app, "update_header", None)
         if callable(update):
-            self.call_after_refresh(update)
+            # After this first refresh (the watchers draw only once mounted), and for this
+            # header: its screen may not be the active one yet.
+            self.call_after_refresh(update, self)
 
     def watch_identity(self) -> None:
         self._render_info()
