@@ -171,6 +171,7 @@ def _then_paint(scenario: Scenario) -> Scenario:
 
     async def run(app, pilot) -> None:
         await scenario(app, pilot)
+        app.update_header()  # the active screen's header, whatever the timers did
         for _ in range(3):
             await pilot.pause(0.05)
 

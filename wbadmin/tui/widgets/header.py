@@ -37,7 +37,8 @@ class ShellHeader(Widget):
         self._render_top()
 
     def _render_top(self) -> None:
-        if not self.is_mounted:
+        # Not `is_mounted`: it is still False inside on_mount, where this must draw.
+        if not self.query("#crumbs"):
             return
         crumbs = Text("wbadmin ", style="bold")
         for i, part in enumerate(self.crumbs):
@@ -79,7 +80,7 @@ class ShellHeader(Widget):
         self._render_info()
 
     def _render_info(self) -> None:
-        if not self.is_mounted:
+        if not self.query("#header-info"):
             return
         info = Text()
         info.append(self.identity or "not signed in", style="bold")
