@@ -313,16 +313,10 @@ class Deactivate(Change):
             else "deactivate"
 
     async def apply(self, ctx: Any) -> ApplyResult:
-        client = client_of(ctx)
-        user = await scim_user(client, self.username)
-        answer = await client.scim("PATCH", f"Users/{user['id']}", body={
-            "schemas": [PATCH_OP_URN],
-            "Operations": [{"op": "replace", "value": {"active": False}}]})
-        return ApplyResult(answer.request_id, f"{self.username} deactivated")
+        return await _set_active(ctx, self.username, False)
 
     async def read_current(self, ctx: Any) -> State:
-        user = await scim_or_none(client_of(ctx), self.username)
-        return None if user is None else {"active": bool(user.get("active", True))}
+        return await _active_state(ctx, self.username)
 
     def inverse(self) -> Change:
         if self.multi_tenant:
@@ -349,16 +343,26 @@ class Reactivate(Change):
         return "reactivate"
 
     async def apply(self, ctx: Any) -> ApplyResult:
-        client = client_of(ctx)
-        user = await scim_user(client, self.username)
-        answer = await client.scim("PATCH", f"Users/{user['id']}", body={
-            "schemas": [PATCH_OP_URN],
-            "Operations": [{"op": "replace", "value": {"active": True}}]})
-        return ApplyResult(answer.request_id, f"{self.username} reactivated")
+        return await _set_active(ctx, self.username, True)
 
     async def read_current(self, ctx: Any) -> State:
-        user = await scim_or_none(client_of(ctx), self.username)
-        return None if user is None else {"active": bool(user.get("active", True))}
+        return await _active_state(ctx, self.username)
 
     def inverse(self) -> Change:
         return Deactivate.make(self.username)
+
+
+async def _set_active(ctx: Any, username: str, active: bool) -> ApplyResult:
+    """SCIM PatchOp `active` (W&B's deactivate and reactivate)."""
+    client = client_of(ctx)
+    user = await scim_user(client, username)
+    answer = await client.scim("PATCH", f"Users/{user['id']}", body={
+        "schemas": [PATCH_OP_URN],
+        "Operations": [{"op": "replace", "value": {"active": active}}]})
+    return ApplyResult(answer.request_id,
+                       f"{username} {'reactivated' if active else 'deactivated'}")
+
+
+async def _active_state(ctx: Any, username: str) -> State:
+    user = await scim_or_none(client_of(ctx), username)
+    return None if user is None else {"active": bool(user.get("active", True))}
