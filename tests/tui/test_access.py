@@ -11,6 +11,7 @@ from tests.conftest import key_of
 from tests.tui.conftest import make_app, settle
 from wbadmin.tui.screens.access import AccessScreen
 from wbadmin.tui.screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
+from wbadmin.tui.widgets.fast_table import FastTable
 
 
 def scim_user(base_url: str, username: str) -> dict:
@@ -57,7 +58,7 @@ async def test_marked_people_get_one_plan(tmp_path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_access(app, pilot)
         base_url = app.session.profile.base_url
-        table = screen.query_one("#people", DataTable)
+        table = screen.query_one("#people", FastTable)
         for name in ("bob", "carol"):
             table.move_cursor(row=[p.username for p in screen.rows].index(name))
             await pilot.press("space")
@@ -84,7 +85,7 @@ async def test_demoting_yourself_needs_the_typed_phrase() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_access(app, pilot)
         base_url = app.session.profile.base_url
-        table = screen.query_one("#people", DataTable)
+        table = screen.query_one("#people", FastTable)
         table.move_cursor(row=[p.username for p in screen.rows].index("alice"))
         await pilot.press("g")
         await pilot.pause()

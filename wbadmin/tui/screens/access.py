@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from ...core import humanize
 from ...core.access import people as P
 from ..widgets.api_log import ApiLog
+from ..widgets.fast_table import FastTable
 from ..widgets.header import ShellHeader
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class AccessScreen(Screen):
                 yield Input(placeholder="filter people by name, username or email…",
                             id="people-filter")
                 yield Static(id="people-count")
-                yield DataTable(id="people", cursor_type="row", zebra_stripes=True)
+                yield FastTable(id="people")
             with Vertical(id="access-side"):
                 yield DataTable(id="findings", cursor_type="row")
                 yield Static(id="person-detail")
@@ -69,19 +70,23 @@ class AccessScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#people-filter").display = False
+        box = self.query_one("#people-filter", Input)
+        box.display = False
+        # Filter as the value changes, inside the keystroke: the echo and the list it selects
+        # reach the screen in one frame (Input.Changed would arrive after the echo's frame).
+        self.watch(box, "value", self._filtered, init=False)
         self.query_one("#findings").border_title = "Findings"
         self.query_one("#people-pane").border_title = "People"
         self.query_one(ApiLog).display = self.app.api_log_visible
         self.reload()
-        self.query_one("#people", DataTable).focus()
+        self.query_one("#people", FastTable).focus()
 
     def on_screen_resume(self) -> None:
         self.reload()
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#people", DataTable)
+    def table(self) -> FastTable:
+        return self.query_one("#people", FastTable)
 
     # ---- data ----------------------------------------------------------------------------
 
@@ -107,22 +112,23 @@ class AccessScreen(Screen):
         new = window.rows[len(self.rows):] if growing else window.rows
         self.rows, self.matching = window.rows, window.matching
         self._add_rows(new)
-        table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)))
+        table.move_cursor(row=min(keep, max(0, len(self.rows) - 1)), announce=False)
         pane = self.query_one("#people-pane")
         shown = f"{len(window.rows):,} of {window.matching:,}"
         if window.matching != window.total:
             shown += f" (of {window.total:,})"
         # A one-line Static, not the border title: retitling the pane costs a full repaint.
         self.query_one("#people-count", Static).update(
-            Text.assemble((shown, "bold"), (f" · by {self.sort.replace('_', ' ')}", "dim")))
+            Text.assemble((shown, "bold"), (f" · by {self.sort.replace('_', ' ')}", "dim")),
+            layout=False)  # one line of fixed height: no reflow of the screen
         pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
         # The list first; the person's reach (more queries) once the list is on screen.
         self._shown_person = None
         self.call_after_refresh(self._show_person)
 
     def _add_rows(self, people: list[P.Person]) -> None:
-        table = self.table
         now = self.app.clock()
+        rows = []
         for p in people:
             mark = Text("◉", style="bold") if p.username in self.marked else Text(" ")
             name = Text(p.username)
@@ -133,8 +139,8 @@ class AccessScreen(Screen):
             teams = Text(" ".join(f"{t}:{r}" for t, r in p.teams.items()) or "—")
             regs = Text(" ".join(f"{r}:{v}" for r, v in p.registries.items()) or "—")
             last = "—" if p.service_account else humanize.ago(p.last_active_at, now)
-            table.add_row(mark, name, p.org_role or "—", p.seat or "—", last, teams, regs,
-                          key=p.username)
+            rows.append((mark, name, p.org_role or "—", p.seat or "—", last, teams, regs))
+        self.table.add_rows(rows, [p.username for p in people])
 
     def _load_findings(self) -> None:
         from ...core.access.findings import findings
@@ -170,12 +176,12 @@ class AccessScreen(Screen):
         person = self.selected()
         return [person.username] if person else []
 
-    @on(DataTable.RowHighlighted, "#people")
+    @on(FastTable.RowHighlighted, "#people")
     def _near_the_end(self) -> None:
         if self.table.cursor_row >= len(self.rows) - 5 and len(self.rows) < self.matching:
             self._load_people(self.limit + PAGE)
 
-    @on(DataTable.RowHighlighted, "#people")
+    @on(FastTable.RowHighlighted, "#people")
     def _show_person(self) -> None:
         box = self.query_one("#person-detail", Static)
         person = self.selected()
@@ -231,8 +237,7 @@ class AccessScreen(Screen):
         box.display = True
         box.focus()
 
-    @on(Input.Changed, "#people-filter")
-    def _filtered(self) -> None:
+    def _filtered(self, _value: str) -> None:
         self._load_people()
 
     @on(Input.Submitted, "#people-filter")
@@ -242,9 +247,11 @@ class AccessScreen(Screen):
     def action_clear_filter(self) -> None:
         box = self.query_one("#people-filter", Input)
         if box.display:
-            box.value = ""
             box.display = False
-            self._load_people()
+            if box.value:
+                box.value = ""  # the value watch reloads the list
+            else:
+                self._load_people()
             self.table.focus()
         elif self.marked:
             self.marked.clear()
@@ -259,7 +266,7 @@ class AccessScreen(Screen):
         self.marked.symmetric_difference_update({person.username})
         mark = Text("◉", style="bold") if person.username in self.marked else Text(" ")
         table = self.table
-        table.update_cell_at((table.cursor_row, 0), mark)
+        table.update_cell_at(table.cursor_row, 0, mark)
         pane = self.query_one("#people-pane")
         pane.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
         table.move_cursor(row=min(table.cursor_row + 1, len(self.rows) - 1))

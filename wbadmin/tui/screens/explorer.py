@@ -62,7 +62,10 @@ class ExplorerScreen(Screen):
         return self.query_one(DetailPane)
 
     def on_mount(self) -> None:
-        self.query_one("#tree-filter").display = False
+        box = self.query_one("#tree-filter", Input)
+        box.display = False
+        # Filter inside the keystroke: the echo and the tree it selects share one frame.
+        self.watch(box, "value", self._filter_changed, init=False)
         self.query_one("#filter-count").display = False
         self.query_one("#tree-pane").border_title = "Organization"
         self.query_one(ApiLog).display = self.app.api_log_visible
@@ -105,9 +108,8 @@ class ExplorerScreen(Screen):
         self.query_one("#filter-count").display = True
         box.focus()
 
-    @on(Input.Changed, "#tree-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.tree.rebuild(event.value)
+    def _filter_changed(self, value: str) -> None:
+        self.tree.rebuild(value)
         self._update_count()
 
     @on(Input.Submitted, "#tree-filter")
@@ -125,10 +127,12 @@ class ExplorerScreen(Screen):
     def action_back(self) -> None:
         box = self.query_one("#tree-filter", Input)
         if box.display:
-            box.value = ""
             box.display = False
             self.query_one("#filter-count").display = False
-            self.tree.rebuild("")
+            if box.value:
+                box.value = ""  # the value watch rebuilds the tree
+            else:
+                self.tree.rebuild("")
             self.tree.focus()
         else:
             self.app.action_history_back()
