@@ -34,6 +34,9 @@ NodeData = Location | More
 
 
 class OrgTree(Tree[NodeData]):
+    _building = False  # inside rebuild(): invalidation waits for the end
+    _stale = False
+
     def __init__(self, cache: Cache, **kwargs) -> None:
         super().__init__("organization", data=Location("org"), **kwargs)
         self.cache = cache
@@ -44,6 +47,20 @@ class OrgTree(Tree[NodeData]):
         self.total = 0
 
     # ---- building ------------------------------------------------------------------------
+
+    def process_label(self, label: str | Text) -> Text:
+        # Our labels are one-line Text already; Tree's default splits (copies) every label.
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def _invalidate(self) -> None:
+        # Tree invalidates its line cache and lays itself out after every node added or
+        # expanded; a rebuild adds hundreds, so it invalidates once, at the end.
+        if self._building:
+            self._stale = True
+            return
+        super()._invalidate()
 
     def rebuild(self, filter_text: str | None = None) -> None:
         """Reload from the cache, keeping the user's expanded teams and the selection.
@@ -56,6 +73,17 @@ class OrgTree(Tree[NodeData]):
         if filter_text is not None:
             self.filter_text = filter_text
         selected = self.cursor_node.data if self.cursor_node is not None else None
+        self._building = True
+        try:
+            self._fill()
+        finally:
+            self._building = False
+            if self._stale:
+                self._stale = False
+                self._invalidate()
+        self._select(selected)
+
+    def _fill(self) -> None:
         summary = X.org_summary(self.cache)
         self.clear()
         root = self.root
@@ -84,7 +112,6 @@ class OrgTree(Tree[NodeData]):
                 node.expand()
         self._add_registries(root, text)
         root.expand()
-        self._select(selected)
 
     def _add_registries(self, root: TreeNode[NodeData], text: str) -> None:
         regs = X.registries(self.cache)
