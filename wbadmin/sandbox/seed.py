@@ -248,6 +248,7 @@ def seed_demo(db: Database, seed: int = 0, now: int | None = None,
         # Projects and runs.
         projects = _projects_and_runs(s, teams, users, people)
         touch_projects(db)
+        runs_without_stats(db, now)
 
         # Registries with collections, versions, aliases and pending promotions.
         _registries(s, org_id, org_entity, teams, users, projects, provisioner)
@@ -303,6 +304,28 @@ def _projects_and_runs(s: Seeder, teams: dict[str, int], users: dict[str, int],
                 " created_at, heartbeat_at, runtime_s, gpu_count, gpu_type, group_name, job_type,"
                 " tags, config, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     return projects
+
+
+def runs_without_stats(db: Database, now: int) -> None:
+    """Some runs were logged with system-stats sampling off: no `system.*` samples, and an
+    uploaded `wandb-metadata.json`; every second one also lacks the GPU facts (machine info
+    off too). Rows are only added (a project's first three runs are never picked), so
+    nothing the other screens show moves. Chosen by id, not by the seed's random stream."""
+    from .gql.files import METADATA, synthesized_metadata
+
+    rows = db.conn.execute(
+        "SELECT r.* FROM runs r WHERE r.id % 19 = 4 AND (SELECT COUNT(*) FROM runs o "
+        "WHERE o.project_id = r.project_id AND o.id < r.id) >= 3 ORDER BY r.id").fetchall()
+    for i, run in enumerate(rows):
+        meta = synthesized_metadata(db, run)
+        if i % 2:
+            for key in ("gpu", "gpu_type", "gpu_nvidia", "gpu_count", "cpu_count",
+                        "cpu_count_logical"):
+                meta.pop(key, None)
+        db.conn.execute("INSERT OR IGNORE INTO run_files (run_id, name, content, mimetype,"
+                        " created_at) VALUES (?, ?, ?, 'application/json', ?)",
+                        (run["id"], METADATA, json.dumps(meta, indent=2).encode(),
+                         min(now, run["created_at"] + 60)))
 
 
 def touch_projects(db: Database) -> None:

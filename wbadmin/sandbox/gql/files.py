@@ -2,8 +2,9 @@
 
 A run's files are its `run_files` rows plus a `wandb-metadata.json` synthesized from the run
 row when none is stored (the sandbox has no uploads): GPU count and type, host, OS, Python,
-program, start and heartbeat times and runtime, in the keys the SDK writes. wbadmin's
-GPU-hour quotas read exactly this file, as they would on W&B.
+program, start and heartbeat times and runtime, in the keys the SDK writes. `Run.systemMetrics`
+holds the latest `system.*` samples (one `system.gpu.<i>.*` group per GPU). wbadmin's GPU-hour
+quotas read exactly these, as they would on W&B.
 """
 
 from __future__ import annotations
@@ -63,6 +64,46 @@ def synthesized_metadata(db: Database, run: Any) -> dict[str, Any]:
         meta["gpu_type"] = run["gpu_type"]
         meta["gpu_nvidia"] = [{"name": run["gpu_type"]} for _ in range(gpus)]
     return meta
+
+
+def _stored_metadata(db: Database, run_pk: int) -> Any:
+    return db.one("SELECT content FROM run_files WHERE run_id = ? AND name = ?",
+                  (run_pk, METADATA))
+
+
+def system_metrics(db: Database, run: Any) -> dict[str, Any]:
+    """The run's latest `system.*` samples, as W&B's `Run.systemMetrics` holds them.
+
+    A run whose `wandb-metadata.json` was uploaded (a stored `run_files` row) models a run
+    logged with system-stats sampling off (`x_disable_stats`): W&B then has no samples, so
+    this is empty and only the file (if it names them) tells the GPUs.
+    """
+    if _stored_metadata(db, run["id"]) is not None:
+        return {}
+    digest = hashlib.sha256(f"sys:{run['id']}".encode()).digest()
+    gpus = int(run["gpu_count"] or 0)
+    out: dict[str, Any] = {
+        "system.cpu": round(5 + digest[0] / 255 * 60, 1),
+        "system.memory": round(10 + digest[1] / 255 * 70, 1),
+        "system.disk": round(20 + digest[2] / 255 * 50, 1),
+        "system.proc.memory.rssMB": round(800 + digest[3] * 40.0, 1),
+        "system.proc.cpu.threads": 16 + digest[4] % 48,
+        "system.network.sent": 1_000_000 * (1 + digest[5]),
+        "system.network.recv": 1_000_000 * (1 + digest[6]),
+    }
+    for i in range(gpus):
+        b = digest[(7 + i) % len(digest)]
+        out[f"system.gpu.{i}.gpu"] = round(40 + b / 255 * 59, 1)
+        out[f"system.gpu.{i}.memory"] = round(20 + b / 255 * 70, 1)
+        out[f"system.gpu.{i}.memoryAllocated"] = round(30 + b / 255 * 65, 1)
+        out[f"system.gpu.{i}.temp"] = 45 + b % 35
+        out[f"system.gpu.{i}.powerWatts"] = round(120 + b * 1.9, 1)
+    return out
+
+
+def resolve_system_metrics(run: dict, info: Any) -> str:
+    row = run.get("_row") or _run_row(info.context.db, run["_pk"])
+    return "{}" if row is None else json.dumps(system_metrics(info.context.db, row))
 
 
 def _run_files(db: Database, run: Any) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ REGISTRY_PREFIX = "wandb-registry-"
 PROJECT_ACCESS = {"PRIVATE", "RESTRICTED", "USER_READ", "USER_WRITE", "ENTITY_READ",
                   "ENTITY_WRITE", "OPEN"}
 REGISTRY_ACCESS = {"PRIVATE", "RESTRICTED"}
-_BAD_NAME = re.compile(r"[/\\#?%:]")
+_BAD_NAME = re.compile(r"[/\\#?%:\r\n]")  # the SDK's INVALID_URL_CHARS
 
 # Filterable project fields (W&B's `projects(filters:)`, used by registry search).
 PROJECT_FIELDS = {

@@ -78,6 +78,7 @@ def _node(row: Any) -> dict[str, Any]:
         "_pk": row["id"],
         "_project_id": row["project_id"],
         "_user_id": row["user_id"],
+        "_row": row,  # for fields computed from the whole row (systemMetrics)
         "id": ids.encode("Run", row["id"]),
         "name": row["name"],
         "displayName": row["display_name"],
@@ -87,7 +88,6 @@ def _node(row: Any) -> dict[str, Any]:
         # W&B stores config values wrapped; the SDK unwraps `.value`.
         "config": json.dumps({k: {"value": v, "desc": None} for k, v in config.items()}),
         "summaryMetrics": json.dumps(summary),
-        "systemMetrics": "{}",
         "historyKeys": _history_keys(summary),
         "historyLineCount": int(summary["_step"]) + 1 if "_step" in summary else 0,
         "group": row["group_name"],
@@ -186,7 +186,14 @@ def _writable_run(db: Database, viewer: Identity, gid: str | None) -> Any:
                            f"{row['name']!r}")
 
 
+def _touch_project(conn: Any, project_id: int, now: int) -> None:
+    """A project's updatedAt follows its runs' activity (as the seed's `touch_projects`)."""
+    conn.execute("UPDATE projects SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+                 (now, project_id))
+
+
 def _audit(conn: Any, action: str, actor_id: int, run: Any) -> None:
+    _touch_project(conn, run["project_id"], int(time.time()))
     conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
                  (int(time.time()), action, actor_id,
                   json.dumps({"run_name": run["name"], "project_id": run["project_id"]})))
@@ -306,6 +313,7 @@ def _new_run(ctx: Context, data: dict) -> int:
             "INSERT INTO runs (project_id, name, display_name, state, user_id, created_at,"
             " heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
             (project_pk, name, data.get("displayName") or name, ctx.viewer.id, now, now))
+        _touch_project(conn, project_pk, now)
         return -int(cur.lastrowid)  # negative: inserted just now
 
 
@@ -328,6 +336,11 @@ def resolve_upsert_bucket(_root: Any, info: Any, input: dict) -> dict[str, Any]:
         pk = abs(pk)
         row = _writable_run(ctx.db, ctx.viewer, ids.encode("Run", pk))
     changes = _bucket_changes(input)
+    if row["state"] == "running" and changes.get("state", "running") != "running":
+        # The run's last heartbeat is when it ended, as W&B records a finishing run.
+        now = int(time.time())
+        changes["heartbeat_at"] = max(now, row["created_at"])
+        changes["runtime_s"] = max(0, now - row["created_at"])
     if changes:
         sets = ", ".join(f"{k} = ?" for k in changes)
         with ctx.db.transaction() as conn:
@@ -348,6 +361,7 @@ RESOLVERS = {
         "user": resolve_run_user,
         "project": resolve_run_project,
         "readOnly": resolve_run_read_only,
+        "systemMetrics": files.resolve_system_metrics,
         "fileCount": files.resolve_file_count,
         "files": files.resolve_files,
     },
