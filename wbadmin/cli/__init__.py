@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,10 @@ from . import (
     cache_cmd,
     data_cmd,
     journal_cmd,
+    onboard_cmd,
+    org_cmd,
     promote_cmd,
+    quotas_cmd,
     sandbox_cmd,
     screenshot_cmd,
     tui_cmd,
@@ -36,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     access_cmd.register(sub)
     journal_cmd.register(sub)
     promote_cmd.register(sub)
+    quotas_cmd.register(sub)
+    onboard_cmd.register(sub)
+    org_cmd.register(sub)
     cache_cmd.register(sub)
     sandbox_cmd.register(sub)
     screenshot_cmd.register(sub)
@@ -56,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`wbadmin users | head`): not an error of ours. Point stdout at
+        # devnull so the interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if args.debug:
             raise

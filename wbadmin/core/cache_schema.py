@@ -130,6 +130,56 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (registry, collection, version_index)
     );
     """,
+    # 2: quotas — the incremental run-usage store and webhook alert delivery state.
+    """
+    CREATE TABLE quota_runs (
+        team          TEXT NOT NULL,
+        project       TEXT NOT NULL,
+        name          TEXT NOT NULL,       -- the run id
+        display_name  TEXT,
+        username      TEXT,
+        state         TEXT NOT NULL,
+        created_at    REAL NOT NULL,       -- server time
+        heartbeat_at  REAL NOT NULL,       -- server time; the end of a run that is not running
+        gpus          INTEGER NOT NULL DEFAULT 0,
+        gpu_known     INTEGER NOT NULL DEFAULT 1,  -- 0: no GPU facts (counted as 0 GPUs)
+        PRIMARY KEY (team, project, name)
+    );
+    CREATE INDEX quota_runs_heartbeat ON quota_runs(heartbeat_at);
+    CREATE INDEX quota_runs_state ON quota_runs(state);
+    CREATE INDEX quota_runs_missing ON quota_runs(team) WHERE gpu_known = 0;
+    -- GPU-seconds of ended runs per UTC day (running runs are added live, up to now).
+    CREATE TABLE quota_daily (
+        team         TEXT NOT NULL,
+        project      TEXT NOT NULL,
+        day          INTEGER NOT NULL,     -- days since 1970-01-01 (UTC)
+        gpu_seconds  REAL NOT NULL,
+        PRIMARY KEY (team, project, day)
+    );
+    CREATE TABLE quota_projects (
+        team        TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        updated_at  REAL,                  -- the project's updatedAt when last read
+        PRIMARY KEY (team, project)
+    );
+    CREATE TABLE quota_teams (
+        team           TEXT PRIMARY KEY,
+        storage_bytes  INTEGER,
+        fetched_at     REAL NOT NULL
+    );
+    CREATE TABLE quota_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE quota_alerts (
+        scope      TEXT NOT NULL,          -- team, or team/project
+        metric     TEXT NOT NULL,          -- gpu_hours | storage_gb | concurrent_runs
+        period     TEXT NOT NULL,          -- the period's key, e.g. 2026-11
+        threshold  INTEGER NOT NULL,       -- percent of the hard limit
+        basis      TEXT NOT NULL,          -- actual | forecast
+        sent_at    REAL NOT NULL,
+        delivered  INTEGER NOT NULL,       -- webhooks that took it
+        failed     INTEGER NOT NULL,       -- webhooks that did not (no retry next time)
+        PRIMARY KEY (scope, metric, period, threshold, basis)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from importlib import import_module
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from ..core import errors as E
@@ -21,28 +23,53 @@ from ..core.session import SandboxLauncher, Session
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
-from .screens.access import AccessScreen
 from .screens.explorer import ExplorerScreen
 from .screens.help import HelpScreen
-from .screens.journal import JournalScreen
 from .screens.jump import JumpScreen, parse_jump
-from .screens.promotions import PromotionsScreen
 from .widgets.api_log import ApiLog
 from .widgets.header import ShellHeader
+
+
+def _later(module: str, name: str) -> Callable[[], Screen]:
+    """A mode's screen, imported when first shown: start-up imports the Explorer only
+    (the other screens and their services are a third of the import time)."""
+
+    def make() -> Screen:
+        screen = getattr(import_module(f"{__package__}.screens.{module}"), name)()
+        screen.mode_name = module  # the header names the mode of the screen it sits on
+        return screen
+
+    return make
+
+
+# The six screen keys share one footer slot ("123456 screens"); `?` names each of them.
+SCREENS = Binding.Group("screens", compact=True)
 
 
 class WbAdminApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "wbadmin"
-    MODES = {"explorer": ExplorerScreen, "access": AccessScreen,
-             "promotions": PromotionsScreen, "journal": JournalScreen}
+    MODES = {"explorer": ExplorerScreen,
+             "access": _later("access", "AccessScreen"),
+             "promotions": _later("promotions", "PromotionsScreen"),
+             "quotas": _later("quotas", "QuotasScreen"),
+             "onboarding": _later("onboarding", "OnboardingScreen"),
+             "journal": _later("journal", "JournalScreen")}
     DEFAULT_MODE = "explorer"
     COMMANDS = App.COMMANDS | {WbCommands}
     BINDINGS = [
-        Binding("1", "switch_mode('explorer')", "Explorer", id="screen.explorer"),
-        Binding("2", "switch_mode('access')", "Access", id="screen.access"),
-        Binding("3", "switch_mode('promotions')", "Promotions", id="screen.promotions"),
-        Binding("6", "switch_mode('journal')", "Journal", id="screen.journal"),
+        Binding("1", "switch_mode('explorer')", "Explorer", id="screen.explorer",
+                group=SCREENS),
+        Binding("2", "switch_mode('access')", "Access", id="screen.access",
+                group=SCREENS),
+        Binding("3", "switch_mode('promotions')", "Promotions", id="screen.promotions",
+                group=SCREENS),
+        Binding("4", "switch_mode('quotas')", "Quotas", id="screen.quotas",
+                group=SCREENS),
+        Binding("5", "switch_mode('onboarding')", "Onboarding", id="screen.onboarding",
+                group=SCREENS),
+        Binding("6", "switch_mode('journal')", "Journal", id="screen.journal",
+                group=SCREENS),
         Binding("colon", "jump", "jump", id="jump"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("ctrl+l", "toggle_api_log", "API log", id="api_log"),
@@ -226,8 +253,7 @@ class WbAdminApp(App):
         header.badges = tuple(badges)
         location = self.history[-1] if self.history else Location("org")
         # The screen the header sits on names the mode (it may not be the active one yet).
-        mode = next((name for name, cls in self.MODES.items()
-                     if isinstance(header.screen, cls)), self.current_mode)
+        mode = getattr(header.screen, "mode_name", None) or self.current_mode
         if mode == "explorer":
             header.crumbs = tuple(location.crumbs(self.org))
         else:

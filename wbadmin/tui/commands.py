@@ -14,6 +14,8 @@ ACTIONS = [
     ("Explorer: org, teams and projects", "switch_mode('explorer')"),
     ("Access: people, roles and findings", "switch_mode('access')"),
     ("Promotions: the registry approval queue", "switch_mode('promotions')"),
+    ("Quotas: GPU-hours, storage and concurrency per team", "switch_mode('quotas')"),
+    ("Onboarding: a new team or a new hire from a template", "switch_mode('onboarding')"),
     ("Journal: changes made through wbadmin", "switch_mode('journal')"),
     ("Jump to…  (:team, :project, :user, :registry)", "jump"),
     ("Refresh everything from W&B", "refresh_all"),

@@ -166,6 +166,57 @@ async def _promotions_approve(app, pilot) -> None:
     await pilot.pause()
 
 
+async def _onboarding(app, pilot) -> None:
+    await settle(app, pilot)
+    app.switch_mode("onboarding")
+    await pilot.pause()
+    options = app.screen.query_one("#ob-list")
+    ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+    options.highlighted = ids.index("t:research-team")
+    await pilot.pause()
+
+
+async def _onboarding_review(app, pilot) -> None:
+    await _onboarding(app, pilot)
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*"vision-nlp", "tab", *"bob", "tab", *"carol, new.hire@example.com",
+                      "tab", *"victor")
+    await pilot.pause()
+    await pilot.press("enter")  # the last field: on to the review
+    await pilot.pause()
+    await pilot.press("a")  # the review's Plan dialog, Cancel focused
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _quotas(app, pilot) -> None:
+    await settle(app, pilot)
+    app.switch_mode("quotas")
+    await pilot.pause()
+    for _ in range(400):  # the usage store is read from the cache, then refreshed from W&B
+        await pilot.pause(0.02)
+        screen = app.screen
+        busy = any(w.group in ("quotas", "quotas-cache") and not w.is_finished
+                   for w in app.workers)
+        if not busy and not getattr(screen, "pending", True) and \
+                getattr(screen, "view", None) is not None and screen.view.report is not None:
+            break
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def _quotas_team(app, pilot) -> None:
+    await _quotas(app, pilot)
+    screen = app.screen
+    names = [t.team for t in screen.rows]
+    screen.table.move_cursor(row=names.index("data-science-nlp"))
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.pause()
+
+
 def _then_paint(scenario: Scenario) -> Scenario:
     """Let deferred updates (header, scroll) reach the screen before the capture."""
 
@@ -197,6 +248,14 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
                    SIZE),
     "promotions-approve": ("approving a production promotion: the plan, Cancel focused",
                            _then_paint(_promotions_approve), SIZE),
+    "quotas": ("GPU-hour gauges per team: soft and hard limits, forecast, daily usage",
+               _then_paint(_quotas), SIZE),
+    "quotas-team": ("a team drilled into: projects, top runs and users, cost",
+                    _then_paint(_quotas_team), SIZE),
+    "onboarding": ("onboarding: pick a team or new-hire template", _then_paint(_onboarding),
+                   SIZE),
+    "onboarding-review": ("onboarding: a team template filled in, its plan, Cancel focused",
+                          _then_paint(_onboarding_review), SIZE),
     "help": ("`?` the keys that work here", _then_paint(_help), SIZE),
     "jump": ("`:` jump with completion", _then_paint(_jump_bar), SIZE),
     "api-log": ("the API-call log", _then_paint(_api_log), SIZE),
@@ -227,6 +286,7 @@ def _default_config(tmp: str):
 
     saved = os.environ.get("XDG_CONFIG_HOME")
     policy = os.environ.pop("WBADMIN_PROMOTION_POLICY", None)
+    quota_policy = os.environ.pop("WBADMIN_QUOTA_POLICY", None)
     os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
     clear_settings_cache()
     try:
@@ -238,6 +298,8 @@ def _default_config(tmp: str):
             os.environ["XDG_CONFIG_HOME"] = saved
         if policy is not None:
             os.environ["WBADMIN_PROMOTION_POLICY"] = policy
+        if quota_policy is not None:
+            os.environ["WBADMIN_QUOTA_POLICY"] = quota_policy
         clear_settings_cache()
 
 

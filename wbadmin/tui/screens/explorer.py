@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 class ExplorerScreen(Screen):
+    mode_name = "explorer"
     BINDINGS = [
         Binding("slash", "filter", "filter", id="filter"),
         Binding("r", "refresh_node", "refresh", id="refresh"),

@@ -13,7 +13,8 @@ from ...core.cache import Cache
 from ..locations import Location
 
 KINDS = ("team", "project", "user", "registry", "collection")
-SCREENS = {"explorer": "explorer", "journal": "journal", "promotions": "promotions"}
+SCREENS = {"explorer": "explorer", "journal": "journal", "promotions": "promotions",
+           "quotas": "quotas", "onboarding": "onboarding"}
 VERBS = (*KINDS, *SCREENS)
 
 
@@ -91,7 +92,7 @@ class JumpScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(":team NAME  :project NAME  :user NAME  :registry NAME  "
-                     ":collection NAME  :journal  :promotions   (tab completes)",
+                     ":collection NAME  :journal :promotions :quotas  (tab completes)",
                      id="jump-help")
         yield Input(placeholder=":team data-science-nlp", id="jump-input",
                     suggester=JumpSuggester(self.cache))

@@ -1,0 +1,116 @@
+"""`wbadmin quotas`, `quotas check` and `quotas report` against the sandbox over real HTTP
+(a LIVE profile): exit codes for cron and CI, CSV for FinOps, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def usage(cli, live) -> dict[str, float]:
+    """GPU-hours per team this period, as `wbadmin quotas --json` reports them."""
+    r = cli("quotas", "--json")
+    assert r.code == 0, r.err
+    return {t["team"]: t["gpu_hours"]["used"] for t in json.loads(r.out)["teams"]}
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "quotas.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_no_policy_shows_usage_and_says_how_to_write_one(cli, live) -> None:
+    r = cli("quotas", "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["policy"] == "none" and out["status"] == "ok"
+    assert {t["status"] for t in out["teams"]} == {"none"}
+    assert sum(t["gpu_hours"]["used"] for t in out["teams"]) > 0
+    assert "no quota policy" in r.err and "quotas.toml" in r.err
+    text = cli("quotas")
+    assert text.code == 0 and "data-science-nlp" in text.out and "TEAM" in text.out
+
+
+def test_check_exit_codes(cli, usage, tmp_path: Path) -> None:
+    team = "data-science-nlp"
+    used = usage[team]
+    fine = write(tmp_path, f"[teams.{team}]\ngpu_hours = {used * 100:.0f}\n")
+    r = cli("quotas", "check", "--policy", fine)
+    assert r.code == 0, r.err
+    assert "within their limits" in r.out
+    warn = write(tmp_path, f"[teams.{team}]\ngpu_hours = {{ soft = {used / 2:.1f}, "
+                           f"hard = {used * 100:.0f} }}\n")
+    r = cli("quotas", "check", "--policy", warn)
+    assert r.code == 1 and f"WARNING {team}: GPU-hours" in r.out and "soft limit" in r.out
+    over = write(tmp_path, f"[teams.{team}]\ngpu_hours = {used / 2:.1f}\n")
+    r = cli("quotas", "check", "--policy", over, "--json")
+    assert r.code == 2
+    out = json.loads(r.out)
+    assert out["status"] == "over" and out["exit_code"] == 2
+    assert out["problems"][0]["team"] == team and out["problems"][0]["kind"] == "over"
+
+
+def test_report_csv_gives_cost_per_team_and_project(cli, usage, tmp_path: Path) -> None:
+    pol = write(tmp_path, "[defaults]\nprice_per_gpu_hour = 2.0\n"
+                          "[teams.ml-infra]\nprice_per_gpu_hour = 3.0\n")
+    r = cli("quotas", "report", "--format", "csv", "--policy", pol)
+    assert r.code == 0, r.err
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    assert set(rows[0]) == {"period", "team", "project", "gpu_hours", "price_per_gpu_hour",
+                            "cost", "currency"}
+    totals = {row["team"]: row for row in rows if row["project"] == ""}
+    assert set(totals) == set(usage)
+    infra = totals["ml-infra"]
+    assert float(infra["cost"]) == pytest.approx(float(infra["gpu_hours"]) * 3.0, rel=1e-3)
+    projects = [row for row in rows if row["team"] == "ml-infra" and row["project"]]
+    assert projects and sum(float(p["cost"]) for p in projects) == \
+        pytest.approx(float(infra["cost"]), abs=0.05)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("[teams.a]\ngpu_hours = -10\n", "line 2: gpu_hours must be a number greater than 0"),
+    ("[teams.a]\ngpu_hours = { soft = 9, hard = 3 }\n", "line 2: gpu_hours: the soft limit"),
+    ("[defaults]\nperiod = \"quarterly\"\n", "line 2: period 'quarterly'"),
+])
+def test_a_bad_policy_is_one_line_and_exit_8(cli, live, tmp_path: Path, text: str,
+                                             words: str) -> None:
+    r = cli("quotas", "check", "--policy", write(tmp_path, text))
+    assert r.code == 8 and r.out == ""
+    assert len(r.err_lines) == 1 and words in r.err and "Traceback" not in r.err
+
+
+def test_a_missing_policy_file_is_an_error(cli, live, tmp_path: Path) -> None:
+    r = cli("quotas", "--policy", str(tmp_path / "nope.toml"))
+    assert r.code == 8 and "no such file" in r.err
+
+
+def test_unknown_teams_are_a_warning_not_a_crash(cli, usage, tmp_path: Path) -> None:
+    pol = write(tmp_path, "[teams.no-such-team]\ngpu_hours = 5\n"
+                          f"[teams.ml-infra]\ngpu_hours = {usage['ml-infra'] * 100:.0f}\n")
+    r = cli("quotas", "check", "--policy", pol)
+    assert r.code == 0
+    assert "no-such-team" in r.err and "does not have" in r.err
+
+
+def test_offline_reads_the_cache_only(cli, live) -> None:
+    r = cli("quotas", "--offline")
+    assert r.code == 7 and "run `wbadmin quotas` online" in r.err
+    assert cli("quotas", "--json").code == 0
+    r = cli("quotas", "--offline", "--json")
+    assert r.code == 0 and json.loads(r.out)["teams"]
+
+
+def test_the_sandbox_uses_the_demo_policy_and_says_so(cli, monkeypatch) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    r = cli("quotas", "--sandbox", "--json")
+    assert r.code == 0, r.err
+    assert "built-in demo policy" in r.err
+    out = json.loads(r.out)
+    assert out["policy"].startswith("demo policy")
+    assert any(t["gpu_hours"]["hard"] for t in out["teams"])

@@ -1,0 +1,391 @@
+"""Fill the usage store from W&B: a full computation, then cheap incremental refreshes.
+
+Full: every project of every team, each project's runs active since the window start
+(heartbeatAt >= start, or still running), many projects per request (aliases).
+
+Incremental: a run that has ended never changes, so a refresh asks only for what moved
+since the last one. "Since" is the *server's* time when the last refresh began (its HTTP
+`Date` header) minus a margin — never our own clock, so a server clock ahead of or behind
+ours changes nothing (the skew is measured and kept for counting running runs); without a
+`Date` header, the newest server timestamp seen so far stands in. It asks
+1. each team's projects whose updatedAt is after "since" (W&B moves a project's updatedAt
+   as its runs log), then
+2. in those projects, runs created or heartbeating after "since", and
+3. by name, runs we hold as running whose heartbeat stopped in the STALE_WINDOW_S before
+   "since" (a crashed run may change state without a heartbeat), at most every
+   STALE_RECHECK_S.
+Runs deleted on W&B are only dropped by a full computation (`--full`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..cache import Cache
+from ..client import Client
+from ..sync import parse_time
+from . import wire
+from .store import RunFact, UsageStore
+
+SKEW_MARGIN_S = 120.0     # late commits and the Date header's 1-second resolution
+STALE_RECHECK_S = 600.0
+SKEW_IGNORED_S = 60.0
+TEAMS_MAX_AGE_S = 86_400.0
+STALE_WINDOW_S = 6 * 3600.0
+
+
+@dataclass
+class RefreshReport:
+    kind: str  # full | incremental
+    seconds: float = 0.0
+    requests: int = 0
+    projects_read: int = 0
+    runs_read: int = 0
+    metadata_files: int = 0
+    missing_metadata: int = 0  # new runs without GPU facts (counted as 0 GPUs)
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.kind} refresh: {self.runs_read:,} runs from {self.projects_read:,} "
+                f"projects in {self.requests:,} requests, {self.seconds:.2f} s")
+
+
+class QuotaRefresher:
+    def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = time.time,
+                 team_batch: int = 50, project_batch: int = 50, page_size: int = 500,
+                 skew_margin: float = SKEW_MARGIN_S) -> None:
+        self.client, self.cache, self.clock = client, cache, clock
+        self.store = UsageStore(cache)
+        self.team_batch, self.project_batch = team_batch, project_batch
+        self.page_size, self.skew_margin = page_size, skew_margin
+
+    async def refresh(self, window_start: float, *, full: bool = False) -> RefreshReport:
+        """Incremental when the store already covers `window_start`, else full."""
+        covered = self.store.get("window_start")
+        if full or self.store.get("watermark") is None or covered is None \
+                or window_start < covered:
+            return await self.full(window_start)
+        if window_start > covered:  # a new period began: forget what no period needs
+            with self.cache.transaction() as conn:
+                UsageStore.prune(conn, window_start)
+        return await self.incremental()
+
+    # ---- full ------------------------------------------------------------------------------
+
+    async def full(self, window_start: float) -> RefreshReport:
+        started, sent = time.perf_counter(), self.client.requests_sent
+        report = RefreshReport("full")
+        server_start, skew = await self._server_time()
+        teams = await self._team_names()
+        projects = await self._projects(teams, None)
+        active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
+                          {"state": "running"}]}
+        # A project untouched since the window began holds no run active in it.
+        jobs = [(t, p, active, None) for t in teams for p, updated in projects[t]
+                if updated is None or updated >= window_start]
+        runs = await self._runs(jobs)
+        runs = await self._fill_gpus(runs, lambda r: not r.gpu_known, report)
+        storage = await self._storage(teams)
+        now = self.clock()
+        with self.cache.transaction() as conn:
+            UsageStore.clear(conn)
+            self.store.write_runs(conn, runs, fresh=True)
+            for team in teams:
+                UsageStore.write_projects(conn, team, projects[team])
+            UsageStore.write_storage(conn, storage, now)
+            UsageStore.put(conn, "window_start", window_start)
+            watermark = _watermark(runs, projects, window_start)
+            UsageStore.put(conn, "watermark", watermark)
+            UsageStore.put(conn, "server_start", server_start or watermark)
+            UsageStore.put(conn, "skew", skew)
+            UsageStore.put(conn, "full_at", now)
+            UsageStore.put(conn, "refreshed_at", now)
+            UsageStore.put(conn, "stale_checked_at", now)
+        report.projects_read, report.runs_read = len(jobs), len(runs)
+        report.requests = self.client.requests_sent - sent
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # ---- incremental -----------------------------------------------------------------------
+
+    async def incremental(self) -> RefreshReport:
+        started, sent = time.perf_counter(), self.client.requests_sent
+        report = RefreshReport("incremental")
+        server_start, skew = await self._server_time()
+        watermark = float(self.store.get("watermark"))
+        window_start = float(self.store.get("window_start"))
+        since = float(self.store.get("server_start") or watermark) - self.skew_margin
+        teams = await self._team_names()
+        known_teams = set(self.store.teams())
+        new_teams = [t for t in teams if t not in known_teams]
+        old_teams = [t for t in teams if t in known_teams]
+        changed, all_new = await asyncio.gather(self._projects(old_teams, since),
+                                                self._projects(new_teams, None))
+        recent = {"$or": [{"createdAt": {"$gt": wire.iso(since)}},
+                          {"heartbeatAt": {"$gt": wire.iso(since)}}]}
+        stale: dict[tuple[str, str], list[str]] = defaultdict(list)
+        now = self.clock()
+        if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
+            for row in self.store.stale_running(since - STALE_WINDOW_S, since):
+                stale[(row["team"], row["project"])].append(row["name"])
+        # Many projects per request (aliases): the recent runs of changed projects, stale
+        # running runs by name, every active run of a team not seen before.
+        filters: dict[tuple[str, str], Any] = {}
+        for team in old_teams:
+            for project, _ in changed[team]:
+                filters[(team, project)] = recent
+        for key, names in stale.items():
+            by_name = {"name": {"$in": names}}
+            filters[key] = {"$or": [filters[key], by_name]} if key in filters else by_name
+        active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
+                          {"state": "running"}]}
+        for team in new_teams:
+            for project, _ in all_new[team]:
+                filters[(team, project)] = active
+        runs = _dedupe(await self._runs([(t, p, f, None) for (t, p), f in filters.items()]))
+        unseen = self._unseen(runs)
+        runs = await self._fill_gpus(
+            runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) in unseen, report)
+        storage = await self._storage(teams)
+        with self.cache.transaction() as conn:
+            self._keep_tried(conn, runs, unseen)
+            self.store.write_runs(conn, runs)
+            for team in teams:
+                UsageStore.write_projects(conn, team, changed.get(team) or all_new.get(team)
+                                          or [])
+            UsageStore.write_storage(conn, storage, now)
+            merged = {**changed, **all_new}
+            watermark = max(watermark, _watermark(runs, merged, 0))
+            UsageStore.put(conn, "watermark", watermark)
+            UsageStore.put(conn, "server_start", server_start or watermark)
+            UsageStore.put(conn, "skew", skew)
+            UsageStore.put(conn, "refreshed_at", now)
+            if stale or not self.store.stale_running(since - STALE_WINDOW_S, since):
+                UsageStore.put(conn, "stale_checked_at", now)
+        report.projects_read, report.runs_read = len(filters), len(runs)
+        report.requests = self.client.requests_sent - sent
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _unseen(self, runs: list[RunFact]) -> set[tuple[str, str, str]]:
+        """Runs the store does not hold yet (only those get a metadata-file look-up)."""
+        out = set()
+        for r in runs:
+            if self.cache.scalar("SELECT 1 FROM quota_runs WHERE team = ? AND project = ? AND "
+                                 "name = ?", (r.team, r.project, r.name)) is None:
+                out.add((r.team, r.project, r.name))
+        return out
+
+    def _keep_tried(self, conn: Any, runs: list[RunFact],
+                    unseen: set[tuple[str, str, str]]) -> None:
+        """A run seen before keeps the GPU count found for it then (from its metadata file)."""
+        for i, r in enumerate(runs):
+            if r.gpu_known or (r.team, r.project, r.name) in unseen:
+                continue
+            old = conn.execute("SELECT gpus, gpu_known FROM quota_runs WHERE team = ? AND "
+                               "project = ? AND name = ?", (r.team, r.project, r.name)).fetchone()
+            if old is not None:
+                runs[i] = _with_gpus(r, old["gpus"], bool(old["gpu_known"]))
+
+    # ---- W&B requests ----------------------------------------------------------------------
+
+    async def _server_time(self) -> tuple[float | None, float]:
+        """(the server's clock now, server minus ours) from an HTTP `Date` header; an
+        unauthenticated request, so no key goes anywhere. (None, 0) when there is none."""
+        ours = self.clock()
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.head(f"{self.client.base_url}/graphql")
+            server = parsedate_to_datetime(response.headers["date"]).timestamp()
+        except (httpx.HTTPError, KeyError, TypeError, ValueError):
+            return None, 0.0
+        skew = server - ours
+        # Sub-minute differences are request latency and the header's 1-second resolution,
+        # not a clock problem; ignoring them keeps two refreshes' counts identical.
+        return server, 0.0 if abs(skew) < SKEW_IGNORED_S else skew
+
+    async def _team_names(self) -> list[str]:
+        """The org's teams from the cache, synced first when it has none or is a day old
+        (a team created since would be missing)."""
+        names = [r[0] for r in self.cache.query(
+            "SELECT name FROM teams WHERE readable = 1 ORDER BY name")]
+        age = self.cache.age("org", self.clock())
+        if names and age is not None and age < TEAMS_MAX_AGE_S:
+            return names
+        from ..sync import Syncer
+
+        await Syncer(self.client, self.cache, clock=self.clock).full()
+        return [r[0] for r in self.cache.query(
+            "SELECT name FROM teams WHERE readable = 1 ORDER BY name")]
+
+    async def _projects(self, teams: list[str], since: float | None
+                        ) -> dict[str, list[tuple[str, float | None]]]:
+        """Each team's projects (name, updatedAt); with `since`, only those updated after."""
+        out: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
+        filters = json.dumps({} if since is None else
+                             {"updated_at": {"$gt": wire.iso(since)}})
+        pending: dict[str, str | None] = dict.fromkeys(teams)
+
+        async def batch(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
+            doc, variables = wire.batched(
+                "WbadminQuotaProjects", "entity", wire.PROJECTS_SELECTION,
+                [{"name": t, "FILTERS": filters, "FIRST": self.page_size, "AFTER": c}
+                 for t, c in chunk], {"name": "String!"},
+                {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
+            data = await self.client.graphql(doc, variables)
+            more: dict[str, str | None] = {}
+            for i, (team, _) in enumerate(chunk):
+                conn = (data.get(f"r{i}") or {}).get("projects") or {}
+                for edge in conn.get("edges") or []:
+                    node = edge.get("node") or {}
+                    if node.get("name"):
+                        out[team].append((node["name"], parse_time(node.get("updatedAt"))))
+                info = conn.get("pageInfo") or {}
+                if info.get("hasNextPage") and info.get("endCursor"):
+                    more[team] = info["endCursor"]
+            return more
+
+        while pending:
+            items = list(pending.items())
+            results = await asyncio.gather(*(batch(items[i:i + self.team_batch])
+                                             for i in range(0, len(items), self.team_batch)))
+            pending = {t: c for r in results for t, c in r.items()}
+        return out
+
+    async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
+        """The runs matching each (team, project, filter), page by page from the cursor
+        given (None: the first page)."""
+        out: list[RunFact] = []
+        pending: dict[int, str | None] = {i: job[3] for i, job in enumerate(jobs)}
+        texts = [json.dumps(job[2]) for job in jobs]
+
+        async def batch(chunk: list[tuple[int, str | None]]) -> dict[int, str | None]:
+            doc, variables = wire.batched(
+                "WbadminQuotaRuns", "project", wire.RUNS_SELECTION,
+                [{"name": jobs[j][1], "entityName": jobs[j][0], "FILTERS": texts[j],
+                  "FIRST": self.page_size, "AFTER": c} for j, c in chunk],
+                {"name": "String!", "entityName": "String!"},
+                {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
+            data = await self.client.graphql(doc, variables)
+            more: dict[int, str | None] = {}
+            for i, (j, _) in enumerate(chunk):
+                team, project = jobs[j][0], jobs[j][1]
+                conn = ((data.get(f"r{i}") or {}).get("runs")) or {}
+                edges = conn.get("edges") or []
+                for edge in edges:
+                    fact = wire.run_fact(team, project, edge.get("node") or {})
+                    if fact is not None:
+                        out.append(fact)
+                # The SDK pages runs from the last edge's cursor; so do we.
+                if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
+                    more[j] = edges[-1].get("cursor")
+            return more
+
+        while pending:
+            items = list(pending.items())
+            results = await asyncio.gather(
+                *(batch(items[i:i + self.project_batch])
+                  for i in range(0, len(items), self.project_batch)))
+            pending = {j: c for r in results for j, c in r.items()}
+        return out
+
+    async def _storage(self, teams: list[str]) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
+
+        async def batch(chunk: list[str]) -> None:
+            doc, variables = wire.batched("WbadminQuotaStorage", "entity",
+                                          wire.STORAGE_SELECTION, [{"name": t} for t in chunk],
+                                          {"name": "String!"}, {})
+            data = await self.client.graphql(doc, variables)
+            for i, team in enumerate(chunk):
+                node = data.get(f"r{i}") or {}
+                value = node.get("storageBytes")
+                out[team] = int(value) if isinstance(value, int | float | str) and \
+                    str(value).isdigit() else None
+
+        await asyncio.gather(*(batch(teams[i:i + self.team_batch])
+                               for i in range(0, len(teams), self.team_batch)))
+        return out
+
+    async def _fill_gpus(self, all_runs: list[RunFact], wanted: Callable[[RunFact], bool],
+                         report: RefreshReport) -> list[RunFact]:
+        """Runs without `system.*` samples: read `gpu_count` from their wandb-metadata.json.
+        Returns `all_runs` with those found filled in."""
+        at = [i for i, r in enumerate(all_runs) if wanted(r)]
+        runs = [all_runs[i] for i in at]
+        if not runs:
+            return all_runs
+        urls: dict[int, str] = {}
+        for start in range(0, len(runs), self.project_batch):
+            chunk = runs[start:start + self.project_batch]
+            doc, variables = wire.batched(
+                "WbadminQuotaRunFiles", "project", wire.FILES_SELECTION,
+                [{"name": r.project, "entityName": r.team, "RUN": r.name} for r in chunk],
+                {"name": "String!", "entityName": "String!"}, {"RUN": "String!"})
+            data = await self.client.graphql(doc, variables)
+            for i in range(len(chunk)):
+                files = (((data.get(f"r{i}") or {}).get("run") or {}).get("files") or {})
+                for edge in files.get("edges") or []:
+                    if (edge.get("node") or {}).get("url"):
+                        urls[start + i] = edge["node"]["url"]
+        metas = await asyncio.gather(*(self._metadata(u) for u in urls.values()))
+        report.metadata_files = len(urls)
+        for index, meta in zip(urls, metas, strict=True):
+            gpus = wire.gpus_from_metadata(meta)
+            if gpus is not None:
+                runs[index] = _with_gpus(runs[index], gpus, True)
+        report.missing_metadata = sum(1 for r in runs if not r.gpu_known)
+        out = list(all_runs)
+        for i, run in zip(at, runs, strict=True):
+            out[i] = run
+        return out
+
+    async def _metadata(self, url: str) -> Any:
+        """A run file's JSON. Our API key goes only to the W&B host itself (file URLs on
+        other hosts are pre-signed and must not receive it)."""
+        try:
+            base = urlsplit(self.client.base_url)
+            target = urlsplit(url)
+            if (target.scheme, target.netloc) == (base.scheme, base.netloc):
+                response = await self.client.get_raw(target.path, auth="graphql", api="files")
+            else:
+                async with httpx.AsyncClient(timeout=30) as http:
+                    response = await http.get(url)
+                    response.raise_for_status()
+            return response.json()
+        except Exception:  # an unreadable file is "no metadata", reported as such
+            return None
+
+
+def _dedupe(runs: list[RunFact]) -> list[RunFact]:
+    """One fact per run (the last read wins): a run may come from two questions."""
+    return list({(r.team, r.project, r.name): r for r in runs}.values())
+
+
+def _with_gpus(run: RunFact, gpus: int, known: bool) -> RunFact:
+    from dataclasses import replace
+
+    return replace(run, gpus=gpus, gpu_known=known)
+
+
+def _watermark(runs: list[RunFact], projects: dict[str, list[tuple[str, float | None]]],
+               floor: float) -> float:
+    """The newest server timestamp seen (runs' created/heartbeat, projects' updatedAt)."""
+    best = floor
+    for r in runs:
+        best = max(best, r.created_at, r.heartbeat_at)
+    for items in projects.values():
+        for _, updated in items:
+            if updated is not None:
+                best = max(best, updated)
+    return best

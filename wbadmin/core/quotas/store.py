@@ -1,0 +1,184 @@
+"""The run-usage store in the SQLite cache: the runs wbadmin has seen, and GPU-seconds per day.
+
+A run that has ended never changes, so its GPU-seconds are split into UTC days once and kept
+in `quota_daily`; period totals and the daily sparkline are sums over that table. A running
+run is counted live, up to now. When a run is written again (it ended, or a re-read), its old
+contribution is taken out before the new one goes in, so a refresh can write any run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..cache import Cache
+from .period import DAY, epoch_day
+
+
+@dataclass(frozen=True)
+class RunFact:
+    """What quotas need of one run (times are the server's, epoch seconds)."""
+
+    team: str
+    project: str
+    name: str
+    display_name: str | None
+    username: str | None
+    state: str
+    created_at: float
+    heartbeat_at: float
+    gpus: int
+    gpu_known: bool = True
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def row(self) -> tuple:
+        return (self.team, self.project, self.name, self.display_name, self.username,
+                self.state, self.created_at, self.heartbeat_at, self.gpus, int(self.gpu_known))
+
+
+def day_split(start: float, end: float) -> Iterable[tuple[int, float]]:
+    """(UTC day, seconds) pieces of [start, end)."""
+    t = start
+    while t < end:
+        day = epoch_day(t)
+        stop = min(end, (day + 1) * DAY)
+        yield day, stop - t
+        t = stop
+
+
+class UsageStore:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    # ---- state ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Any:
+        raw = self.cache.scalar("SELECT value FROM quota_state WHERE key = ?", (key,))
+        return None if raw is None else json.loads(raw)
+
+    @staticmethod
+    def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
+        conn.execute("INSERT INTO quota_state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                     "value = excluded.value", (key, json.dumps(value)))
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection) -> None:
+        for table in ("quota_runs", "quota_daily", "quota_projects", "quota_state"):
+            conn.execute(f"DELETE FROM {table}")
+
+    @staticmethod
+    def prune(conn: sqlite3.Connection, window_start: float) -> None:
+        """Drop ended runs and days before `window_start` (a new period began)."""
+        conn.execute("DELETE FROM quota_runs WHERE state != 'running' AND heartbeat_at < ?",
+                     (window_start,))
+        conn.execute("DELETE FROM quota_daily WHERE day < ?", (epoch_day(window_start),))
+        UsageStore.put(conn, "window_start", window_start)
+
+    def write_runs(self, conn: sqlite3.Connection, runs: list[RunFact],
+                   fresh: bool = False) -> None:
+        """Insert or replace runs, keeping the daily GPU-seconds of ended runs exact.
+        `fresh`: the store was just cleared (a full computation), so no run is there yet."""
+        delta: dict[tuple[str, str, int], float] = defaultdict(float)
+        for run in runs:
+            old = None if fresh else conn.execute(
+                "SELECT state, created_at, heartbeat_at, gpus FROM quota_runs WHERE team = ? "
+                "AND project = ? AND name = ?", (run.team, run.project, run.name)).fetchone()
+            if old is not None and old["state"] != "running" and old["gpus"]:
+                for day, secs in day_split(old["created_at"], old["heartbeat_at"]):
+                    delta[(run.team, run.project, day)] -= secs * old["gpus"]
+            if not run.running and run.gpus:
+                for day, secs in day_split(run.created_at, run.heartbeat_at):
+                    delta[(run.team, run.project, day)] += secs * run.gpus
+        conn.executemany("INSERT OR REPLACE INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         [r.row() for r in runs])
+        conn.executemany(
+            "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
+            "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",
+            [(t, p, d, v) for (t, p, d), v in delta.items() if v])
+
+    @staticmethod
+    def write_projects(conn: sqlite3.Connection, team: str,
+                       projects: Iterable[tuple[str, float | None]]) -> None:
+        conn.executemany("INSERT OR REPLACE INTO quota_projects VALUES (?, ?, ?)",
+                         [(team, name, updated) for name, updated in projects])
+
+    @staticmethod
+    def write_storage(conn: sqlite3.Connection, storage: dict[str, int | None],
+                      now: float) -> None:
+        conn.executemany("INSERT OR REPLACE INTO quota_teams VALUES (?, ?, ?)",
+                         [(t, b, now) for t, b in storage.items()])
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def teams(self) -> list[str]:
+        return [r[0] for r in self.cache.query(
+            "SELECT team FROM quota_projects UNION SELECT team FROM quota_teams ORDER BY 1")]
+
+    def projects_of(self, team: str) -> list[str]:
+        return [r[0] for r in self.cache.query(
+            "SELECT project FROM quota_projects WHERE team = ? ORDER BY project", (team,))]
+
+    def storage(self) -> dict[str, int | None]:
+        return {r[0]: r[1] for r in self.cache.query("SELECT team, storage_bytes FROM "
+                                                     "quota_teams")}
+
+    def team_days(self, first_day: int, end_day: int) -> list[sqlite3.Row]:
+        """(team, day, gpu_seconds) of ended runs in [first_day, end_day)."""
+        return self.cache.query(
+            "SELECT team, day, SUM(gpu_seconds) AS s FROM quota_daily WHERE day >= ? AND "
+            "day < ? GROUP BY team, day", (first_day, end_day))
+
+    def project_totals(self, first_day: int, end_day: int) -> list[sqlite3.Row]:
+        """(team, project, gpu_seconds) of ended runs in [first_day, end_day)."""
+        return self.cache.query(
+            "SELECT team, project, SUM(gpu_seconds) AS s FROM quota_daily WHERE day >= ? "
+            "AND day < ? GROUP BY team, project", (first_day, end_day))
+
+    def running(self) -> list[sqlite3.Row]:
+        """(team, project, created_at, heartbeat_at, gpus) of every running run."""
+        return self.cache.query("SELECT team, project, created_at, heartbeat_at, gpus FROM "
+                                "quota_runs WHERE state = 'running'")
+
+    def projects(self) -> list[sqlite3.Row]:
+        return self.cache.query("SELECT team, project FROM quota_projects")
+
+    def stale_running(self, after: float, before: float) -> list[sqlite3.Row]:
+        """Running runs whose last heartbeat is in [after, before) (maybe crashed)."""
+        return self.cache.query("SELECT team, project, name FROM quota_runs WHERE state = "
+                                "'running' AND heartbeat_at >= ? AND heartbeat_at < ?",
+                                (after, before))
+
+    def missing(self, start: float) -> dict[str, int]:
+        """Runs without GPU facts, per team, active since `start`."""
+        return {r[0]: r[1] for r in self.cache.query(
+            "SELECT team, COUNT(*) FROM quota_runs WHERE gpu_known = 0 AND "
+            "(heartbeat_at >= ? OR state = 'running') GROUP BY team", (start,))}
+
+    def top(self, team: str, start: float, end: float, now: float, by: str,
+            limit: int = 10, silent_s: float = 900.0) -> list[sqlite3.Row]:
+        """Top runs (by="run") or users (by="user") of a team by GPU-seconds in [start, end),
+        running runs counted as `usage` counts them (`now` is the server's time)."""
+        stop = (f"CASE WHEN state = 'running' AND ? - heartbeat_at <= {silent_s} "
+                "THEN MAX(?, heartbeat_at) ELSE heartbeat_at END")
+        seconds = f"gpus * MAX(0, MIN({stop}, ?) - MAX(created_at, ?))"
+        group = "username" if by == "user" else "project, name"
+        label = "COALESCE(username, '?') AS username" if by == "user" else \
+            "project, name, display_name, username, state, gpus"
+        return self.cache.query(
+            f"SELECT {label}, SUM({seconds}) AS gpu_seconds, COUNT(*) AS runs "
+            "FROM quota_runs WHERE team = ? AND (heartbeat_at >= ? OR state = 'running') "
+            f"AND created_at < ? GROUP BY {group} HAVING gpu_seconds > 0 "
+            "ORDER BY gpu_seconds DESC LIMIT ?",
+            (now, now, end, start, team, start, end, limit))
+
+    def run_count(self) -> int:
+        return int(self.cache.scalar("SELECT COUNT(*) FROM quota_runs") or 0)
