@@ -26,14 +26,13 @@ import dataclasses
 import logging
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import paths
+from . import paths, tomlfile
 from .errors import WbError
 
 log = logging.getLogger(__name__)
@@ -224,7 +223,6 @@ def _validate_profile_name(name: str, source: str) -> None:
 # ---- loading the TOML config ---------------------------------------------------------------
 
 _TOP_LEVEL = {"default_profile", "profiles", "ui", "keys", "access"}
-_LINE_RE = re.compile(r"at line (\d+)")
 
 
 def _find_line(text: str, table: str | None, key: str | None) -> int | None:
@@ -358,13 +356,10 @@ def load_settings(path: Path | None = None) -> Settings:
     except UnicodeDecodeError:
         raise ConfigFileError(path, "it is not UTF-8 text") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        message = str(e)
-        match = _LINE_RE.search(message)
-        reason = re.sub(r"\s*\((at line .*|at end of document)\)\s*$", "", message)
-        line = int(match.group(1)) if match else len(text.splitlines()) or None
-        raise ConfigFileError(path, f"invalid TOML: {reason}", line) from None
+        data = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as e:
+        line = e.line or len(text.splitlines()) or None  # "at end of document"
+        raise ConfigFileError(path, e.reason, line) from None
     settings = _Loader(path, text).settings(data)
     for warning in settings.warnings:
         log.warning("%s", warning)

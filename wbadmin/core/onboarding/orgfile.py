@@ -31,12 +31,11 @@ warnings. Checks that need W&B (unknown users, taken names, custom roles) are di
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import tomlfile
 from ..access.people import EMAIL, ORG_ROLES, REGISTRY_ROLES
 from ..settings import ConfigFileError
 from .changes import visibility_to_access
@@ -47,7 +46,6 @@ ORG_KEYS = ("name", "roles")
 TEAM_KEYS = ("members", "invites", "service_accounts", "projects")
 PROJECT_KEYS = ("description", "visibility")
 REGISTRY_KEYS = ("users", "teams")
-_AT_LINE = re.compile(r"at line (\d+)")
 
 
 @dataclass(frozen=True)
@@ -231,13 +229,10 @@ def _team(r: _Reader, name: str, value: Any) -> TeamSpec:
 def load_toml(path: Path, text: str) -> dict[str, Any]:
     """tomllib, with a syntax error as an OrgFileError at its line."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = _AT_LINE.search(message)
-        line = int(found.group(1)) if found else (len(text.splitlines()) or None)
-        reason = message.split(" (at line")[0].split(" (at end")[0]
-        raise OrgFileError(path, [Problem(line, f"invalid TOML: {reason}")]) from None
+        return tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        line = exc.line or len(text.splitlines()) or None  # "at end of document"
+        raise OrgFileError(path, [Problem(line, exc.reason)]) from None
 
 
 def parse(path: Path, text: str) -> OrgSpec:

@@ -37,11 +37,11 @@ planned. Finding templates by name is `library.py`'s job.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import tomlfile
 from ..settings import ConfigFileError
 
 SHIPPED_DIR = Path(__file__).with_name("templates")
@@ -53,7 +53,6 @@ PLACEHOLDERS = {"team": ("team", "hire")}  # name -> the template kinds that may
 QUOTA_LIMITS = ("gpu_hours", "storage_gb", "concurrent_runs")
 PERIODS = ("month", "week")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_LINE = re.compile(r"at line (\d+)")
 _HEADER = re.compile(r"^\[(\[)?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
 
 
@@ -131,26 +130,28 @@ class Template:
 
     def line(self, where: str) -> int | None:
         """The line of a part of the template (e.g. "projects.1.name"), for plan-time errors."""
-        while where:
-            if where in self.lines:
-                return self.lines[where]
-            where = where.rpartition(".")[0]
-        return None
+        return _line_at(self.lines, where)
 
 
 def parse_template(text: str, path: Path | str = "<template>") -> Template:
     path = Path(path)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _LINE.search(str(exc))
-        reason = re.sub(r"\s*\((at line .*|at end of document)\)\s*$", "", str(exc))
-        raise TemplateError(path, f"invalid TOML: {reason}",
-                            int(match.group(1)) if match else None) from None
+        data = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise TemplateError(path, exc.reason, exc.line) from None
     return _Parser(path, text).template(data)
 
 
 # ---- parsing --------------------------------------------------------------------------------
+
+def _line_at(lines: dict[str, int], where: str) -> int | None:
+    """The line of `where` ("projects.1.name"), else of its nearest located parent."""
+    while where:
+        if where in lines:
+            return lines[where]
+        where = where.rpartition(".")[0]
+    return None
+
 
 def _locate(text: str) -> dict[str, int]:
     """Lines of tables and keys: "projects.0" is the first [[projects]] header,
@@ -181,12 +182,7 @@ class _Parser:
         self.kind = "team"
 
     def fail(self, where: str, reason: str) -> TemplateError:
-        line = None
-        probe = where
-        while probe and line is None:
-            line = self.lines.get(probe)
-            probe = probe.rpartition(".")[0]
-        return TemplateError(self.path, reason, line)
+        return TemplateError(self.path, reason, _line_at(self.lines, where))
 
     def text(self, table: dict[str, Any], key: str, where: str, *, required: bool = False,
              default: str = "") -> str:

@@ -30,12 +30,11 @@ import math
 import operator
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import paths, tomlfile
 from ..settings import ConfigFileError
 from .record import Record, lookup
 
@@ -50,7 +49,6 @@ _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.
         ">": operator.gt, "<": operator.lt}
 _GATE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$")
 _TARGET_KEYS = {"approvals", "registry_admins", "users", "teams", "gates", "required"}
-_LINE = re.compile(r"at line (\d+)")
 BUILT_IN = Path("<built-in policy>")
 
 
@@ -219,12 +217,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
 def parse_policy(text: str, path: Path | None) -> Policy:
     where = path or BUILT_IN
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _LINE.search(str(exc))
-        reason = re.sub(r"\s*\((at line .*|at end of document)\)\s*$", "", str(exc))
-        raise PolicyError(where, f"invalid TOML: {reason}",
-                          int(match.group(1)) if match else None) from None
+        data = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise PolicyError(where, exc.reason, exc.line) from None
     return _Loader(where, text).policy(data)
 
 
@@ -238,17 +233,7 @@ class _Loader:
     def line_of(self, table: str | None, key: str | None) -> int | None:
         """Best effort: the line of `key` in `[table]` (tomllib reports lines only for syntax
         errors); the table header when the key is not found."""
-        current, header_line = None, None
-        for number, raw in enumerate(self.lines, start=1):
-            line = raw.strip()
-            if head := re.fullmatch(r"\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?", line):
-                current = re.sub(r"\s*\.\s*", ".", head.group(1)).replace('"', "")
-                if table and (current == table or current.startswith(table + ".")):
-                    header_line = header_line or number
-                continue
-            if key and current == table and re.match(rf'"?{re.escape(key)}"?\s*=', line):
-                return number
-        return header_line
+        return tomlfile.line_of(self.lines, table, key, sub_tables=True)
 
     def policy(self, data: dict[str, Any]) -> Policy:
         unknown = set(data) - {"defaults", "registries", "webhooks"}

@@ -29,14 +29,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import paths, tomlfile
 from ..settings import ConfigFileError
 from .period import KINDS, PeriodSpec
 
@@ -46,7 +45,6 @@ DEMO_POLICY = Path("<demo policy>")
 METRICS = ("gpu_hours", "storage_gb", "concurrent_runs")
 METRIC_LABELS = {"gpu_hours": "GPU-hours", "storage_gb": "storage", "concurrent_runs":
                  "concurrent runs"}
-_LINE = re.compile(r"at line (\d+)")
 _DEFAULT_KEYS = {"period", "start", "days", "thresholds", "forecast_alerts",
                  "price_per_gpu_hour", "currency"}
 _TEAM_KEYS = {*_DEFAULT_KEYS, *METRICS, "projects"}
@@ -180,12 +178,9 @@ def demo_policy() -> QuotaPolicy:
 
 def parse_policy(text: str, path: Path) -> QuotaPolicy:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _LINE.search(str(exc))
-        reason = re.sub(r"\s*\((at line .*|at end of document)\)\s*$", "", str(exc))
-        raise QuotaPolicyError(path, f"invalid TOML: {reason}",
-                               int(match.group(1)) if match else None) from None
+        data = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise QuotaPolicyError(path, exc.reason, exc.line) from None
     return _Loader(path, text).policy(data)
 
 
@@ -201,17 +196,7 @@ class _Loader:
 
     def line_of(self, table: str | None, key: str | None) -> int | None:
         """Best effort: the line of `key` in `[table]`, else the table's header line."""
-        current, header = None, None
-        for number, raw in enumerate(self.lines, start=1):
-            line = raw.strip()
-            if head := re.fullmatch(r"\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?", line):
-                current = re.sub(r"\s*\.\s*", ".", head.group(1)).replace('"', "")
-                if table and current == table:
-                    header = header or number
-                continue
-            if key and current == table and re.match(rf'"?{re.escape(key)}"?\s*=', line):
-                return number
-        return header
+        return tomlfile.line_of(self.lines, table, key)
 
     def policy(self, data: dict[str, Any]) -> QuotaPolicy:
         unknown = set(data) - {"defaults", "teams", "webhooks"}
