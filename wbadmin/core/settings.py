@@ -72,6 +72,22 @@ class ConfigFileError(SettingsError):
                          "Fix the file (or move it aside) and try again.")
 
 
+class PolicyFileError(ConfigFileError):
+    """A policy, template or org file is unreadable or malformed:
+    "<what> <file>, line N: <reason>"."""
+
+    what = "file"
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None) -> None:
+        super().__init__(Path(path), reason, line)
+        where = f"{path}, line {line}" if line else str(path)
+        self.message = f"{self.what} {where}: {reason}"
+        self.args = (self.message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class UnknownProfileError(SettingsError):
     def __init__(self, name: str, known: list[str], config: Path) -> None:
         self.name, self.known = name, known

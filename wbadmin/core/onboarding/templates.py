@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import tomlfile
-from ..settings import ConfigFileError
+from ..settings import PolicyFileError
 
 SHIPPED_DIR = Path(__file__).with_name("templates")
 KINDS = ("team", "hire")
@@ -56,17 +56,10 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _HEADER = re.compile(r"^\[(\[)?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
 
 
-class TemplateError(ConfigFileError):
+class TemplateError(PolicyFileError):
     """A template is unreadable or malformed: names the file, the line and the reason."""
 
-    def __init__(self, path: Path | str, reason: str, line: int | None = None) -> None:
-        super().__init__(Path(path), reason, line)
-        where = f"{path}, line {line}" if line else str(path)
-        self.message = f"template {where}: {reason}"
-        self.args = (self.message,)
-
-    def __str__(self) -> str:
-        return self.message
+    what = "template"
 
 
 @dataclass(frozen=True)

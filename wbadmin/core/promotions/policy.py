@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, tomlfile
-from ..settings import ConfigFileError
+from ..settings import PolicyFileError
 from .record import Record, lookup
 
 POLICY_FILE_NAME = "promotions.toml"
@@ -52,17 +52,10 @@ _TARGET_KEYS = {"approvals", "registry_admins", "users", "teams", "gates", "requ
 BUILT_IN = Path("<built-in policy>")
 
 
-class PolicyError(ConfigFileError):
+class PolicyError(PolicyFileError):
     """The policy file is unreadable or malformed: names the file, the line and the reason."""
 
-    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
-        super().__init__(path, reason, line)
-        where = f"{path}, line {line}" if line else str(path)
-        self.message = f"promotion policy {where}: {reason}"
-        self.args = (self.message,)
-
-    def __str__(self) -> str:
-        return self.message
+    what = "promotion policy"
 
 
 def policy_path(explicit: str | Path | None = None) -> Path:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, tomlfile
-from ..settings import ConfigFileError
+from ..settings import PolicyFileError
 from .period import KINDS, PeriodSpec
 
 POLICY_FILE_NAME = "quotas.toml"
@@ -53,17 +53,10 @@ HOW_TO = ("no quota policy: showing usage without limits; write one to "
           "{path} (see `wbadmin quotas --help`)")
 
 
-class QuotaPolicyError(ConfigFileError):
+class QuotaPolicyError(PolicyFileError):
     """The policy file is unreadable or malformed: names the file, the line and the reason."""
 
-    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
-        super().__init__(path, reason, line)
-        where = f"{path}, line {line}" if line else str(path)
-        self.message = f"quota policy {where}: {reason}"
-        self.args = (self.message,)
-
-    def __str__(self) -> str:
-        return self.message
+    what = "quota policy"
 
 
 @dataclass(frozen=True)
