@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-from tests.benchmarks.bench_sync import seed_file, serve
+from tests.benchmarks.bench_sync import serve
+from tests.benchmarks.common import Results, seed_file
 from tests.conftest import key_of
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
@@ -54,22 +55,15 @@ price_per_gpu_hour = 2.40
 gpu_hours = { soft = 50000, hard = 80000 }
 """, Path("bench.toml"))
 
-RESULTS: list[tuple[str, str, str]] = []
+RESULTS = Results(f"Quota benchmark ({PRESET})")
+record = RESULTS.record
 
-
-def record(what: str, figure: str, note: str = "") -> None:
-    RESULTS.append((what, figure, note))
-    print(f"  {what}: {figure} {note}", flush=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report() -> Iterator[None]:
     yield
-    if RESULTS:
-        width = max(len(w) for w, _, _ in RESULTS)
-        print(f"\n\nQuota benchmark ({PRESET})")
-        for what, figure, note in RESULTS:
-            print(f"{what:<{width}}  {figure:>12}  {note}")
+    RESULTS.print_table()
 
 
 def timed_refresh(base_url: str, cache_path: Path, now: float, full: bool

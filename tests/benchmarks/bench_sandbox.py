@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.benchmarks.common import Results
 from tests.conftest import SEED, SEED_NOW, basic_api, key_of
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.seed import seed_preset
@@ -39,24 +40,15 @@ query GetTeamEntity($name: String!) {
 """
 NAGLE_STALL_MS = 40.0  # a median at or above this means responses are written in two sends
 
-RESULTS: list[tuple[str, str, str]] = []  # (what, figure, note)
+RESULTS = Results("Sandbox benchmark")
+record = RESULTS.record
 
-
-def record(what: str, figure: str, note: str = "") -> None:
-    RESULTS.append((what, figure, note))
-    print(f"  {what}: {figure} {note}")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report() -> Iterator[None]:
     yield
-    width = max(len(w) for w, _, _ in RESULTS) if RESULTS else 10
-    fig = max(len(f) for _, f, _ in RESULTS) if RESULTS else 10
-    print("\n\nSandbox benchmark")
-    print(f"{'measure':<{width}}  {'figure':>{fig}}  note")
-    print(f"{'-' * width}  {'-' * fig}  ----")
-    for what, figure, note in RESULTS:
-        print(f"{what:<{width}}  {figure:>{fig}}  {note}")
+    RESULTS.print_table()
 
 
 def mb(path: Path) -> float:

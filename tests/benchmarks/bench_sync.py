@@ -34,13 +34,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SEED, SEED_NOW, key_of
+from tests.benchmarks.common import Results, seed_file, verdict
+from tests.conftest import key_of
 from wbadmin.core import explorer
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client, RequestRecord
 from wbadmin.core.sync import Syncer, SyncReport
 from wbadmin.sandbox.db import Database
-from wbadmin.sandbox.seed import seed_preset
 from wbadmin.sandbox.server import SandboxServer, free_port
 
 pytestmark = pytest.mark.benchmark
@@ -52,43 +52,20 @@ GOAL_TREE_MS = 100.0
 SYNC_REPEATS = 3  # wbadmin syncs per setting (the median is compared; the SDK runs once)
 HUGE_BUDGET_S = 180.0  # seed + sync of `huge` must fit in this to be benchmarked
 
-RESULTS: list[tuple[str, str, str]] = []  # (what, figure, note)
+RESULTS = Results("Data-layer benchmark")
+record = RESULTS.record
 CACHES: dict[str, Path] = {}  # preset -> synced cache file, for the tree-read benchmark
 
 
-def record(what: str, figure: str, note: str = "") -> None:
-    RESULTS.append((what, figure, note))
-    print(f"  {what}: {figure} {note}")
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report() -> Iterator[None]:
     yield
-    if not RESULTS:
-        return
-    width = max(len(w) for w, _, _ in RESULTS)
-    fig = max(len(f) for _, f, _ in RESULTS)
-    print("\n\nData-layer benchmark")
-    print(f"{'measure':<{width}}  {'figure':>{fig}}  note")
-    print(f"{'-' * width}  {'-' * fig}  ----")
-    for what, figure, note in RESULTS:
-        print(f"{what:<{width}}  {figure:>{fig}}  {note}")
+    RESULTS.print_table()
 
 
 # ---- fixtures ----------------------------------------------------------------------------
-
-def seed_file(path: Path, preset: str) -> float:
-    db = Database(path)
-    start = time.perf_counter()
-    seed_preset(db, preset, seed=SEED, now=SEED_NOW)
-    elapsed = time.perf_counter() - start
-    db.close()  # checkpoints the WAL into the file
-    return elapsed
-
 
 @pytest.fixture(scope="module")
 def large_path(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -44,13 +44,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED, SEED_NOW, key_of
+from tests.benchmarks.common import Results, seed_file, verdict
+from tests.conftest import key_of
 from wbadmin.core import explorer
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
 from wbadmin.core.sync import Syncer, SyncReport
 from wbadmin.sandbox.db import Database
-from wbadmin.sandbox.seed import seed_preset
 from wbadmin.sandbox.seed_scale import BIG_TEAM
 from wbadmin.sandbox.server import SandboxServer
 
@@ -66,16 +66,10 @@ GOAL_RSS_MB = 300.0
 HUGE_BUDGET_S = 300.0  # seed + sync of `huge` must fit in this
 SIZE = (120, 36)
 
-RESULTS: list[tuple[str, str, str]] = []  # (what, figure, note)
+RESULTS = Results("TUI benchmark")
+record = RESULTS.record
 
 
-def record(what: str, figure: str, note: str = "") -> None:
-    RESULTS.append((what, figure, note))
-    print(f"  {what}: {figure} {note}")
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def ms(seconds: float) -> str:
@@ -90,15 +84,7 @@ def spread(values: list[float], unit: Callable[[float], str] = ms) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def report() -> Iterator[None]:
     yield
-    if not RESULTS:
-        return
-    width = max(len(w) for w, _, _ in RESULTS)
-    fig = max(len(f) for _, f, _ in RESULTS)
-    print("\n\nTUI benchmark")
-    print(f"{'measure':<{width}}  {'figure':>{fig}}  note")
-    print(f"{'-' * width}  {'-' * fig}  ----")
-    for what, figure, note in RESULTS:
-        print(f"{what:<{width}}  {figure:>{fig}}  {note}")
+    RESULTS.print_table()
 
 
 # ---- shared set-up -------------------------------------------------------------------------
@@ -135,15 +121,6 @@ def sync_cache(base_url: str, cache_path: Path, timeout: float | None = None) ->
                 cache.close()
 
     return asyncio.run(main())
-
-
-def seed_file(path: Path, preset: str) -> float:
-    db = Database(path)
-    start = time.perf_counter()
-    seed_preset(db, preset, seed=SEED, now=SEED_NOW)
-    elapsed = time.perf_counter() - start
-    db.close()  # checkpoints the WAL into the file
-    return elapsed
 
 
 # ---- benchmark 1: start-up -----------------------------------------------------------------
