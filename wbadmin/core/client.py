@@ -19,13 +19,15 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from . import errors as E
+
+K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
 
 log = logging.getLogger("wbadmin.client")
 
@@ -292,6 +294,34 @@ class Client:
             cursor = info.get("endCursor")
             if not info.get("hasNextPage") or not cursor:
                 return
+
+    async def paginate_many(
+            self, keys: Iterable[K], per_request: int,
+            request: Callable[[list[tuple[K, str | None]]], tuple[str, dict[str, Any]]],
+            take: Callable[[K, list[dict]], None],
+            connection: Callable[[Any], Any] = lambda answer: answer) -> None:
+        """Page through one connection per key, `per_request` keys per request (GraphQL
+        aliases r0, r1, ... built by `request` from (key, cursor) pairs), requests of a round
+        concurrently, until no key has a next page. `connection` finds the connection in an
+        alias's answer; `take` receives each key's nodes, page by page."""
+        pending: dict[K, str | None] = dict.fromkeys(keys)
+
+        async def one(chunk: list[tuple[K, str | None]]) -> dict[K, str | None]:
+            data = await self.graphql(*request(chunk))
+            more: dict[K, str | None] = {}
+            for i, (key, _) in enumerate(chunk):
+                conn = connection(data.get(f"r{i}")) or {}
+                take(key, [e["node"] for e in conn.get("edges") or [] if e.get("node")])
+                info = conn.get("pageInfo") or {}
+                if info.get("hasNextPage") and info.get("endCursor"):
+                    more[key] = info["endCursor"]
+            return more
+
+        while pending:
+            items = list(pending.items())
+            rounds = await asyncio.gather(*(one(items[i:i + per_request])
+                                            for i in range(0, len(items), per_request)))
+            pending = {k: c for r in rounds for k, c in r.items()}
 
     # ---- SCIM ----------------------------------------------------------------------------
 

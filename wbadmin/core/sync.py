@@ -184,28 +184,15 @@ class Syncer:
         the server, so only when refreshing one team)."""
         selection = Q.PROJECTS_WITH_LAST_RUN_SELECTION if last_run else Q.PROJECTS_SELECTION
         out: dict[str, list[dict]] = {n: [] for n in names}
-        pending: dict[str, str | None] = dict.fromkeys(names)  # team -> cursor
 
-        async def batch(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
-            doc, variables = Q.batched(
+        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+            return Q.batched(
                 "WbadminProjects", "models", selection,
                 {"entityName": "String!", "first": "Int", "after": "String"},
                 [{"entityName": t, "first": self.page_size, "after": c} for t, c in chunk])
-            data = await self.client.graphql(doc, variables)
-            more: dict[str, str | None] = {}
-            for i, (team, _) in enumerate(chunk):
-                conn = data.get(f"r{i}") or {}
-                out[team].extend(e["node"] for e in conn.get("edges") or [] if e.get("node"))
-                info = conn.get("pageInfo") or {}
-                if info.get("hasNextPage") and info.get("endCursor"):
-                    more[team] = info["endCursor"]
-            return more
 
-        while pending:
-            items = list(pending.items())
-            results = await asyncio.gather(*(batch(items[i:i + self.project_batch])
-                                             for i in range(0, len(items), self.project_batch)))
-            pending = {t: c for r in results for t, c in r.items()}
+        await self.client.paginate_many(names, self.project_batch, request,
+                                        lambda team, nodes: out[team].extend(nodes))
         return out
 
     # ---- registries --------------------------------------------------------------------------

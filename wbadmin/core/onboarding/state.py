@@ -9,8 +9,8 @@ cache would hold only the caller's own teams and an export or plan would be sile
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import errors as E
 from .. import queries as Q
@@ -113,31 +113,17 @@ async def project_descriptions(client: Client, teams: list[str], *, batch: int =
                                page_size: int = 200) -> dict[tuple[str, str], str | None]:
     """(team, project) -> description, for every project of `teams` (paged, batched)."""
     out: dict[tuple[str, str], str | None] = {}
-    pending: dict[str, str | None] = dict.fromkeys(teams)
 
-    async def one(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
-        doc, variables = Q.batched(
+    def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+        return Q.batched(
             "WbadminProjectDescriptions", "models", DESCRIPTIONS,
             {"entityName": "String!", "first": "Int", "after": "String"},
             [{"entityName": t, "first": page_size, "after": c} for t, c in chunk])
-        data = await client.graphql(doc, variables)
-        more: dict[str, str | None] = {}
-        for i, (team, _) in enumerate(chunk):
-            conn = data.get(f"r{i}") or {}
-            for edge in conn.get("edges") or []:
-                node = edge.get("node") or {}
-                if node.get("name"):
-                    out[(team, node["name"])] = node.get("description")
-            info = conn.get("pageInfo") or {}
-            if info.get("hasNextPage") and info.get("endCursor"):
-                more[team] = info["endCursor"]
-        return more
 
-    while pending:
-        items = list(pending.items())
-        results = await asyncio.gather(*(one(items[i:i + batch])
-                                         for i in range(0, len(items), batch)))
-        pending = {t: c for r in results for t, c in r.items()}
+    def take(team: str, nodes: list[dict]) -> None:
+        out.update(((team, n["name"]), n.get("description")) for n in nodes if n.get("name"))
+
+    await client.paginate_many(teams, batch, request, take)
     return out
 
 

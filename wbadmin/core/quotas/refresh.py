@@ -234,32 +234,20 @@ class QuotaRefresher:
         out: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
         filters = json.dumps({} if since is None else
                              {"updated_at": {"$gt": wire.iso(since)}})
-        pending: dict[str, str | None] = dict.fromkeys(teams)
 
-        async def batch(chunk: list[tuple[str, str | None]]) -> dict[str, str | None]:
-            doc, variables = wire.batched(
+        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+            return wire.batched(
                 "WbadminQuotaProjects", "entity", wire.PROJECTS_SELECTION,
                 [{"name": t, "FILTERS": filters, "FIRST": self.page_size, "AFTER": c}
                  for t, c in chunk], {"name": "String!"},
                 {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
-            data = await self.client.graphql(doc, variables)
-            more: dict[str, str | None] = {}
-            for i, (team, _) in enumerate(chunk):
-                conn = (data.get(f"r{i}") or {}).get("projects") or {}
-                for edge in conn.get("edges") or []:
-                    node = edge.get("node") or {}
-                    if node.get("name"):
-                        out[team].append((node["name"], parse_time(node.get("updatedAt"))))
-                info = conn.get("pageInfo") or {}
-                if info.get("hasNextPage") and info.get("endCursor"):
-                    more[team] = info["endCursor"]
-            return more
 
-        while pending:
-            items = list(pending.items())
-            results = await asyncio.gather(*(batch(items[i:i + self.team_batch])
-                                             for i in range(0, len(items), self.team_batch)))
-            pending = {t: c for r in results for t, c in r.items()}
+        def take(team: str, nodes: list[dict]) -> None:
+            out[team].extend((n["name"], parse_time(n.get("updatedAt")))
+                             for n in nodes if n.get("name"))
+
+        await self.client.paginate_many(teams, self.team_batch, request, take,
+                                        lambda entity: (entity or {}).get("projects"))
         return out
 
     async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
