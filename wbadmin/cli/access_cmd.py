@@ -21,7 +21,7 @@ from ..core.engine import Engine
 from ..core.journal import iso
 from ..core.session import Session
 from ..core.sync import Syncer
-from .common import add_command, confirm, note, run_online, when_text
+from .common import add_command, confirm_guarded, note, run_online, when_text
 from .data_cmd import fresh_session
 from .errors import (
     AUTH,
@@ -235,24 +235,6 @@ def _show(review: Review, stream) -> None:
         print(f"⚠ {concern.message}", file=stream)
 
 
-def _agreed(args: argparse.Namespace, review: Review) -> bool:
-    if review.phrase is None:
-        return confirm("Apply these changes?", args.yes)
-    if args.confirm is not None:
-        if args.confirm.strip() != review.phrase:
-            raise CliError(f"the confirmation does not match: type {review.phrase!r} to go "
-                           "ahead", USAGE)
-        return True
-    if not sys.stdin.isatty():
-        raise CliError(f"guard rail: {review.concerns[0].message}; nothing changed. To go "
-                       f"ahead anyway pass --confirm {review.phrase!r}", USAGE)
-    try:
-        typed = input(f"Type {review.phrase!r} to go ahead anyway: ")
-    except EOFError:
-        typed = ""
-    return typed.strip() == review.phrase
-
-
 def _apply_reviewed(args: argparse.Namespace, session: Session,
                     review: Review) -> list[Outcome] | None:
     """Re-read, show, confirm, apply, refresh the cache. None: nothing was applied."""
@@ -269,7 +251,8 @@ def _apply_reviewed(args: argparse.Namespace, session: Session,
             return None
         review.plan = plan
         _show(review, stream)
-        if not await asyncio.to_thread(_agreed, args, review):
+        if not await asyncio.to_thread(confirm_guarded, args, review.concerns,
+                                       review.phrase):
             note("nothing changed")
             return None
         engine = Engine(session.journal, profile=session.profile.name)

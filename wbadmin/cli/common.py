@@ -279,6 +279,27 @@ def confirm(question: str, yes: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def confirm_guarded(args: argparse.Namespace, concerns: list[Any], phrase: str | None) -> bool:
+    """Agreement to a plan. Without concerns: `confirm` (--yes or y/N). With a guard-rail
+    concern (the last admin of a team, yourself): the `phrase` typed, or `--confirm PHRASE`;
+    a non-TTY without it is refused with the flag to pass."""
+    if not concerns or phrase is None:
+        return confirm("Apply these changes?", args.yes)
+    if args.confirm is not None:
+        if args.confirm.strip() != phrase:
+            raise CliError(f"the confirmation does not match: type {phrase!r} to go ahead",
+                           USAGE)
+        return True
+    if not sys.stdin.isatty():
+        raise CliError(f"guard rail: {concerns[0].message}; nothing changed. To go ahead anyway "
+                       f"pass --confirm {phrase!r}", USAGE)
+    try:
+        typed = input(f"Type {phrase!r} to go ahead anyway: ")
+    except EOFError:
+        typed = ""
+    return typed.strip() == phrase
+
+
 def identity_json(identity: Any) -> dict[str, Any]:
     return {"username": identity.username, "name": identity.name, "email": identity.email,
             "entity": identity.entity, "org": identity.org, "org_role": identity.org_role,

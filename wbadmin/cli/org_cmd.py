@@ -28,7 +28,7 @@ from ..core.onboarding.diff import OrgPlan, diff
 from ..core.onboarding.state import OrgState, fetch_state
 from ..core.session import Session
 from .access_cmd import FAILURE_CODES
-from .common import add_command, confirm, note, open_session, run_online
+from .common import add_command, confirm_guarded, note, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
@@ -236,7 +236,8 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
         found = guards.concerns(s.cache, planned.plan, state.actor)
         for concern in found:
             print(f"⚠ {concern.message}", file=stream)
-        if not await asyncio.to_thread(_agreed, args, found):
+        if not await asyncio.to_thread(confirm_guarded, args, found,
+                                       guards.phrase(found) if found else None):
             note("nothing changed")
             result["declined"] = True
             return result
@@ -269,25 +270,6 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
                        + (f" ({skipped} later change(s) not attempted)" if skipped else ""),
                        FAILURE_CODES.get(kind, CONFLICT))
     return 0
-
-
-def _agreed(args: argparse.Namespace, found: list[guards.Concern]) -> bool:
-    if not found:
-        return confirm("Apply these changes?", args.yes)
-    phrase = guards.phrase(found)
-    if args.confirm is not None:
-        if args.confirm.strip() != phrase:
-            raise CliError(f"the confirmation does not match: type {phrase!r} to go ahead",
-                           USAGE)
-        return True
-    if not sys.stdin.isatty():
-        raise CliError(f"guard rail: {found[0].message}; nothing changed. To go ahead anyway "
-                       f"pass --confirm {phrase!r}", USAGE)
-    try:
-        typed = input(f"Type {phrase!r} to go ahead anyway: ")
-    except EOFError:
-        typed = ""
-    return typed.strip() == phrase
 
 
 # ---- IdP import -----------------------------------------------------------------------------
