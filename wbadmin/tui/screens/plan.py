@@ -5,6 +5,7 @@ Every change is shown as a plan first. Cancel has the focus; Apply is one tab aw
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -128,8 +129,8 @@ class PlanScreen(ModalScreen[bool]):
                          id="dialog-title")
             if self.plan.title:
                 yield Static(Text(self.plan.title, style="dim"))
-            yield Static(Text("\n".join(self.plan.preview())), id="plan-lines")
-            summary = f"A journal entry will be written. {self.plan.summary()}"
+            yield Static(self.lines(), id="plan-lines")
+            summary = self.journal_line()
             if self.note:
                 summary += f"\n{self.note}"
             yield Static(Text(summary, style="dim"), id="plan-summary")
@@ -137,6 +138,13 @@ class PlanScreen(ModalScreen[bool]):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button(f"Apply {n} change{'s' if n != 1 else ''}", id="apply",
                              variant="warning")
+
+    def lines(self) -> RenderableType:
+        """The changes, one line each (subclasses draw them otherwise)."""
+        return Text("\n".join(self.plan.preview()))
+
+    def journal_line(self) -> str:
+        return f"A journal entry will be written. {self.plan.summary()}"
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Static
 
 from ...core.access.guards import Concern
 from ...core.changes import Plan
@@ -106,24 +106,13 @@ class OnboardingPlanScreen(PlanScreen):
         dialog.styles.max_height = "96%"
         super().on_mount()
 
-    def compose(self) -> ComposeResult:
-        n = len(self.plan.changes)
-        with Vertical(id="dialog", classes="plan"):
-            yield Static(Text(f"Plan: {n} change{'s' if n != 1 else ''}", style="bold"),
-                         id="dialog-title")
-            if self.plan.title:
-                yield Static(Text(self.plan.title, style="dim"))
-            shown = Plan(title=self.plan.title, changes=self.plan.changes[:DIALOG_ROWS])
-            table = plan_table(shown)
-            if len(self.plan) > DIALOG_ROWS:
-                table.add_row("", Text(f"… and {len(self.plan) - DIALOG_ROWS} more (all are "
-                                       "listed in the review behind)", style="dim"), "", "")
-            yield Static(table, id="plan-lines")
-            summary = f"A journal entry is written for each change: {self.plan.summary()}."
-            if self.note:
-                summary += f"\n{self.note}"
-            yield Static(Text(summary, style="dim"), id="plan-summary")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
-                yield Button(f"Apply {n} change{'s' if n != 1 else ''}", id="apply",
-                             variant="warning")
+    def lines(self) -> RenderableType:
+        shown = Plan(title=self.plan.title, changes=self.plan.changes[:DIALOG_ROWS])
+        table = plan_table(shown)
+        if len(self.plan) > DIALOG_ROWS:
+            table.add_row("", Text(f"… and {len(self.plan) - DIALOG_ROWS} more (all are "
+                                   "listed in the review behind)", style="dim"), "", "")
+        return table
+
+    def journal_line(self) -> str:
+        return f"A journal entry is written for each change: {self.plan.summary()}."
