@@ -41,7 +41,7 @@ from pathlib import Path
 from ..access.people import EMAIL, ORG_ROLES, rank
 from ..changes_team import PREDEFINED_ROLES
 from .diff import OrgPlan, diff
-from .orgfile import Entry, OrgFileError, OrgSpec, Problem, TeamSpec, load_toml
+from .orgfile import Entry, OrgFileError, OrgSpec, Problem, TeamSpec, load_toml, read_text
 from .state import OrgState
 from .tomllines import TomlLines
 
@@ -83,17 +83,6 @@ class Mapping:
     path: Path
     rules: dict[str, Rule] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise OrgFileError(path, [Problem(None, "no such file")]) from None
-    except UnicodeDecodeError:
-        raise OrgFileError(path, [Problem(None, "it is not UTF-8 text")]) from None
-    except OSError as exc:
-        raise OrgFileError(path, [Problem(None, exc.strerror or str(exc))]) from None
 
 
 def _who_ok(who: str) -> bool:
@@ -181,7 +170,7 @@ def parse_json(path: Path, text: str) -> Groups:
 
 
 def load_groups(path: Path) -> Groups:
-    text = _read(path)
+    text = read_text(path)
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
         return parse_json(path, text)
     return parse_csv(path, text)
@@ -230,7 +219,7 @@ def parse_mapping(path: Path, text: str) -> Mapping:
 
 
 def load_mapping(path: Path) -> Mapping:
-    return parse_mapping(path, _read(path))
+    return parse_mapping(path, read_text(path))
 
 
 def _key(state: OrgState, who: str) -> str:

@@ -273,12 +273,16 @@ def parse(path: Path, text: str) -> OrgSpec:
 
 def load(path: Path) -> OrgSpec:
     """Read and parse an org file; unreadable or non-UTF-8 files are OrgFileErrors too."""
+    return parse(path, read_text(path))
+
+
+def read_text(path: Path) -> str:
+    """An org, mapping or group file's text; unreadable or non-UTF-8: an OrgFileError."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise OrgFileError(path, [Problem(None, "no such file")]) from None
     except UnicodeDecodeError:
         raise OrgFileError(path, [Problem(None, "it is not UTF-8 text")]) from None
     except OSError as exc:
         raise OrgFileError(path, [Problem(None, exc.strerror or str(exc))]) from None
-    return parse(path, text)
