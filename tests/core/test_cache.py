@@ -99,3 +99,22 @@ def test_age_and_failures_are_recorded(tmp_path: Path) -> None:
     cache.record_failure("org", "cannot reach W&B")
     assert cache.last_error("org") == "cannot reach W&B"
     assert cache.fetched_at("org") == 1000.0  # a failure keeps the last good time
+
+
+def test_quota_usage_of_an_older_cache_is_summed_per_team(tmp_path: Path,
+                                                          monkeypatch) -> None:
+    """Migration 3 fills the per-team daily totals from the per-project ones already kept."""
+    path = tmp_path / "c.sqlite3"
+    monkeypatch.setattr("wbadmin.core.cache.MIGRATIONS", cache_schema.MIGRATIONS[:2])
+    monkeypatch.setattr("wbadmin.core.cache.SCHEMA_VERSION", 2)
+    old = Cache(path)
+    with old.transaction() as conn:
+        conn.executemany("INSERT INTO quota_daily VALUES (?, ?, ?, ?)",
+                         [("t1", "p1", 20400, 10.0), ("t1", "p2", 20400, 5.0),
+                          ("t1", "p1", 20401, 1.0), ("t2", "p1", 20400, 7.0)])
+    old.close()
+    monkeypatch.undo()
+    cache = Cache(path)
+    assert cache.rebuilt_from is None
+    rows = [tuple(r) for r in cache.query("SELECT * FROM quota_team_daily ORDER BY 1, 2")]
+    assert rows == [("t1", 20400, 15.0), ("t1", 20401, 1.0), ("t2", 20400, 7.0)]

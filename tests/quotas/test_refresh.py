@@ -12,7 +12,7 @@ import pytest
 
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
-from wbadmin.core.quotas import QuotaService
+from wbadmin.core.quotas import QuotaService, wire
 from wbadmin.core.quotas.refresh import RefreshReport
 from wbadmin.core.quotas.usage import UsageReport
 from wbadmin.sandbox import ids
@@ -93,8 +93,13 @@ def change_runs(world: QuotaWorld, db: Database) -> dict[str, int]:
     return {"created": 3, "finished": 2, "heartbeat": 1}
 
 
+@pytest.mark.parametrize("nested_runs", [100, 1])
 def test_incremental_refresh_equals_a_full_recomputation(world: QuotaWorld, sandbox_db,
-                                                         tmp_path) -> None:
+                                                         tmp_path, monkeypatch,
+                                                         nested_runs: int) -> None:
+    """Also when a changed project has more new runs than the changes request carries
+    (nested_runs=1: the rest are asked for project by project)."""
+    monkeypatch.setattr("wbadmin.core.quotas.refresh.NESTED_RUNS", nested_runs)
     world.now = time.time()  # the sandbox's API stamps changes with the real clock
     first, _ = world.run(refresh_and_report, POLICY)
     assert first.kind == "full" and first.runs_read > 100
@@ -190,3 +195,16 @@ def test_a_new_period_drops_what_no_period_needs(world: QuotaWorld, tmp_path) ->
     assert len(stored_runs(world.cache_path)) < before
     assert snapshot(inc_report) == snapshot(full_report)
     assert stored_runs(world.cache_path) == stored_runs(tmp_path / "fresh.sqlite3")
+
+
+def test_batched_requests_send_a_shared_value_once() -> None:
+    """The filter every alias asks is one variable, so the server parses it once."""
+    calls = [{"name": "a", "entityName": "t", "FILTERS": '{"x": 1}', "FIRST": 5, "AFTER": None},
+             {"name": "b", "entityName": "t", "FILTERS": '{"x": 1}', "FIRST": 5, "AFTER": "c1"}]
+    doc, variables = wire.batched("Q", "project", wire.RUNS_SELECTION, calls,
+                                  {"name": "String!", "entityName": "String!"},
+                                  {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
+    assert variables["s_filters"] == '{"x": 1}' and variables["s_first"] == 5
+    assert (variables["a0_after"], variables["a1_after"]) == (None, "c1")
+    assert doc.count("$s_filters") == 3  # declared once, used by both aliases
+    assert "a0_filters" not in variables

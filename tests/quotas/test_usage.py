@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from wbadmin.core.cache import Cache
+from wbadmin.core.quotas.store import UsageStore
 from wbadmin.core.quotas.usage import compute
 
 from .conftest import fill, policy, run, ts
@@ -148,3 +149,55 @@ def test_teams_in_the_policy_but_not_in_the_org_are_a_warning(store_cache: Cache
     report = compute(store_cache, policy(text), NOV_20)
     assert any("ghost-team" in w for w in report.warnings)
     assert report.team("ghost-team") is None
+
+
+def test_team_cost_at_project_prices_without_reading_every_project(store_cache: Cache
+                                                                    ) -> None:
+    """A team's cost is its projects' costs summed, though only projects with rules of
+    their own are read for it (the rest are read when the project list is asked for)."""
+    text = """
+[teams.t1]
+price_per_gpu_hour = 3.0
+[teams.t1.projects.p2]
+price_per_gpu_hour = 10.0
+[teams.t2.projects.q1]
+price_per_gpu_hour = 5.0
+"""
+    fill(store_cache, [run("t1", "a", "2026-11-02 00:00", "2026-11-02 02:00", 1),
+                       run("t1", "b", "2026-11-02 00:00", "2026-11-02 03:00", 2, project="p2"),
+                       run("t1", "c", "2026-11-03 00:00", "2026-11-03 01:00", 4, project="p3"),
+                       run("t1", "d", "2026-11-19 12:00", "2026-11-20 11:00", 1, project="p3",
+                           state="running"),
+                       run("t2", "e", "2026-11-02 00:00", "2026-11-02 04:00", 1),
+                       run("t2", "f", "2026-11-02 00:00", "2026-11-02 01:00", 1, project="q1")])
+    report = compute(store_cache, policy(text), NOV_20)
+    t1, t2 = report.team("t1"), report.team("t2")
+    assert [p.project for p in t1.ruled] == ["p2"]
+    assert t1.cost == pytest.approx(sum(p.cost for p in t1.projects))
+    # d has been silent for an hour: it counts up to its last heartbeat (23 h).
+    assert t1.cost == pytest.approx((2 + 4 + 23) * 3.0 + 6 * 10.0)
+    # No team price: only the project with one costs anything.
+    assert t2.cost == pytest.approx(5.0) == sum(p.cost or 0 for p in t2.projects)
+    assert {p.project for p in t2.projects} == {"p1", "q1"}
+
+
+def test_team_daily_totals_follow_every_write(store_cache: Cache) -> None:
+    fill(store_cache, [run("t1", "a", "2026-11-02 20:00", "2026-11-03 04:00", 2, state="running"),
+                       run("t1", "b", "2026-11-02 00:00", "2026-11-02 05:00", 1, project="p2")])
+    fill(store_cache, [run("t1", "a", "2026-11-02 20:00", "2026-11-03 06:00", 2),
+                       run("t1", "b", "2026-11-02 00:00", "2026-11-02 05:00", 1, project="p2")])
+    by_team = store_cache.query("SELECT team, day, gpu_seconds FROM quota_team_daily "
+                                "WHERE gpu_seconds != 0 ORDER BY 1, 2")
+    summed = store_cache.query("SELECT team, day, SUM(gpu_seconds) FROM quota_daily GROUP BY "
+                               "team, day HAVING SUM(gpu_seconds) != 0 ORDER BY 1, 2")
+    assert [tuple(r) for r in by_team] == [tuple(r) for r in summed]
+    assert sum(r[2] for r in by_team) == pytest.approx((10 * 2 + 5) * 3600)
+
+
+def test_the_store_finds_thousands_of_held_runs_at_once(store_cache: Cache) -> None:
+    runs = [run("t1", f"r{i:04d}", "2026-11-02 00:00", "2026-11-02 01:00", i % 3,
+                project=f"p{i % 7}") for i in range(750)]
+    fill(store_cache, runs[:700])
+    held = UsageStore.held(store_cache.conn, runs)
+    assert len(held) == 700 and ("t1", "p0", "r0749") not in held
+    assert held[("t1", "p5", "r0698")]["gpus"] == 698 % 3

@@ -170,6 +170,8 @@ CREATE TABLE IF NOT EXISTS runs (
     UNIQUE (project_id, name)
 );
 CREATE INDEX IF NOT EXISTS runs_project_created ON runs(project_id, created_at);
+-- "Runs created or heart-beating since" (quota refreshes) is answered from the index alone.
+CREATE INDEX IF NOT EXISTS runs_project_activity ON runs(project_id, created_at, heartbeat_at);
 
 -- Artifact collections: sequences (in team projects) and portfolios (registry collections).
 CREATE TABLE IF NOT EXISTS artifact_collections (
@@ -272,6 +274,7 @@ class Database:
             check_same_thread=False,
             timeout=30,
             isolation_level=None,  # explicit BEGIN/COMMIT in transaction()
+            cached_statements=512,  # batched requests and IN (...) lists vary the SQL text
         )
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")

@@ -87,7 +87,7 @@ def due(report: UsageReport) -> list[Alert]:
         key, label = team.period.key, team.period.label
         for gauge in (team.gpu_hours, team.storage, team.running):
             out += _gauge_alerts(team.team, gauge, team.rules, key, label)
-        for project in team.projects:
+        for project in team.ruled:  # only projects with rules of their own have limits
             rules = report.policy.rules(team.team, project.project)
             for gauge in (project.gpu_hours, project.running):
                 out += _gauge_alerts(f"{team.team}/{project.project}", gauge, rules, key, label)

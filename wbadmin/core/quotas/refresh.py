@@ -9,8 +9,9 @@ since the last one. "Since" is the *server's* time when the last refresh began (
 ours changes nothing (the skew is measured and kept for counting running runs); without a
 `Date` header, the newest server timestamp seen so far stands in. It asks
 1. each team's projects whose updatedAt is after "since" (W&B moves a project's updatedAt
-   as its runs log), then
-2. in those projects, runs created or heartbeating after "since", and
+   as its runs log), and
+2. in those projects, runs created or heartbeating after "since" — both in one request
+   per few teams (the projects' runs nested in the projects list), and
 3. by name, runs we hold as running whose heartbeat stopped in the STALE_WINDOW_S before
    "since" (a crashed run may change state without a heartbeat), at most every
    STALE_RECHECK_S.
@@ -35,13 +36,14 @@ from ..cache import Cache
 from ..client import Client
 from ..sync import parse_time
 from . import wire
-from .store import RunFact, UsageStore
+from .store import RunFact, RunKey, UsageStore
 
 SKEW_MARGIN_S = 120.0     # late commits and the Date header's 1-second resolution
 STALE_RECHECK_S = 600.0
 SKEW_IGNORED_S = 60.0
 TEAMS_MAX_AGE_S = 86_400.0
 STALE_WINDOW_S = 6 * 3600.0
+NESTED_RUNS = 100  # a changed project's runs in the changes request; more come after
 
 
 @dataclass
@@ -63,11 +65,15 @@ class RefreshReport:
 class QuotaRefresher:
     def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = time.time,
                  team_batch: int = 50, project_batch: int = 50, page_size: int = 500,
+                 changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S) -> None:
         self.client, self.cache, self.clock = client, cache, clock
         self.store = UsageStore(cache)
         self.team_batch, self.project_batch = team_batch, project_batch
         self.page_size, self.skew_margin = page_size, skew_margin
+        # Incremental: teams per request, and each changed project's runs in that request
+        # (more are asked for project by project after).
+        self.changes_batch, self.nested_runs = changes_batch, nested_runs or NESTED_RUNS
 
     async def refresh(self, window_start: float, *, full: bool = False) -> RefreshReport:
         """Incremental when the store already covers `window_start`, else full."""
@@ -129,37 +135,30 @@ class QuotaRefresher:
         known_teams = set(self.store.teams())
         new_teams = [t for t in teams if t not in known_teams]
         old_teams = [t for t in teams if t in known_teams]
-        changed, all_new = await asyncio.gather(self._projects(old_teams, since),
-                                                self._projects(new_teams, None))
         recent = {"$or": [{"createdAt": {"$gt": wire.iso(since)}},
                           {"heartbeatAt": {"$gt": wire.iso(since)}}]}
+        (changed, recent_runs, more), all_new, storage = await asyncio.gather(
+            self._changes(old_teams, since, recent), self._projects(new_teams, None),
+            self._storage(teams))
         stale: dict[tuple[str, str], list[str]] = defaultdict(list)
         now = self.clock()
         if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
             for row in self.store.stale_running(since - STALE_WINDOW_S, since):
                 stale[(row["team"], row["project"])].append(row["name"])
-        # Many projects per request (aliases): the recent runs of changed projects, stale
-        # running runs by name, every active run of a team not seen before.
-        filters: dict[tuple[str, str], Any] = {}
-        for team in old_teams:
-            for project, _ in changed[team]:
-                filters[(team, project)] = recent
-        for key, names in stale.items():
-            by_name = {"name": {"$in": names}}
-            filters[key] = {"$or": [filters[key], by_name]} if key in filters else by_name
+        # Then, many projects per request (aliases): the rest of long lists of recent runs,
+        # stale running runs by name, every active run of a team not seen before.
+        jobs = list(more)
+        jobs += [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
         active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
                           {"state": "running"}]}
-        for team in new_teams:
-            for project, _ in all_new[team]:
-                filters[(team, project)] = active
-        runs = _dedupe(await self._runs([(t, p, f, None) for (t, p), f in filters.items()]))
-        unseen = self._unseen(runs)
+        jobs += [(t, p, active, None) for t in new_teams for p, _ in all_new[t]]
+        runs = _dedupe(recent_runs + await self._runs(jobs))
+        held = UsageStore.held(self.cache.conn, runs)
         runs = await self._fill_gpus(
-            runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) in unseen, report)
-        storage = await self._storage(teams)
+            runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) not in held, report)
+        runs = _keep_tried(runs, held)
         with self.cache.transaction() as conn:
-            self._keep_tried(conn, runs, unseen)
-            self.store.write_runs(conn, runs)
+            self.store.write_runs(conn, runs, held=held)
             for team in teams:
                 UsageStore.write_projects(conn, team, changed.get(team) or all_new.get(team)
                                           or [])
@@ -172,30 +171,11 @@ class QuotaRefresher:
             UsageStore.put(conn, "refreshed_at", now)
             if stale or not self.store.stale_running(since - STALE_WINDOW_S, since):
                 UsageStore.put(conn, "stale_checked_at", now)
-        report.projects_read, report.runs_read = len(filters), len(runs)
+        asked = {(t, p) for t in old_teams for p, _ in changed[t]} | {(t, p) for t, p, _, _ in jobs}
+        report.projects_read, report.runs_read = len(asked), len(runs)
         report.requests = self.client.requests_sent - sent
         report.seconds = time.perf_counter() - started
         return report
-
-    def _unseen(self, runs: list[RunFact]) -> set[tuple[str, str, str]]:
-        """Runs the store does not hold yet (only those get a metadata-file look-up)."""
-        out = set()
-        for r in runs:
-            if self.cache.scalar("SELECT 1 FROM quota_runs WHERE team = ? AND project = ? AND "
-                                 "name = ?", (r.team, r.project, r.name)) is None:
-                out.add((r.team, r.project, r.name))
-        return out
-
-    def _keep_tried(self, conn: Any, runs: list[RunFact],
-                    unseen: set[tuple[str, str, str]]) -> None:
-        """A run seen before keeps the GPU count found for it then (from its metadata file)."""
-        for i, r in enumerate(runs):
-            if r.gpu_known or (r.team, r.project, r.name) in unseen:
-                continue
-            old = conn.execute("SELECT gpus, gpu_known FROM quota_runs WHERE team = ? AND "
-                               "project = ? AND name = ?", (r.team, r.project, r.name)).fetchone()
-            if old is not None:
-                runs[i] = _with_gpus(r, old["gpus"], bool(old["gpu_known"]))
 
     # ---- W&B requests ----------------------------------------------------------------------
 
@@ -249,6 +229,47 @@ class QuotaRefresher:
         await self.client.paginate_many(teams, self.team_batch, request, take,
                                         lambda entity: (entity or {}).get("projects"))
         return out
+
+    async def _changes(self, teams: list[str], since: float, recent: Any
+                       ) -> tuple[dict[str, list[tuple[str, float | None]]], list[RunFact],
+                                  list[tuple[str, str, Any, str | None]]]:
+        """Each team's projects updated after `since`, each with its `recent` runs, in one
+        request per few teams (`Entity.projects` and each project's `runs`, nested): the
+        cost of a refresh follows the projects that changed, and asking for each by name
+        as well cost as much again. Returns the projects, the runs, and (team, project,
+        filter, cursor) for projects with more recent runs than one nested page."""
+        projects: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
+        runs: list[RunFact] = []
+        more: list[tuple[str, str, Any, str | None]] = []
+        pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})
+        rfilters = json.dumps(recent)
+
+        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+            return wire.batched(
+                "WbadminQuotaChanges", "entity", wire.CHANGES_SELECTION,
+                [{"name": t, "PFILTERS": pfilters, "RFILTERS": rfilters,
+                  "FIRST": self.page_size, "RUNS_FIRST": self.nested_runs, "AFTER": c}
+                 for t, c in chunk], {"name": "String!"},
+                {"PFILTERS": "JSONString", "RFILTERS": "JSONString", "FIRST": "Int",
+                 "RUNS_FIRST": "Int", "AFTER": "String"})
+
+        def take(team: str, nodes: list[dict]) -> None:
+            for node in nodes:
+                name = node.get("name")
+                if not name:
+                    continue
+                projects[team].append((name, parse_time(node.get("updatedAt"))))
+                conn = node.get("runs") or {}
+                edges = conn.get("edges") or []
+                for edge in edges:
+                    if (fact := wire.run_fact(team, name, edge.get("node") or {})) is not None:
+                        runs.append(fact)
+                if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
+                    more.append((team, name, recent, edges[-1].get("cursor")))
+
+        await self.client.paginate_many(teams, self.changes_batch, request, take,
+                                        lambda entity: (entity or {}).get("projects"))
+        return projects, runs, more
 
     async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
         """The runs matching each (team, project, filter), page by page from the cursor
@@ -358,6 +379,15 @@ class QuotaRefresher:
 def _dedupe(runs: list[RunFact]) -> list[RunFact]:
     """One fact per run (the last read wins): a run may come from two questions."""
     return list({(r.team, r.project, r.name): r for r in runs}.values())
+
+
+def _keep_tried(runs: list[RunFact], held: dict[RunKey, Any]) -> list[RunFact]:
+    """A run seen before keeps the GPU count found for it then (from its metadata file)."""
+    out = []
+    for r in runs:
+        old = None if r.gpu_known else held.get((r.team, r.project, r.name))
+        out.append(r if old is None else _with_gpus(r, old["gpus"], bool(old["gpu_known"])))
+    return out
 
 
 def _with_gpus(run: RunFact, gpus: int, known: bool) -> RunFact:

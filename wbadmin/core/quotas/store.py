@@ -1,7 +1,8 @@
 """The run-usage store in the SQLite cache: the runs wbadmin has seen, and GPU-seconds per day.
 
 A run that has ended never changes, so its GPU-seconds are split into UTC days once and kept
-in `quota_daily`; period totals and the daily sparkline are sums over that table. A running
+in `quota_daily` (and, summed per team, in `quota_team_daily`, which the team gauges read);
+period totals and the daily sparkline are sums over those tables. A running
 run is counted live, up to now. When a run is written again (it ended, or a re-read), its old
 contribution is taken out before the new one goes in, so a refresh can write any run twice.
 """
@@ -43,6 +44,10 @@ class RunFact:
                 self.state, self.created_at, self.heartbeat_at, self.gpus, int(self.gpu_known))
 
 
+RunKey = tuple[str, str, str]  # (team, project, run name)
+_HELD_CHUNK = 300  # 900 parameters per query, under SQLite's default limit of 999
+
+
 def day_split(start: float, end: float) -> Iterable[tuple[int, float]]:
     """(UTC day, seconds) pieces of [start, end)."""
     t = start
@@ -72,7 +77,8 @@ class UsageStore:
 
     @staticmethod
     def clear(conn: sqlite3.Connection) -> None:
-        for table in ("quota_runs", "quota_daily", "quota_projects", "quota_state"):
+        for table in ("quota_runs", "quota_daily", "quota_team_daily", "quota_projects",
+                      "quota_state"):
             conn.execute(f"DELETE FROM {table}")
 
     @staticmethod
@@ -81,17 +87,38 @@ class UsageStore:
         conn.execute("DELETE FROM quota_runs WHERE state != 'running' AND heartbeat_at < ?",
                      (window_start,))
         conn.execute("DELETE FROM quota_daily WHERE day < ?", (epoch_day(window_start),))
+        conn.execute("DELETE FROM quota_team_daily WHERE day < ?", (epoch_day(window_start),))
         UsageStore.put(conn, "window_start", window_start)
 
+    @staticmethod
+    def held(conn: sqlite3.Connection, runs: Iterable[RunFact]) -> dict[RunKey, sqlite3.Row]:
+        """The stored rows of those of `runs` the store holds, by (team, project, name):
+        a few queries for thousands of runs instead of one each."""
+        keys = list(dict.fromkeys((r.team, r.project, r.name) for r in runs))
+        out: dict[RunKey, sqlite3.Row] = {}
+        for start in range(0, len(keys), _HELD_CHUNK):
+            chunk = keys[start:start + _HELD_CHUNK]
+            values = ", ".join(["(?, ?, ?)"] * len(chunk))
+            # A join, not `(team, project, name) IN (...)`: SQLite scans the table for that.
+            for row in conn.execute(
+                    f"WITH k(t, p, n) AS (VALUES {values}) SELECT q.team, q.project, q.name, "
+                    "q.state, q.created_at, q.heartbeat_at, q.gpus, q.gpu_known FROM k JOIN "
+                    "quota_runs q ON q.team = k.t AND q.project = k.p AND q.name = k.n",
+                    [v for key in chunk for v in key]):
+                out[(row["team"], row["project"], row["name"])] = row
+        return out
+
     def write_runs(self, conn: sqlite3.Connection, runs: list[RunFact],
-                   fresh: bool = False) -> None:
+                   fresh: bool = False, held: dict[RunKey, sqlite3.Row] | None = None
+                   ) -> None:
         """Insert or replace runs, keeping the daily GPU-seconds of ended runs exact.
-        `fresh`: the store was just cleared (a full computation), so no run is there yet."""
+        `fresh`: the store was just cleared (a full computation), so no run is there yet;
+        `held`: what `held()` answered for these runs, when the caller asked already."""
         delta: dict[tuple[str, str, int], float] = defaultdict(float)
+        if held is None:
+            held = {} if fresh else self.held(conn, runs)
         for run in runs:
-            old = None if fresh else conn.execute(
-                "SELECT state, created_at, heartbeat_at, gpus FROM quota_runs WHERE team = ? "
-                "AND project = ? AND name = ?", (run.team, run.project, run.name)).fetchone()
+            old = held.get((run.team, run.project, run.name))
             if old is not None and old["state"] != "running" and old["gpus"]:
                 for day, secs in day_split(old["created_at"], old["heartbeat_at"]):
                     delta[(run.team, run.project, day)] -= secs * old["gpus"]
@@ -104,6 +131,13 @@ class UsageStore:
             "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
             "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",
             [(t, p, d, v) for (t, p, d), v in delta.items() if v])
+        team_delta: dict[tuple[str, int], float] = defaultdict(float)
+        for (t, _, d), v in delta.items():
+            team_delta[(t, d)] += v
+        conn.executemany(
+            "INSERT INTO quota_team_daily VALUES (?, ?, ?) ON CONFLICT(team, day) "
+            "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",
+            [(t, d, v) for (t, d), v in team_delta.items() if v])
 
     @staticmethod
     def write_projects(conn: sqlite3.Connection, team: str,
@@ -134,22 +168,31 @@ class UsageStore:
     def team_days(self, first_day: int, end_day: int) -> list[sqlite3.Row]:
         """(team, day, gpu_seconds) of ended runs in [first_day, end_day)."""
         return self.cache.query(
-            "SELECT team, day, SUM(gpu_seconds) AS s FROM quota_daily WHERE day >= ? AND "
-            "day < ? GROUP BY team, day", (first_day, end_day))
+            "SELECT team, day, gpu_seconds FROM quota_team_daily WHERE day >= ? AND day < ?",
+            (first_day, end_day))
 
-    def project_totals(self, first_day: int, end_day: int) -> list[sqlite3.Row]:
-        """(team, project, gpu_seconds) of ended runs in [first_day, end_day)."""
-        return self.cache.query(
-            "SELECT team, project, SUM(gpu_seconds) AS s FROM quota_daily WHERE day >= ? "
-            "AND day < ? GROUP BY team, project", (first_day, end_day))
+    def project_totals(self, team: str, first_day: int, end_day: int,
+                       only: Iterable[str] | None = None) -> dict[str, float]:
+        """{project: gpu_seconds} of a team's ended runs in [first_day, end_day); `only`:
+        just those projects."""
+        sql = ("SELECT project, SUM(gpu_seconds) FROM quota_daily WHERE team = ? AND "
+               "day >= ? AND day < ?")
+        params: list[Any] = [team, first_day, end_day]
+        if only is not None:
+            names = list(only)
+            sql += f" AND project IN ({', '.join('?' * len(names))})"
+            params += names
+        return {r[0]: r[1] for r in self.cache.query(sql + " GROUP BY project", params)}
+
+    def project_counts(self) -> dict[str, int]:
+        """How many projects the store knows per team."""
+        return {r[0]: r[1] for r in self.cache.query(
+            "SELECT team, COUNT(*) FROM quota_projects GROUP BY team")}
 
     def running(self) -> list[sqlite3.Row]:
         """(team, project, created_at, heartbeat_at, gpus) of every running run."""
         return self.cache.query("SELECT team, project, created_at, heartbeat_at, gpus FROM "
                                 "quota_runs WHERE state = 'running'")
-
-    def projects(self) -> list[sqlite3.Row]:
-        return self.cache.query("SELECT team, project FROM quota_projects")
 
     def stale_running(self, after: float, before: float) -> list[sqlite3.Row]:
         """Running runs whose last heartbeat is in [after, before) (maybe crashed)."""

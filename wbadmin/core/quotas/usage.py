@@ -11,6 +11,7 @@ Cost: GPU-hours × the policy's price per GPU-hour (per team, or per project).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -84,8 +85,18 @@ class TeamUsage:
     running: Gauge
     daily: list[float]
     cost: float | None
-    projects: list[ProjectUsage] = field(default_factory=list)
+    ruled: list[ProjectUsage] = field(default_factory=list)  # projects with rules of their own
     missing: int = 0  # runs without GPU metadata (counted as 0 GPUs)
+    # Every project's usage is read from the store when first asked for (the drill-down,
+    # --json, the CSV report): a huge org's 50,000 projects cost more than its 500 teams.
+    load_projects: Callable[[], list[ProjectUsage]] | None = field(default=None, repr=False)
+    _projects: list[ProjectUsage] | None = field(default=None, repr=False)
+
+    @property
+    def projects(self) -> list[ProjectUsage]:
+        if self._projects is None:
+            self._projects = self.load_projects() if self.load_projects else list(self.ruled)
+        return self._projects
 
     def gauge(self, metric: str) -> Gauge:
         return {"gpu_hours": self.gpu_hours, "storage_gb": self.storage,
@@ -175,20 +186,18 @@ def compute(cache: Cache, policy: QuotaPolicy, now: float, offset: int = 0) -> U
             period = period.previous()
         periods[team] = period
     # Everything per team first: a huge org has 500 teams and 50,000 projects.
-    daily_secs, project_secs = _ended(store, periods)
+    daily_secs = _ended(store, periods)
     server_now = now + float(store.get("skew") or 0.0)
-    running = _running(store, periods, server_now, daily_secs, project_secs)
+    running_secs, running = _running(store, periods, server_now, daily_secs)
     storage = store.storage()
     missing = store.missing(min((p.start_ts for p in periods.values()), default=now))
-    names: dict[str, set[str]] = defaultdict(set)
-    for team, project in store.projects():
-        names[team].add(project)
-    for team, project in policy.projects:
-        names[team].add(project)
+    stored_projects = store.project_counts()
+    ruled_names: dict[str, list[str]] = defaultdict(list)
+    for team, project in sorted(policy.projects):
+        ruled_names[team].append(project)
     out = []
     for team in teams:
         period, rules = periods[team], policy.rules(team)
-        base = policy.rules(team, "")  # a project without rules of its own
         first = epoch_day(period.start_ts)
         daily = [0.0] * period.days
         for day, secs in daily_secs.get(team, {}).items():
@@ -196,49 +205,88 @@ def compute(cache: Cache, policy: QuotaPolicy, now: float, offset: int = 0) -> U
                 daily[day - first] += secs / 3600
         gpu = Gauge("gpu_hours", sum(daily), rules.limit("gpu_hours"),
                     forecast(period, daily, now, rules.limit("gpu_hours").hard))
-        secs_of, runs_of = project_secs.get(team, {}), running.get(team, {})
-        plist = []
-        for project in sorted(names.get(team, ())):
-            prules = policy.projects.get((team, project), base)
-            hours = secs_of.get(project, 0.0) / 3600
-            price = prules.price_per_gpu_hour
-            plist.append(ProjectUsage(
-                team, project, Gauge("gpu_hours", hours, prules.limit("gpu_hours")),
-                Gauge("concurrent_runs", runs_of.get(project, 0),
-                      prules.limit("concurrent_runs")),
-                None if price is None else hours * price))
-        costs = [p.cost for p in plist if p.cost is not None]
+        runs_of = running.get(team, {})
+        projects = _Projects(store, policy, team, period, running_secs.get(team, {}), runs_of)
+        ruled = projects.usage(ruled_names.get(team, []))
+        # Cost: each project's GPU-hours at its price; those without rules of their own
+        # share the team's, so their cost is what the ruled ones leave of the team's hours.
+        costs = [p.cost for p in ruled if p.cost is not None]
+        base_price = policy.rules(team, "").price_per_gpu_hour
+        if base_price is not None and stored_projects.get(team, 0) > len(
+                [p for p in ruled if p.project in projects.stored()]):
+            rest = gpu.used - sum(p.gpu_hours.used for p in ruled)
+            costs.append(max(0.0, rest) * base_price)
         stored = storage.get(team)
         out.append(TeamUsage(
             team, period, rules, gpu,
             Gauge("storage_gb", (stored or 0) / GB, rules.limit("storage_gb")),
             Gauge("concurrent_runs", sum(runs_of.values()), rules.limit("concurrent_runs")),
-            daily, sum(costs) if costs else None, plist, missing.get(team, 0)))
+            daily, sum(costs) if costs else None, ruled, missing.get(team, 0),
+            projects.all))
     return UsageReport(now, policy, out, warnings, store.get("refreshed_at"), offset)
 
 
-def _ended(store: UsageStore, periods: dict[str, Period]):
-    """GPU-seconds of ended runs in each team's period: {team: {day: s}}, {team: {project: s}}.
+class _Projects:
+    """One team's project usage for a period, read from the store on demand."""
+
+    def __init__(self, store: UsageStore, policy: QuotaPolicy, team: str, period: Period,
+                 running_secs: dict[str, float], running: dict[str, int]) -> None:
+        self.store, self.policy, self.team, self.period = store, policy, team, period
+        self.running_secs, self.running = running_secs, running
+        self.base = policy.rules(team, "")  # a project without rules of its own
+        self._stored: set[str] | None = None
+
+    def stored(self) -> set[str]:
+        if self._stored is None:
+            self._stored = set(self.store.projects_of(self.team))
+        return self._stored
+
+    def usage(self, names: list[str], ended: dict[str, float] | None = None
+              ) -> list[ProjectUsage]:
+        if not names:
+            return []
+        if ended is None:
+            ended = self._ended(names if len(names) <= 500 else None)
+        out = []
+        for project in names:
+            prules = self.policy.projects.get((self.team, project), self.base)
+            hours = (ended.get(project, 0.0) + self.running_secs.get(project, 0.0)) / 3600
+            price = prules.price_per_gpu_hour
+            out.append(ProjectUsage(
+                self.team, project, Gauge("gpu_hours", hours, prules.limit("gpu_hours")),
+                Gauge("concurrent_runs", self.running.get(project, 0),
+                      prules.limit("concurrent_runs")),
+                None if price is None else hours * price))
+        return out
+
+    def all(self) -> list[ProjectUsage]:
+        names = self.stored() | {p for t, p in self.policy.projects if t == self.team}
+        return self.usage(sorted(names), self._ended(None))
+
+    def _ended(self, only: list[str] | None) -> dict[str, float]:
+        first, end = epoch_day(self.period.start_ts), epoch_day(self.period.end_ts)
+        return self.store.project_totals(self.team, first, end, only)
+
+
+def _ended(store: UsageStore, periods: dict[str, Period]) -> dict[str, dict[int, float]]:
+    """GPU-seconds of ended runs per day in each team's period: {team: {day: s}}.
     One query per distinct period (teams share them)."""
     daily: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    projects: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for period in set(periods.values()):
         first, end = epoch_day(period.start_ts), epoch_day(period.end_ts)
         for team, day, secs in store.team_days(first, end):
             if periods.get(team) == period:
                 daily[team][day] += secs
-        for team, project, secs in store.project_totals(first, end):
-            if periods.get(team) == period:
-                projects[team][project] += secs
-    return daily, projects
+    return daily
 
 
 def _running(store: UsageStore, periods: dict[str, Period], now: float,
-             daily: dict[str, dict[int, float]], projects: dict[str, dict[str, float]]
-             ) -> dict[str, dict[str, int]]:
-    """Add running runs, counted live up to `now` (server time), into `daily` and
-    `projects`; returns how many run per team and project."""
+             daily: dict[str, dict[int, float]]
+             ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:
+    """Add running runs, counted live up to `now` (server time), into `daily`; returns
+    their GPU-seconds and how many run, per team and project."""
     count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     bounds = {t: (p.start_ts, p.end_ts) for t, p in periods.items()}
     for team, project, created, heartbeat, gpus in store.running():
         count[team][project] += 1
@@ -249,8 +297,8 @@ def _running(store: UsageStore, periods: dict[str, Period], now: float,
         stop = min(heartbeat if now - heartbeat > SILENT_S else max(now, heartbeat), end)
         for day, secs in day_split(start, stop):
             daily[team][day] += secs * gpus
-            projects[team][project] += secs * gpus
-    return count
+            seconds[team][project] += secs * gpus
+    return seconds, count
 
 
 def window_start(policy: QuotaPolicy, teams: list[str], now: float) -> float:

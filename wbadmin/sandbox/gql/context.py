@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from ..auth import Identity
+from ..auth import Identity, project_role
 from ..db import Database
+
+_T = TypeVar("_T")
 
 
 class GraphQLFault(Exception):
@@ -32,3 +36,21 @@ class Context:
     viewer: Identity
     base_url: str  # e.g. "http://127.0.0.1:8765", for File.url and similar
     headers: dict[str, str] = field(default_factory=dict)
+    # Answers looked up once per request (a project's role for the viewer, a user's node):
+    # a request asking for 50 projects' runs would otherwise repeat them per project and
+    # per run. None turns memoising off (mutations: what they change must be read anew).
+    memo: dict[Any, Any] | None = field(default_factory=dict)
+
+    def remember(self, key: Any, compute: Callable[[], _T]) -> _T:
+        if self.memo is None:
+            return compute()
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute()
+            return value
+
+    def project_role(self, project_id: int) -> str | None:
+        """`auth.project_role` for the viewer, once per project and request."""
+        return self.remember(("project_role", project_id),
+                             lambda: project_role(self.db, project_id, self.viewer))

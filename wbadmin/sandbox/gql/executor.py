@@ -23,10 +23,11 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.language import ValueNode
-from graphql.utilities import value_from_ast_untyped
+from graphql.language import OperationType, ValueNode
+from graphql.utilities import get_operation_ast, value_from_ast_untyped
 
 from .context import Context, GraphQLFault
+from .fast_executor import FastExecutor
 
 log = logging.getLogger("wbadmin.sandbox.graphql")
 
@@ -103,6 +104,12 @@ def checked_document(query: str) -> tuple[Any, list[dict[str, Any]]]:
     return document, [e.formatted for e in validate(get_schema(), document)]
 
 
+def _never_awaitable(_value: Any) -> bool:
+    """Every resolver is synchronous, so no value needs graphql-core's awaitable checks
+    (half a million of them for a large batched request)."""
+    return False
+
+
 def _error(err: GraphQLError) -> dict[str, Any]:
     out = err.formatted
     original = err.original_error
@@ -138,8 +145,12 @@ def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
     document, problems = checked_document(query)
     if problems:
         return 400, {"errors": problems}
+    chosen = get_operation_ast(document, operation)
+    if chosen is None or chosen.operation != OperationType.QUERY:
+        ctx.memo = None  # a mutation's later fields must see what it changed
     result = execute(schema, document, variable_values=variables, operation_name=operation,
-                     context_value=ctx)
+                     context_value=ctx, is_awaitable=_never_awaitable,
+                     executor_class=FastExecutor)
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
         payload["errors"] = [_error(e) for e in result.errors]

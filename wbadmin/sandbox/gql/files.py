@@ -71,14 +71,14 @@ def _stored_metadata(db: Database, run_pk: int) -> Any:
                   (run_pk, METADATA))
 
 
-def system_metrics(db: Database, run: Any) -> dict[str, Any]:
+def system_metrics(db: Database, run: Any, stored: bool | None = None) -> dict[str, Any]:
     """The run's latest `system.*` samples, as W&B's `Run.systemMetrics` holds them.
 
     A run whose `wandb-metadata.json` was uploaded (a stored `run_files` row) models a run
     logged with system-stats sampling off (`x_disable_stats`): W&B then has no samples, so
     this is empty and only the file (if it names them) tells the GPUs.
     """
-    if _stored_metadata(db, run["id"]) is not None:
+    if stored if stored is not None else _stored_metadata(db, run["id"]) is not None:
         return {}
     digest = hashlib.sha256(f"sys:{run['id']}".encode()).digest()
     gpus = int(run["gpu_count"] or 0)
@@ -102,8 +102,13 @@ def system_metrics(db: Database, run: Any) -> dict[str, Any]:
 
 
 def resolve_system_metrics(run: dict, info: Any) -> str:
-    row = run.get("_row") or _run_row(info.context.db, run["_pk"])
-    return "{}" if row is None else json.dumps(system_metrics(info.context.db, row))
+    ctx = info.context
+    row = run.get("_row") or _run_row(ctx.db, run["_pk"])
+    if row is None:
+        return "{}"
+    stored = ctx.remember(("stored_metadata", row["id"]),
+                          lambda: _stored_metadata(ctx.db, row["id"]) is not None)
+    return json.dumps(system_metrics(ctx.db, row, stored))
 
 
 def _run_files(db: Database, run: Any) -> list[dict[str, Any]]:

@@ -75,8 +75,18 @@ def _regexp(pattern: str | None, value: Any, flags: int = 0) -> int:
 
 
 def install_functions(conn: sqlite3.Connection) -> None:
-    """Register `mongo_regexp(pattern, value, flags)` on a connection (idempotent)."""
-    conn.create_function("mongo_regexp", 3, _regexp, deterministic=True)
+    """Register `mongo_regexp(pattern, value, flags)` on a connection (idempotent).
+
+    Registering a function expires every statement SQLite has prepared, and re-preparing
+    them cost more than running them, so the connection last given is remembered (held,
+    so no other can take its place) and not registered again. Connections take neither
+    attributes nor weak references; the sandbox serves from one."""
+    if _INSTALLED_ON[0] is not conn:
+        conn.create_function("mongo_regexp", 3, _regexp, deterministic=True)
+        _INSTALLED_ON[0] = conn
+
+
+_INSTALLED_ON: list[sqlite3.Connection | None] = [None]
 
 
 # ---- field resolution ----------------------------------------------------------------------
@@ -306,9 +316,26 @@ def compile_filter(filters: Any, fields: FieldMap) -> tuple[str, list[Any]]:
     The expression may call `mongo_regexp`: run it on a connection that had
     `install_functions` applied.
     """
+    try:
+        key = (id(fields), json.dumps(filters, sort_keys=True))
+    except (TypeError, ValueError):
+        key = None
+    hit = _COMPILED.get(key) if key else None
+    if hit is not None and hit[0] is fields:
+        return hit[1], list(hit[2])
     compiler = _Compiler(fields)
     sql = compiler.document(parse_filters(filters))
+    if key:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = (fields, sql, tuple(compiler.params))
     return sql, compiler.params
+
+
+# Compiled filters by (field map, filter text): a batched request asks the same filter of
+# many projects, and compiling it dominated each project's cost.
+_COMPILED: dict[tuple[int, str], tuple[FieldMap, str, tuple[Any, ...]]] = {}
+_COMPILED_MAX = 512
 
 
 # ---- ordering ------------------------------------------------------------------------------

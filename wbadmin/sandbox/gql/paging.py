@@ -62,3 +62,16 @@ def connection(rows: Sequence[Any], offset: int, total: int | None,
             "hasPreviousPage": offset > 0,
         },
     }
+
+
+def selects(info: Any, name: str) -> bool:
+    """Whether the connection field being resolved asks for `name` directly (e.g.
+    `totalCount`, which costs a COUNT). A fragment on the connection counts as asking."""
+    for node in info.field_nodes:
+        for selection in getattr(node.selection_set, "selections", None) or ():
+            field = getattr(selection, "name", None)
+            if field is None or selection.kind != "field":
+                return True  # a fragment: it may ask; answer it
+            if field.value == name:
+                return True
+    return False

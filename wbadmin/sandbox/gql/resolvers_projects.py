@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import ids
@@ -91,8 +92,10 @@ def project_node(db: Database, project_id: int) -> dict[str, Any] | None:
 
 
 def visible_project(db: Database, viewer: Identity, entity_name: str | None,
-                    name: str | None) -> Any:
-    """The project row (with `entity_name`) if it exists and the caller may see it."""
+                    name: str | None,
+                    role_of: Callable[[int], str | None] | None = None) -> Any:
+    """The project row (with `entity_name`) if it exists and the caller may see it.
+    `role_of` answers the caller's role in a project (default: `auth.project_role`)."""
     if not name or not entity_name:
         return None
     row = db.one("SELECT p.*, e.name AS entity_name, e.org_id AS org_id FROM projects p "
@@ -100,7 +103,8 @@ def visible_project(db: Database, viewer: Identity, entity_name: str | None,
                  (entity_name, name))
     if row is None or row["org_id"] != viewer.org_id:
         return None
-    return row if project_role(db, row["id"], viewer) else None
+    role = role_of(row["id"]) if role_of else project_role(db, row["id"], viewer)
+    return row if role else None
 
 
 def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
@@ -120,7 +124,7 @@ def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
             f"SELECT p.*, ? AS entity_name FROM projects p WHERE p.entity_id = ? AND {where} "
             f"ORDER BY {order_sql}", (entity_name, entity["id"], *params, *order_params))
     if not viewer.is_org_admin:  # org admins see every project and registry
-        rows = [r for r in rows if project_role(db, r["id"], viewer)]
+        rows = [r for r in rows if ctx.project_role(r["id"])]
     page = rows[offset:offset + limit]
     return connection(page, offset, len(rows), lambda r: _node(r, r["entity_name"]))
 
@@ -149,13 +153,14 @@ def resolve_models(_root: Any, info: Any, entityName: str | None = None,
 def resolve_project(_root: Any, info: Any, name: str | None = None,
                     entityName: str | None = None) -> dict[str, Any] | None:
     ctx: Context = info.context
-    row = visible_project(ctx.db, ctx.viewer, entityName or viewer_entity_name(ctx), name)
+    row = visible_project(ctx.db, ctx.viewer, entityName or viewer_entity_name(ctx), name,
+                          ctx.project_role)
     return None if row is None else _node(row, row["entity_name"])
 
 
 def resolve_entity_project(entity: dict, info: Any, name: str) -> dict[str, Any] | None:
     ctx: Context = info.context
-    row = visible_project(ctx.db, ctx.viewer, entity.get("name"), name)
+    row = visible_project(ctx.db, ctx.viewer, entity.get("name"), name, ctx.project_role)
     return None if row is None else _node(row, row["entity_name"])
 
 
@@ -182,7 +187,7 @@ def resolve_project_entity(project: dict, info: Any) -> dict[str, Any] | None:
 
 def resolve_project_read_only(project: dict, info: Any) -> bool:
     ctx: Context = info.context
-    return project_role(ctx.db, project["_pk"], ctx.viewer) not in ("admin", "member")
+    return ctx.project_role(project["_pk"]) not in ("admin", "member")
 
 
 # ---- upsertModel ---------------------------------------------------------------------------

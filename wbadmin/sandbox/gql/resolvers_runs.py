@@ -20,9 +20,12 @@ from ..db import Database
 from . import files
 from .context import Context, GraphQLFault, NotFound, PermissionDenied
 from .mongo_filter import Column, compile_filter, compile_order, install_functions
-from .paging import connection, page_bounds
+from .paging import connection, page_bounds, selects
 from .resolvers_projects import iso, project_node, user_ref, viewer_entity_name
 
+# Whether a run's metadata file was uploaded (see `files.system_metrics`), read with the page.
+_HAS_METADATA = (f"EXISTS (SELECT 1 FROM run_files f WHERE f.run_id = r.id AND "
+                 f"f.name = '{files.METADATA}') AS has_metadata")
 _USERNAME = Column("(SELECT u.username FROM users u WHERE u.id = r.user_id)")
 
 # Filterable and sortable run fields, under the names W&B's run filters use (both cases).
@@ -72,29 +75,23 @@ def _history_keys(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _node(row: Any) -> dict[str, Any]:
-    summary = json.loads(row["summary"])
-    config = json.loads(row["config"])
+    """A run's source dict: plain columns only. Fields decoded from its JSON columns
+    (config, summary, tags, history) have resolvers, so a list asking for names and
+    states does not parse every run's config."""
     return {
         "_pk": row["id"],
         "_project_id": row["project_id"],
         "_user_id": row["user_id"],
-        "_row": row,  # for fields computed from the whole row (systemMetrics)
+        "_row": row,  # for fields computed from the whole row
         "id": ids.encode("Run", row["id"]),
         "name": row["name"],
         "displayName": row["display_name"],
         "projectId": row["project_id"],
         "state": row["state"],
-        "tags": json.loads(row["tags"]),
-        # W&B stores config values wrapped; the SDK unwraps `.value`.
-        "config": json.dumps({k: {"value": v, "desc": None} for k, v in config.items()}),
-        "summaryMetrics": json.dumps(summary),
-        "historyKeys": _history_keys(summary),
-        "historyLineCount": int(summary["_step"]) + 1 if "_step" in summary else 0,
         "group": row["group_name"],
         "jobType": row["job_type"],
         "sweepName": None,
         "commit": None,
-        "host": files.host_of(row),
         "description": row["notes"],
         "notes": row["notes"],
         "stopped": row["state"] == "killed",
@@ -102,6 +99,37 @@ def _node(row: Any) -> dict[str, Any]:
         "heartbeatAt": iso(row["heartbeat_at"]),
         "computeSeconds": int(row["runtime_s"]),
     }
+
+
+def _summary(run: dict) -> dict[str, Any]:
+    return json.loads(run["_row"]["summary"])
+
+
+def resolve_run_config(run: dict, _info: Any, **_: Any) -> str:
+    # W&B stores config values wrapped; the SDK unwraps `.value`.
+    config = json.loads(run["_row"]["config"])
+    return json.dumps({k: {"value": v, "desc": None} for k, v in config.items()})
+
+
+def resolve_run_summary(run: dict, _info: Any, **_: Any) -> str:
+    return run["_row"]["summary"]
+
+
+def resolve_run_history_keys(run: dict, _info: Any, **_: Any) -> dict[str, Any]:
+    return _history_keys(_summary(run))
+
+
+def resolve_run_history_line_count(run: dict, _info: Any, **_: Any) -> int:
+    summary = _summary(run)
+    return int(summary["_step"]) + 1 if "_step" in summary else 0
+
+
+def resolve_run_tags(run: dict, _info: Any, **_: Any) -> list[str]:
+    return json.loads(run["_row"]["tags"])
+
+
+def resolve_run_host(run: dict, _info: Any, **_: Any) -> str | None:
+    return files.host_of(run["_row"])
 
 
 def run_node(db: Database, run_id: int) -> dict[str, Any] | None:
@@ -118,7 +146,9 @@ def _filtered(db: Database, project_pk: int, filters: Any) -> tuple[str, list[An
 
 
 def _can_see(ctx: Context, project: dict) -> bool:
-    return project_role(ctx.db, project["_pk"], ctx.viewer) is not None
+    if ctx.viewer.is_org_admin and project.get("_is_registry") is False:
+        return True  # org admins see every team project (as `auth.project_role` says)
+    return ctx.project_role(project["_pk"]) is not None
 
 
 def resolve_run_count(project: dict, info: Any, filters: Any = None) -> int:
@@ -142,10 +172,28 @@ def resolve_runs(project: dict, info: Any, filters: Any = None, order: str | Non
     order_sql, order_params = compile_order(order, RUN_FIELDS, "+created_at", "r.id")
     with ctx.db.lock:
         install_functions(ctx.db.conn)
-        total = int(ctx.db.scalar(f"SELECT COUNT(*) FROM runs r WHERE {where}", tuple(params)))
-        rows = ctx.db.query(f"SELECT r.* FROM runs r WHERE {where} ORDER BY {order_sql} "
-                            "LIMIT ? OFFSET ?", (*params, *order_params, limit, offset))
-    return connection(rows, offset, total, _node)
+        total = None
+        if selects(info, "totalCount"):
+            total = int(ctx.db.scalar(f"SELECT COUNT(*) FROM runs r WHERE {where}",
+                                      tuple(params)))
+        # One row past the page tells whether another page follows.
+        rows = ctx.db.query(
+            f"SELECT r.*, {_HAS_METADATA} FROM runs r WHERE {where} ORDER BY {order_sql} "
+            "LIMIT ? OFFSET ?", (*params, *order_params, limit + 1, offset))
+    page = rows[:limit]
+    _prefetch(ctx, page)
+    return connection(page, offset, total, _node, has_next=len(rows) > limit)
+
+
+def _prefetch(ctx: Context, rows: list[Any]) -> None:
+    """What a page of runs is usually asked for next (users, metadata files), in one query
+    each rather than one per run."""
+    from .resolvers_users import prefetch_users
+
+    prefetch_users(ctx, (r["user_id"] for r in rows))
+    if ctx.memo is not None:
+        for r in rows:
+            ctx.memo[("stored_metadata", r["id"])] = bool(r["has_metadata"])
 
 
 def resolve_project_run(project: dict, info: Any, name: str) -> dict[str, Any] | None:
@@ -158,7 +206,9 @@ def resolve_project_run(project: dict, info: Any, name: str) -> dict[str, Any] |
 
 
 def resolve_run_user(run: dict, info: Any) -> dict[str, Any] | None:
-    return user_ref(info.context.db, run.get("_user_id"))
+    ctx: Context = info.context
+    user_id = run.get("_user_id")
+    return ctx.remember(("user", user_id), lambda: user_ref(ctx.db, user_id))
 
 
 def resolve_run_project(run: dict, info: Any) -> dict[str, Any] | None:
@@ -167,7 +217,7 @@ def resolve_run_project(run: dict, info: Any) -> dict[str, Any] | None:
 
 def resolve_run_read_only(run: dict, info: Any) -> bool:
     ctx: Context = info.context
-    role = project_role(ctx.db, run["_project_id"], ctx.viewer)
+    role = ctx.project_role(run["_project_id"])
     return not (role == "admin" or (role == "member" and run["_user_id"] == ctx.viewer.id))
 
 
@@ -362,6 +412,12 @@ RESOLVERS = {
         "project": resolve_run_project,
         "readOnly": resolve_run_read_only,
         "systemMetrics": files.resolve_system_metrics,
+        "config": resolve_run_config,
+        "summaryMetrics": resolve_run_summary,
+        "historyKeys": resolve_run_history_keys,
+        "historyLineCount": resolve_run_history_line_count,
+        "tags": resolve_run_tags,
+        "host": resolve_run_host,
         "fileCount": files.resolve_file_count,
         "files": files.resolve_files,
     },

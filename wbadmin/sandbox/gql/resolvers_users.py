@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from .. import ids
@@ -51,9 +52,28 @@ def default_entity_name(db: Database, user: Any) -> str | None:
 def user_node(db: Database, user_id: int) -> dict[str, Any] | None:
     """Source dict for a `User` (or None when there is no such user)."""
     row = db.one("SELECT * FROM users WHERE id = ?", (user_id,))
-    if row is None:
-        return None
+    return None if row is None else user_node_of(row)
+
+
+def prefetch_users(ctx: Any, user_ids: Iterable[int | None]) -> None:
+    """Remember the `User` nodes of many users in one query (a page of runs' users)."""
+    if ctx.memo is None:
+        return
+    wanted = list({u for u in user_ids if u is not None and ("user", u) not in ctx.memo})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = {r["id"]: r for r in ctx.db.query(
+            f"SELECT * FROM users WHERE id IN ({', '.join('?' * len(chunk))})", chunk)}
+        for user_id in chunk:
+            row = rows.get(user_id)
+            ctx.memo[("user", user_id)] = None if row is None else user_node_of(row)
+
+
+def user_node_of(row: Any) -> dict[str, Any]:
+    """Source dict for a `User` from its `users` row (`entity` has a resolver: it costs a
+    query, and a page of runs asks for their users' names only)."""
     return {
+        "_row": row,
         "_pk": row["id"],
         "_org_id": row["org_id"],
         "_entity_id": row["entity_id"] or row["sa_team_id"],
@@ -65,7 +85,6 @@ def user_node(db: Database, user_id: int) -> dict[str, Any] | None:
         "photoUrl": None,
         "admin": bool(row["instance_admin"]),
         "flags": "{}",
-        "entity": default_entity_name(db, row),
         "accountType": row["account_type"],
         "deletedAt": iso(row["deleted_at"]),
         "createdAt": iso(row["created_at"]),
@@ -246,8 +265,13 @@ def resolve_user_entity(user: dict, info: Any) -> dict | None:
     return None if pk is None else entity_node(info.context.db, pk)
 
 
+def resolve_user_entity_name(user: dict, info: Any) -> str | None:
+    row = user.get("_row")
+    return user.get("entity") if row is None else default_entity_name(info.context.db, row)
+
+
 def resolve_default_entity(user: dict, info: Any) -> dict | None:
-    row = entity_by_name(info.context.db, user.get("entity"))
+    row = entity_by_name(info.context.db, resolve_user_entity_name(user, info))
     return None if row is None else entity_node(info.context.db, row["id"])
 
 
@@ -355,6 +379,7 @@ RESOLVERS = {
         "organizations": resolve_user_organizations,
         "userEntity": resolve_user_entity,
         "defaultEntity": resolve_default_entity,
+        "entity": resolve_user_entity_name,
     },
     "Entity": {
         "organization": resolve_entity_organization,

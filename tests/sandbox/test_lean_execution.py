@@ -1,0 +1,168 @@
+"""The sandbox's fast paths (the executor's shortcut for plain scalars, per-request memos,
+prefetched users and metadata flags, runs paged without a COUNT, cached filters) answer
+exactly what graphql-core's own executor answers over the plain resolvers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from graphql import execute, parse
+
+from tests.conftest import basic_api, key_of
+from wbadmin.sandbox import auth
+from wbadmin.sandbox.db import Database
+from wbadmin.sandbox.gql import executor
+from wbadmin.sandbox.gql.context import Context
+from wbadmin.sandbox.gql.mongo_filter import compile_filter
+from wbadmin.sandbox.gql.resolvers_projects import PROJECT_FIELDS
+from wbadmin.sandbox.gql.resolvers_runs import RUN_FIELDS
+
+RUNS = """query Runs($p: String!, $e: String!, $f: JSONString, $n: Int, $c: String) {
+  project(name: $p, entityName: $e) {
+    name entityName readOnly runCount(filters: $f)
+    runs(filters: $f, order: "-heartbeat_at", first: $n, after: $c) {
+      totalCount
+      pageInfo { hasNextPage endCursor startCursor hasPreviousPage }
+      edges { cursor node {
+        __typename id name displayName state createdAt heartbeatAt computeSeconds
+        tags config summaryMetrics historyLineCount host group jobType notes stopped
+        readOnly systemMetrics historyKeys
+        user { id name username email entity admin accountType }
+        ...More } }
+    }
+  }
+}
+fragment More on Run { description sweepName commit projectId }"""
+
+ARTIFACTS = """query Artifacts($p: String!, $e: String!, $t: String!) {
+  project(name: $p, entityName: $e) {
+    artifactType(name: $t) { name artifactCollections { edges { node {
+      __typename name state
+      artifacts { edges { node { state versionIndex size ttlIsInherited
+        createdBy { __typename ... on Run { name state user { username } } } } } }
+    } } } }
+  }
+}"""
+
+MEMBERS = """query Viewer($t: String!) {
+  viewer { username entity defaultEntity { name } teams { edges { node { name } } } }
+  entity(name: $t) { name members { username role accountType } }
+}"""
+
+
+def _biggest(db: Database, sql: str) -> tuple[str, str]:
+    row = db.one(sql)
+    assert row is not None
+    return row[0], row[1]
+
+
+def _documents(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    team, project = _biggest(db, """SELECT e.name, p.name FROM runs r JOIN projects p ON
+        p.id = r.project_id JOIN entities e ON e.id = p.entity_id GROUP BY p.id
+        ORDER BY COUNT(*) DESC LIMIT 1""")
+    a_team, a_project = _biggest(db, """SELECT e.name, p.name FROM artifact_collections c
+        JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id
+        WHERE c.type_name = 'model' GROUP BY p.id ORDER BY COUNT(*) DESC LIMIT 1""")
+    since = {"$or": [{"createdAt": {"$gt": "2026-11-01T00:00:00"}},
+                     {"heartbeatAt": {"$gt": "2026-11-18T00:00:00"}}]}
+    return [
+        (RUNS, {"p": project, "e": team, "f": None, "n": 7, "c": None}),
+        (RUNS, {"p": project, "e": team, "f": json.dumps(since), "n": 500, "c": None}),
+        (RUNS, {"p": project, "e": team, "f": json.dumps({"state": "finished"}), "n": 3,
+                "c": None}),
+        (RUNS, {"p": "no-such-project", "e": team, "f": None, "n": 5, "c": None}),
+        (RUNS, {"p": project, "e": team, "f": "{not json", "n": 5, "c": None}),
+        (ARTIFACTS, {"p": a_project, "e": a_team, "t": "model"}),
+        (MEMBERS, {"t": team}),
+    ]
+
+
+def _reference(db: Database, viewer: auth.Identity, query: str,
+               variables: dict[str, Any]) -> dict[str, Any]:
+    """graphql-core's own executor, no memo: what the plain resolvers answer."""
+    ctx = Context(db=db, viewer=viewer, base_url="http://sandbox", memo=None)
+    result = execute(executor.get_schema(), parse(query), variable_values=variables,
+                     context_value=ctx)
+    return {"data": result.data,
+            "errors": sorted(e.message for e in result.errors or [])}
+
+
+@pytest.mark.parametrize("user", ["alice", "carol"])
+def test_fast_paths_answer_what_graphql_core_answers(sandbox_db: Database, user: str) -> None:
+    viewer = auth.identity_for_key(sandbox_db, key_of(user))
+    assert viewer is not None
+    answers: list[dict[str, Any]] = []
+    for query, variables in _documents(sandbox_db):
+        ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+        _, payload = executor.run(ctx, {"query": query, "variables": variables})
+        got = {"data": payload.get("data"),
+               "errors": sorted(e["message"] for e in payload.get("errors", []))}
+        assert got == _reference(sandbox_db, viewer, query, variables), variables
+        answers.append(got)
+    if user == "alice":  # the documents did reach runs, users and artifacts
+        assert len(answers[1]["data"]["project"]["runs"]["edges"]) > 5
+        assert answers[0]["data"]["project"]["runs"]["edges"][0]["node"]["user"]["entity"]
+        assert answers[5]["data"]["project"]["artifactType"]["artifactCollections"]["edges"]
+        assert answers[4]["errors"]  # the malformed filter is an error both ways
+
+
+def test_runs_page_without_a_count_and_still_know_when_to_stop(sandbox) -> None:
+    """Without `totalCount` no COUNT is run: `hasNextPage` comes from one row more."""
+    db: Database = sandbox.db
+    team, project = _biggest(db, """SELECT e.name, p.name FROM runs r JOIN projects p ON
+        p.id = r.project_id JOIN entities e ON e.id = p.entity_id GROUP BY p.id
+        ORDER BY COUNT(*) DESC LIMIT 1""")
+    total = int(db.scalar("SELECT COUNT(*) FROM runs r JOIN projects p ON p.id = r.project_id "
+                          "WHERE p.name = ?", (project,)))
+    query = """query Page($p: String!, $e: String!, $c: String) { project(name: $p,
+      entityName: $e) { runs(first: 6, after: $c) { edges { cursor node { name } }
+      pageInfo { hasNextPage } } } }"""
+    names: list[str] = []
+    cursor, pages = None, 0
+    while True:
+        resp = httpx.post(f"{sandbox.base_url}/graphql", headers=basic_api("alice"),
+                          json={"query": query, "variables": {"p": project, "e": team,
+                                                              "c": cursor}}, timeout=15)
+        runs = resp.json()["data"]["project"]["runs"]
+        names += [e["node"]["name"] for e in runs["edges"]]
+        pages += 1
+        if not runs["pageInfo"]["hasNextPage"]:
+            break
+        cursor = runs["edges"][-1]["cursor"]
+    assert len(names) == len(set(names)) == total
+    assert pages == -(-total // 6)  # the last page says there is no next one
+
+
+def test_a_mutation_reads_what_it_changed(sandbox_db: Database) -> None:
+    """Memos are per query request only: a mutation's later fields read the database."""
+    viewer = auth.identity_for_key(sandbox_db, key_of("alice"))
+    assert viewer is not None
+    query_ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+    executor.run(query_ctx, {"query": "{ viewer { username } }"})
+    assert query_ctx.memo is not None
+    run = sandbox_db.one("SELECT r.name, p.name AS project, e.name AS team FROM runs r JOIN "
+                         "projects p ON p.id = r.project_id JOIN entities e ON "
+                         "e.id = p.entity_id WHERE r.state = 'running' LIMIT 1")
+    mutation = """mutation Finish($input: UpsertBucketInput!) {
+      upsertBucket(input: $input) { bucket { name state } } }"""
+    ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+    status, payload = executor.run(ctx, {"query": mutation, "variables": {"input": {
+        "name": run["name"], "entityName": run["team"], "modelName": run["project"],
+        "state": "finished"}}})
+    assert status == 200 and ctx.memo is None
+    assert payload["data"]["upsertBucket"]["bucket"] == {"name": run["name"],
+                                                         "state": "finished"}
+
+
+def test_cached_filters_keep_their_values_and_fields_apart() -> None:
+    a = compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, RUN_FIELDS)
+    b = compile_filter({"createdAt": {"$gt": "2026-11-02T00:00:00"}}, RUN_FIELDS)
+    again = compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, RUN_FIELDS)
+    assert a == again and a[1] != b[1]
+    again[1].append("changed by a caller")  # a caller's list is its own
+    assert compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, RUN_FIELDS) == a
+    project = compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, PROJECT_FIELDS)
+    assert project[0] != a[0]  # the projects table's column, not the runs'
