@@ -39,7 +39,7 @@ class BodyTooLarge(Exception):
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
                   media_type: str = "application/json") -> Response:
     # One body, one Content-Length: starlette and uvicorn write it without chunking.
-    body = b"" if payload is None else json.dumps(payload).encode()
+    body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
     return Response(body, status_code=status, headers=headers, media_type=media_type)
 
 

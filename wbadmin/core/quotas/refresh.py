@@ -137,28 +137,28 @@ class QuotaRefresher:
         old_teams = [t for t in teams if t in known_teams]
         recent = {"$or": [{"createdAt": {"$gt": wire.iso(since)}},
                           {"heartbeatAt": {"$gt": wire.iso(since)}}]}
-        (changed, recent_runs, more), all_new, storage = await asyncio.gather(
-            self._changes(old_teams, since, recent), self._projects(new_teams, None),
-            self._storage(teams))
-        stale: dict[tuple[str, str], list[str]] = defaultdict(list)
-        now = self.clock()
-        if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
-            for row in self.store.stale_running(since - STALE_WINDOW_S, since):
-                stale[(row["team"], row["project"])].append(row["name"])
-        # Then, many projects per request (aliases): the rest of long lists of recent runs,
-        # stale running runs by name, every active run of a team not seen before.
-        jobs = list(more)
-        jobs += [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
-        active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
-                          {"state": "running"}]}
-        jobs += [(t, p, active, None) for t in new_teams for p, _ in all_new[t]]
-        runs = _dedupe(recent_runs + await self._runs(jobs))
-        held = UsageStore.held(self.cache.conn, runs)
-        runs = await self._fill_gpus(
-            runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) not in held, report)
-        runs = _keep_tried(runs, held)
+        writer = _RunWriter(self, report)
+        try:
+            (changed, more), all_new, storage = await asyncio.gather(
+                self._changes(old_teams, since, recent, writer.add),
+                self._projects(new_teams, None), self._storage(teams))
+            stale: dict[tuple[str, str], list[str]] = defaultdict(list)
+            now = self.clock()
+            if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
+                for row in self.store.stale_running(since - STALE_WINDOW_S, since):
+                    stale[(row["team"], row["project"])].append(row["name"])
+            # Then, many projects per request (aliases): the rest of long lists of recent
+            # runs, stale running runs by name, every active run of a team not seen before.
+            jobs = list(more)
+            jobs += [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
+            active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
+                              {"state": "running"}]}
+            jobs += [(t, p, active, None) for t in new_teams for p, _ in all_new[t]]
+            writer.add(await self._runs(jobs))
+            runs = await writer.finish()
+        finally:
+            writer.cancel()
         with self.cache.transaction() as conn:
-            self.store.write_runs(conn, runs, held=held)
             for team in teams:
                 UsageStore.write_projects(conn, team, changed.get(team) or all_new.get(team)
                                           or [])
@@ -230,16 +230,17 @@ class QuotaRefresher:
                                         lambda entity: (entity or {}).get("projects"))
         return out
 
-    async def _changes(self, teams: list[str], since: float, recent: Any
-                       ) -> tuple[dict[str, list[tuple[str, float | None]]], list[RunFact],
+    async def _changes(self, teams: list[str], since: float, recent: Any,
+                       on_runs: Callable[[list[RunFact]], None]
+                       ) -> tuple[dict[str, list[tuple[str, float | None]]],
                                   list[tuple[str, str, Any, str | None]]]:
         """Each team's projects updated after `since`, each with its `recent` runs, in one
         request per few teams (`Entity.projects` and each project's `runs`, nested): the
         cost of a refresh follows the projects that changed, and asking for each by name
-        as well cost as much again. Returns the projects, the runs, and (team, project,
-        filter, cursor) for projects with more recent runs than one nested page."""
+        as well cost as much again. Runs go to `on_runs` as their answers arrive; returns
+        the projects and (team, project, filter, cursor) for projects with more recent runs
+        than one nested page."""
         projects: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
-        runs: list[RunFact] = []
         more: list[tuple[str, str, Any, str | None]] = []
         pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})
         rfilters = json.dumps(recent)
@@ -254,6 +255,7 @@ class QuotaRefresher:
                  "RUNS_FIRST": "Int", "AFTER": "String"})
 
         def take(team: str, nodes: list[dict]) -> None:
+            runs: list[RunFact] = []
             for node in nodes:
                 name = node.get("name")
                 if not name:
@@ -266,10 +268,11 @@ class QuotaRefresher:
                         runs.append(fact)
                 if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
                     more.append((team, name, recent, edges[-1].get("cursor")))
+            on_runs(runs)
 
         await self.client.paginate_many(teams, self.changes_batch, request, take,
                                         lambda entity: (entity or {}).get("projects"))
-        return projects, runs, more
+        return projects, more
 
     async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
         """The runs matching each (team, project, filter), page by page from the cursor
@@ -348,12 +351,12 @@ class QuotaRefresher:
                     if (edge.get("node") or {}).get("url"):
                         urls[start + i] = edge["node"]["url"]
         metas = await asyncio.gather(*(self._metadata(u) for u in urls.values()))
-        report.metadata_files = len(urls)
+        report.metadata_files += len(urls)
         for index, meta in zip(urls, metas, strict=True):
             gpus = wire.gpus_from_metadata(meta)
             if gpus is not None:
                 runs[index] = _with_gpus(runs[index], gpus, True)
-        report.missing_metadata = sum(1 for r in runs if not r.gpu_known)
+        report.missing_metadata += sum(1 for r in runs if not r.gpu_known)
         out = list(all_runs)
         for i, run in zip(at, runs, strict=True):
             out[i] = run
@@ -374,6 +377,64 @@ class QuotaRefresher:
             return response.json()
         except Exception:  # an unreadable file is "no metadata", reported as such
             return None
+
+
+class _RunWriter:
+    """An incremental refresh's runs, written to the store as their answers arrive, while
+    later requests are still being answered (one transaction per batch of what arrived).
+
+    A run may come twice (a recent run that is also asked for by name): each batch reads
+    what the store holds inside its own transaction, so a rewrite replaces the run's
+    earlier contribution. If the refresh stops half-way, the watermark has not moved, and
+    the next refresh reads and rewrites these runs again."""
+
+    def __init__(self, refresher: QuotaRefresher, report: RefreshReport) -> None:
+        self.refresher, self.report = refresher, report
+        self.queue: asyncio.Queue[list[RunFact] | None] = asyncio.Queue()
+        self.written: dict[RunKey, RunFact] = {}
+        self.task = asyncio.create_task(self._consume())
+
+    def add(self, runs: list[RunFact]) -> None:
+        if runs:
+            self.queue.put_nowait(runs)
+
+    async def finish(self) -> list[RunFact]:
+        """Every run written, once each (the last read of it)."""
+        self.queue.put_nowait(None)
+        await self.task
+        return list(self.written.values())
+
+    def cancel(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+
+    async def _consume(self) -> None:
+        done = False
+        while not done:
+            batch: list[RunFact] = []
+            item = await self.queue.get()
+            while True:  # everything that has arrived meanwhile goes in one transaction
+                if item is None:
+                    done = True
+                    break
+                batch += item
+                if self.queue.empty():
+                    break
+                item = self.queue.get_nowait()
+            if batch:
+                await self._write(_dedupe(batch))
+
+    async def _write(self, runs: list[RunFact]) -> None:
+        refresher, cache = self.refresher, self.refresher.cache
+        held = UsageStore.held(cache.conn, runs)
+        runs = await refresher._fill_gpus(
+            runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) not in held,
+            self.report)
+        runs = _keep_tried(runs, held)
+        with cache.transaction() as conn:
+            refresher.store.write_runs(conn, runs)  # what it holds, read in the transaction
+        for r in runs:
+            self.written[(r.team, r.project, r.name)] = r
 
 
 def _dedupe(runs: list[RunFact]) -> list[RunFact]:

@@ -125,8 +125,14 @@ class UsageStore:
             if not run.running and run.gpus:
                 for day, secs in day_split(run.created_at, run.heartbeat_at):
                     delta[(run.team, run.project, day)] += secs * run.gpus
-        conn.executemany("INSERT OR REPLACE INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         [r.row() for r in runs])
+        # An upsert changes a stored run in place (REPLACE would delete and re-insert it,
+        # rewriting every index of it).
+        conn.executemany(
+            "INSERT INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(team, project, "
+            "name) DO UPDATE SET display_name = excluded.display_name, username = "
+            "excluded.username, state = excluded.state, created_at = excluded.created_at, "
+            "heartbeat_at = excluded.heartbeat_at, gpus = excluded.gpus, "
+            "gpu_known = excluded.gpu_known", [r.row() for r in runs])
         conn.executemany(
             "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
             "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",

@@ -108,7 +108,7 @@ def resolve_system_metrics(run: dict, info: Any) -> str:
         return "{}"
     stored = ctx.remember(("stored_metadata", row["id"]),
                           lambda: _stored_metadata(ctx.db, row["id"]) is not None)
-    return json.dumps(system_metrics(ctx.db, row, stored))
+    return json.dumps(system_metrics(ctx.db, row, stored), separators=(",", ":"))
 
 
 def _run_files(db: Database, run: Any) -> list[dict[str, Any]]:
