@@ -47,6 +47,13 @@ ARTIFACTS = """query Artifacts($p: String!, $e: String!, $t: String!) {
   }
 }"""
 
+NESTED = """query Nested($t: String!, $f: JSONString, $n: Int, $c: String) {
+  entity(name: $t) { projects(first: 50) { edges { node { name
+    runs(filters: $f, first: $n, after: $c, order: "-created_at") {
+      edges { cursor node { name state createdAt user { username } systemMetrics } }
+      pageInfo { hasNextPage } } } } } }
+}"""
+
 MEMBERS = """query Viewer($t: String!) {
   viewer { username entity defaultEntity { name } teams { edges { node { name } } } }
   entity(name: $t) { name members { username role accountType } }
@@ -77,7 +84,18 @@ def _documents(db: Database) -> list[tuple[str, dict[str, Any]]]:
         (RUNS, {"p": project, "e": team, "f": "{not json", "n": 5, "c": None}),
         (ARTIFACTS, {"p": a_project, "e": a_team, "t": "model"}),
         (MEMBERS, {"t": team}),
+        # Every project's runs of a listed page, read together (one query per page).
+        (NESTED, {"t": team, "f": None, "n": 2, "c": None}),
+        (NESTED, {"t": team, "f": json.dumps(since), "n": 3, "c": _cursor(1)}),
+        (NESTED, {"t": "ai-governance", "f": json.dumps({"state": "finished"}), "n": 500,
+                  "c": None}),
     ]
+
+
+def _cursor(offset: int) -> str:
+    from wbadmin.sandbox.gql.paging import encode_cursor
+
+    return encode_cursor(offset)
 
 
 def _reference(db: Database, viewer: auth.Identity, query: str,
@@ -107,6 +125,9 @@ def test_fast_paths_answer_what_graphql_core_answers(sandbox_db: Database, user:
         assert answers[0]["data"]["project"]["runs"]["edges"][0]["node"]["user"]["entity"]
         assert answers[5]["data"]["project"]["artifactType"]["artifactCollections"]["edges"]
         assert answers[4]["errors"]  # the malformed filter is an error both ways
+        projects = answers[7]["data"]["entity"]["projects"]["edges"]
+        assert len(projects) > 1 and all(p["node"]["runs"]["edges"] for p in projects)
+        assert any(p["node"]["runs"]["pageInfo"]["hasNextPage"] for p in projects)
 
 
 def test_runs_page_without_a_count_and_still_know_when_to_stop(sandbox) -> None:
