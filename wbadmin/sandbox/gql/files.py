@@ -71,34 +71,50 @@ def _stored_metadata(db: Database, run_pk: int) -> Any:
                   (run_pk, METADATA))
 
 
-def system_metrics(db: Database, run: Any, stored: bool | None = None) -> dict[str, Any]:
-    """The run's latest `system.*` samples, as W&B's `Run.systemMetrics` holds them.
+# The samples, as functions of one byte of the run's digest: the run's 7 host metrics read
+# bytes 0-6; GPU i reads byte 7 + i for its 5 metrics.
+_HOST_METRICS: list[tuple[str, Any]] = [
+    ("system.cpu", lambda b: round(5 + b / 255 * 60, 1)),
+    ("system.memory", lambda b: round(10 + b / 255 * 70, 1)),
+    ("system.disk", lambda b: round(20 + b / 255 * 50, 1)),
+    ("system.proc.memory.rssMB", lambda b: round(800 + b * 40.0, 1)),
+    ("system.proc.cpu.threads", lambda b: 16 + b % 48),
+    ("system.network.sent", lambda b: 1_000_000 * (1 + b)),
+    ("system.network.recv", lambda b: 1_000_000 * (1 + b)),
+]
+_GPU_METRICS: list[tuple[str, Any]] = [
+    ("gpu", lambda b: round(40 + b / 255 * 59, 1)),
+    ("memory", lambda b: round(20 + b / 255 * 70, 1)),
+    ("memoryAllocated", lambda b: round(30 + b / 255 * 65, 1)),
+    ("temp", lambda b: 45 + b % 35),
+    ("powerWatts", lambda b: round(120 + b * 1.9, 1)),
+]
+# Each sample's JSON text for each byte value, made once: a page of 500 runs would
+# otherwise compute and encode 6,000 numbers.
+_HOST_TEXT = [[f'"{key}":{json.dumps(fn(b))}' for b in range(256)] for key, fn in _HOST_METRICS]
+_GPU_TEXT = [(name, [json.dumps(fn(b)) for b in range(256)]) for name, fn in _GPU_METRICS]
+
+
+def system_metrics_json(db: Database, run: Any, stored: bool | None = None) -> str:
+    """The run's latest `system.*` samples as the JSON text W&B's `Run.systemMetrics` holds.
 
     A run whose `wandb-metadata.json` was uploaded (a stored `run_files` row) models a run
     logged with system-stats sampling off (`x_disable_stats`): W&B then has no samples, so
     this is empty and only the file (if it names them) tells the GPUs.
     """
     if stored if stored is not None else _stored_metadata(db, run["id"]) is not None:
-        return {}
+        return "{}"
     digest = hashlib.sha256(f"sys:{run['id']}".encode()).digest()
-    gpus = int(run["gpu_count"] or 0)
-    out: dict[str, Any] = {
-        "system.cpu": round(5 + digest[0] / 255 * 60, 1),
-        "system.memory": round(10 + digest[1] / 255 * 70, 1),
-        "system.disk": round(20 + digest[2] / 255 * 50, 1),
-        "system.proc.memory.rssMB": round(800 + digest[3] * 40.0, 1),
-        "system.proc.cpu.threads": 16 + digest[4] % 48,
-        "system.network.sent": 1_000_000 * (1 + digest[5]),
-        "system.network.recv": 1_000_000 * (1 + digest[6]),
-    }
-    for i in range(gpus):
+    parts = [texts[digest[j]] for j, texts in enumerate(_HOST_TEXT)]
+    for i in range(int(run["gpu_count"] or 0)):
         b = digest[(7 + i) % len(digest)]
-        out[f"system.gpu.{i}.gpu"] = round(40 + b / 255 * 59, 1)
-        out[f"system.gpu.{i}.memory"] = round(20 + b / 255 * 70, 1)
-        out[f"system.gpu.{i}.memoryAllocated"] = round(30 + b / 255 * 65, 1)
-        out[f"system.gpu.{i}.temp"] = 45 + b % 35
-        out[f"system.gpu.{i}.powerWatts"] = round(120 + b * 1.9, 1)
-    return out
+        parts += [f'"system.gpu.{i}.{name}":{values[b]}' for name, values in _GPU_TEXT]
+    return "{" + ",".join(parts) + "}"
+
+
+def system_metrics(db: Database, run: Any, stored: bool | None = None) -> dict[str, Any]:
+    """`system_metrics_json` as a dict."""
+    return json.loads(system_metrics_json(db, run, stored))
 
 
 def resolve_system_metrics(run: dict, info: Any) -> str:
@@ -108,7 +124,7 @@ def resolve_system_metrics(run: dict, info: Any) -> str:
         return "{}"
     stored = ctx.remember(("stored_metadata", row["id"]),
                           lambda: _stored_metadata(ctx.db, row["id"]) is not None)
-    return json.dumps(system_metrics(ctx.db, row, stored), separators=(",", ":"))
+    return system_metrics_json(ctx.db, row, stored)
 
 
 def _run_files(db: Database, run: Any) -> list[dict[str, Any]]:
