@@ -4,6 +4,7 @@ gives, reads far fewer runs, never re-reads finished runs, and survives clock sk
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
 from wbadmin.core.quotas import QuotaService, wire
 from wbadmin.core.quotas.refresh import RefreshReport
+from wbadmin.core.quotas.store import UsageStore
 from wbadmin.core.quotas.usage import UsageReport
 from wbadmin.sandbox import ids
 from wbadmin.sandbox.db import Database
@@ -208,3 +210,37 @@ def test_batched_requests_send_a_shared_value_once() -> None:
     assert (variables["a0_after"], variables["a1_after"]) == (None, "c1")
     assert doc.count("$s_filters") == 3  # declared once, used by both aliases
     assert "a0_filters" not in variables
+
+
+def test_a_refresh_that_fails_half_way_is_made_good_by_the_next(world: QuotaWorld, sandbox_db,
+                                                                tmp_path, monkeypatch) -> None:
+    """Runs are written as they arrive; if the refresh then fails, the watermark has not
+    moved, so the next refresh reads them again and the store equals a full read."""
+    from wbadmin.core.quotas.refresh import QuotaRefresher
+
+    world.now = time.time()
+    world.run(refresh_and_report, POLICY)
+    change_runs(world, sandbox_db)
+    world.now = time.time() + 5
+    before = Cache(world.cache_path)
+    watermark = UsageStore(before).get("watermark")
+    before.close()
+
+    async def broken(self, jobs):  # the follow-up requests fail after the first answers
+        await asyncio.sleep(0.2)  # the writer has had its turn
+        raise RuntimeError("connection lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(QuotaRefresher, "_runs", broken)
+        with pytest.raises(RuntimeError):
+            world.run(refresh_and_report, POLICY)
+    after = Cache(world.cache_path)
+    assert UsageStore(after).get("watermark") == watermark
+    assert after.scalar("SELECT COUNT(*) FROM quota_runs WHERE name LIKE 'qnew%'") == 3
+    after.close()
+    again, report = world.run(refresh_and_report, POLICY)
+    assert again.kind == "incremental"
+    _, full_report = world.run(lambda s: refresh_and_report(s, full=True), POLICY,
+                               cache_path=tmp_path / "fresh.sqlite3")
+    assert snapshot(report) == snapshot(full_report)
+    assert stored_runs(world.cache_path) == stored_runs(tmp_path / "fresh.sqlite3")

@@ -50,12 +50,15 @@ def build(session: Session, offset: int = 0) -> QuotaView:
 
 
 def drill(session: Session, view: QuotaView, team: str) -> None:
-    """Fill in a team's top runs and users (on demand: one query each)."""
+    """Fill in a team's top runs and users and its projects' usage (on demand)."""
     if view.report is None or view.policy is None or team in view.top_runs:
         return
     svc = service(session, view.policy)
     view.top_runs[team] = svc.top(view.report, team, "run")
     view.top_users[team] = svc.top(view.report, team, "user")
+    usage = view.report.team(team)
+    if usage is not None:
+        _ = usage.projects  # its projects are read on first use: now, with the rest
 
 
 async def refresh(session: Session, full: bool = False) -> str:

@@ -405,8 +405,12 @@ class _RunWriter:
         return list(self.written.values())
 
     def cancel(self) -> None:
+        """Stop writing (the refresh failed); a failure of the writer's own is then not
+        the one to report."""
         if not self.task.done():
             self.task.cancel()
+        elif not self.task.cancelled():
+            self.task.exception()  # retrieved: asyncio does not log it as lost
 
     async def _consume(self) -> None:
         done = False
