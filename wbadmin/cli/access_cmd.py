@@ -25,7 +25,7 @@ from .common import add_command, confirm_guarded, note, run_online, when_text
 from .data_cmd import fresh_session
 from .errors import (
     AUTH,
-    BAD_DATA,
+    CHANGE_CODES,
     CONFLICT,
     FINDINGS,
     INTERRUPTED,
@@ -37,8 +37,6 @@ from .errors import (
 )
 from .output import emit_json, emit_table
 
-CHANGE_CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA,
-                INTERRUPTED)
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
               "unsupported": UNAVAILABLE}
 FAILURE_CODES = {"PermissionDenied": PERMISSION, "NotFound": NOT_FOUND, "Conflict": CONFLICT,

@@ -14,6 +14,9 @@ BAD_DATA = 8          # a file or server answer that is not what it should be
 INTERNAL = 70         # a bug in wbadmin
 INTERRUPTED = 130
 
+# What a command that plans and applies changes may exit with.
+CHANGE_CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA, INTERRUPTED)
+
 
 class CliError(Exception):
     """A one-line message for a person, and the exit code for a script."""

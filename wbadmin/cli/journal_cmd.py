@@ -14,13 +14,12 @@ from ..core.session import Session
 from ..core.sync import Syncer
 from .common import add_command, confirm, note, open_session, run_online
 from .errors import (
-    AUTH,
     BAD_DATA,
+    CHANGE_CODES,
     CONFLICT,
     INTERRUPTED,
     NOT_FOUND,
     PERMISSION,
-    UNAVAILABLE,
     USAGE,
     CliError,
 )
@@ -36,8 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="table (default), jsonl or csv (for export)")
 
     undo = add_command(sub, "undo", cmd_undo,
-                       codes=(USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE,
-                              BAD_DATA, INTERRUPTED),
+                       codes=CHANGE_CODES,
                        help="undo one journal entry (shows the plan, asks to confirm)")
     undo.add_argument("entry", type=_entry_id, metavar="ENTRY", help="journal entry id")
     undo.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

@@ -26,19 +26,16 @@ from ..core.sync import Syncer
 from .common import add_command, confirm, note, open_session, run_online
 from .data_cmd import fresh_session
 from .errors import (
-    AUTH,
     BAD_DATA,
+    CHANGE_CODES,
     CONFLICT,
     INTERRUPTED,
     NOT_FOUND,
     PERMISSION,
-    UNAVAILABLE,
     USAGE,
     CliError,
 )
 from .output import emit_json, emit_table
-
-CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA, INTERRUPTED)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_command(osub, "templates", cmd_templates, codes=(BAD_DATA,),
                 help="the templates: shipped ones and yours (<config dir>/templates/*.toml)")
 
-    team = add_command(osub, "team", cmd_team, codes=CODES,
+    team = add_command(osub, "team", cmd_team, codes=CHANGE_CODES,
                        help="set up a team from a team template")
     team.add_argument("template", metavar="TEMPLATE", help="template name or path")
     team.add_argument("--name", required=True, help="the team's name")
@@ -61,14 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="a person for any group of the template")
     _change_flags(team)
 
-    hire = add_command(osub, "hire", cmd_hire, codes=CODES,
+    hire = add_command(osub, "hire", cmd_hire, codes=CHANGE_CODES,
                        help="give a new hire the teams and roles of their job function")
     hire.add_argument("template", metavar="TEMPLATE", help="template name or path")
     hire.add_argument("--user", required=True, metavar="EMAIL_OR_USERNAME")
     hire.add_argument("--team", default="", help="the team, for templates that ask for one")
     _change_flags(hire)
 
-    resume = add_command(osub, "resume", cmd_resume, codes=CODES,
+    resume = add_command(osub, "resume", cmd_resume, codes=CHANGE_CODES,
                          help="list paused walkthroughs, or finish one (never re-applies)")
     resume.add_argument("id", nargs="?", metavar="ID", help="walkthrough id (a prefix is enough)")
     resume.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

@@ -32,9 +32,9 @@ from .common import add_command, confirm_guarded, note, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
+    CHANGE_CODES,
     CONFLICT,
     INTERRUPTED,
-    NOT_FOUND,
     PERMISSION,
     UNAVAILABLE,
     USAGE,
@@ -44,8 +44,6 @@ from .output import emit_json
 
 DRIFT = 2  # `plan`: W&B differs from the file (the documented CI signal)
 READ_CODES = (AUTH, PERMISSION, UNAVAILABLE, BAD_DATA)
-APPLY_CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA,
-               INTERRUPTED)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,12 +65,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="plan removing members, invites and registry members the file "
                            "does not list")
 
-    apply = add_command(sub, "apply", cmd_apply, codes=APPLY_CODES,
+    apply = add_command(sub, "apply", cmd_apply, codes=CHANGE_CODES,
                         help="make W&B match an org file (through the change journal)")
     apply.add_argument("file", metavar="ORG.toml", type=Path)
     _apply_flags(apply)
 
-    imp = add_command(sub, "import-idp", cmd_import_idp, codes=(DRIFT, *APPLY_CODES),
+    imp = add_command(sub, "import-idp", cmd_import_idp, codes=(DRIFT, *CHANGE_CODES),
                       help="plan (or --apply) team memberships from IdP groups (CSV or JSON)",
                       description=idp.__doc__.split("\n\n")[0] if idp.__doc__ else None)
     imp.add_argument("groups", metavar="GROUPS.csv|json", type=Path)

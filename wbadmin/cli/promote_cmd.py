@@ -25,7 +25,7 @@ from .common import add_command, note, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
-    CONFLICT,
+    CHANGE_CODES,
     INTERRUPTED,
     NOT_FOUND,
     PERMISSION,
@@ -37,7 +37,6 @@ from .output import emit_json, emit_table
 
 T = TypeVar("T")
 READ = (USAGE, AUTH, PERMISSION, NOT_FOUND, UNAVAILABLE, BAD_DATA)
-WRITE = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA, INTERRUPTED)
 REF = "ORG/REGISTRY/COLLECTION:vN"
 CONFIRM_ALIASES = ("production",)
 
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     psub = promote.add_subparsers(dest="promote_command", metavar="ACTION", required=True)
 
-    p = add_command(psub, "request", cmd_request, codes=WRITE,
+    p = add_command(psub, "request", cmd_request, codes=CHANGE_CODES,
                     help="ask for a version to get a protected alias (asking twice changes "
                          "nothing)")
     p.add_argument("ref", metavar=REF)
@@ -69,25 +68,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ref", metavar=REF)
     _policy(p)
 
-    p = add_command(psub, "approve", cmd_approve, codes=WRITE,
+    p = add_command(psub, "approve", cmd_approve, codes=CHANGE_CODES,
                     help="approve; when the policy is satisfied the alias moves")
     p.add_argument("ref", metavar=REF)
     p.add_argument("--comment", default="", help="a note for the record")
     _yes(p)
     _policy(p)
 
-    p = add_command(psub, "reject", cmd_reject, codes=WRITE, help="reject (a reason is needed)")
+    p = add_command(psub, "reject", cmd_reject, codes=CHANGE_CODES,
+                    help="reject (a reason is needed)")
     p.add_argument("ref", metavar=REF)
     p.add_argument("--reason", required=True, help="why (recorded and notified)")
     _policy(p)
 
-    p = add_command(psub, "cancel", cmd_cancel, codes=WRITE,
+    p = add_command(psub, "cancel", cmd_cancel, codes=CHANGE_CODES,
                     help="withdraw your own request")
     p.add_argument("ref", metavar=REF)
     p.add_argument("--comment", default="")
     _policy(p)
 
-    p = add_command(psub, "rollback", cmd_rollback, codes=WRITE,
+    p = add_command(psub, "rollback", cmd_rollback, codes=CHANGE_CODES,
                     help="move an alias back to the version that held it before")
     p.add_argument("ref", metavar="ORG/REGISTRY/COLLECTION[:ALIAS]")
     p.add_argument("--alias", help="the alias to roll back (or give it after the colon)")
