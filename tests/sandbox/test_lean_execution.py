@@ -1,6 +1,7 @@
-"""The sandbox's fast paths (the executor's shortcut for plain scalars, per-request memos,
-prefetched users and metadata flags, runs paged without a COUNT, cached filters) answer
-exactly what graphql-core's own executor answers over the plain resolvers."""
+"""The sandbox's fast paths (the direct executor for plain queries, the shortcut for plain
+scalars under graphql-core's executor, per-request memos, prefetched users and metadata
+flags, runs paged without a COUNT, cached filters) answer exactly what graphql-core's own
+executor answers over the plain resolvers."""
 
 from __future__ import annotations
 
@@ -187,3 +188,77 @@ def test_cached_filters_keep_their_values_and_fields_apart() -> None:
     assert compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, RUN_FIELDS) == a
     project = compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, PROJECT_FIELDS)
     assert project[0] != a[0]  # the projects table's column, not the runs'
+
+
+# ---- the direct executor: answers plain queries itself, hands anything else on ------------
+
+MERGED = """query Merged($p: String!, $e: String!) {
+  project(name: $p, entityName: $e) {
+    name
+    runs(first: 3) { edges { node { name } } }
+    runs(first: 3) { edges { node { state ...Who } } }
+    alias: runs(first: 1) { edges { node { ... on Run { id displayName } ...Who } } }
+  }
+}
+fragment Who on Run { user { username } __typename }"""
+
+
+def _plain_documents(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    """The documents above that succeed: fragments, unions, aliases, lists, nesting."""
+    team, project = _biggest(db, """SELECT e.name, p.name FROM runs r JOIN projects p ON
+        p.id = r.project_id JOIN entities e ON e.id = p.entity_id GROUP BY p.id
+        ORDER BY COUNT(*) DESC LIMIT 1""")
+    plain = [(q, v) for q, v in _documents(db)
+             if v.get("p") != "no-such-project" and v.get("f") != "{not json"]
+    return [*plain, (MERGED, {"p": project, "e": team})]
+
+
+def test_the_direct_executor_answers_plain_queries_as_graphql_core(sandbox_db: Database
+                                                                   ) -> None:
+    from graphql.utilities import get_operation_ast
+
+    from wbadmin.sandbox.gql.direct_executor import execute_query
+
+    viewer = auth.identity_for_key(sandbox_db, key_of("alice"))
+    assert viewer is not None
+    for query, variables in _plain_documents(sandbox_db):
+        document = parse(query)
+        ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+        data = execute_query(executor.get_schema(), document, get_operation_ast(document),
+                             variables, ctx)  # raises if it had to hand the query on
+        reference = _reference(sandbox_db, viewer, query, variables)
+        assert reference["errors"] == []
+        assert json.dumps(data) == json.dumps(reference["data"]), query  # key order too
+
+
+@pytest.mark.parametrize("query, variables, why", [
+    ("query($e: String!) { entity(name: $e) { name projects(after: \"garbage\") { edges {"
+     " node { name } } } } }", {"e": "ai-governance"}, "a resolver's error"),
+    ("query($e: String!, $x: Boolean!) { entity(name: $e) { name @include(if: $x) isTeam }"
+     " }", {"e": "ai-governance", "x": False}, "a directive"),
+    ("{ __schema { queryType { name } } viewer { username } }", {}, "introspection"),
+    ("query($n: Int) { viewer { username teams(first: $n) { edges { node { name } } } } }",
+     {"n": "three"}, "a variable of the wrong type"),
+])
+def test_the_direct_executor_hands_on_what_it_does_not_do(sandbox_db: Database, query: str,
+                                                          variables: dict[str, Any],
+                                                          why: str) -> None:
+    """Errors, directives and introspection go to graphql-core, whose answer stands."""
+    from graphql.utilities import get_operation_ast
+
+    from wbadmin.sandbox.gql.direct_executor import Unsupported, execute_query
+
+    viewer = auth.identity_for_key(sandbox_db, key_of("alice"))
+    assert viewer is not None
+    document = parse(query)
+    ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+    with pytest.raises(Unsupported):
+        execute_query(executor.get_schema(), document, get_operation_ast(document),
+                      variables, ctx)
+    _, payload = executor.run(Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox"),
+                              {"query": query, "variables": variables})
+    reference = _reference(sandbox_db, viewer, query, variables)
+    assert payload.get("data") == reference["data"], why
+    assert sorted(e["message"] for e in payload.get("errors", [])) == reference["errors"]
+    expect_errors = why in ("a resolver's error", "a variable of the wrong type")
+    assert bool(reference["errors"]) == expect_errors, why

@@ -1,5 +1,6 @@
-"""graphql-core's executor with a shortcut for the commonest fields there are: what the
-default resolver reads from a dict source — a scalar (a run's name, state, timestamps), an
+"""graphql-core's executor (for mutations, and for queries `direct_executor` hands on) with
+a shortcut for the commonest fields there are: what the default resolver reads from a dict
+source — a scalar (a run's name, state, timestamps), an
 object (a connection's `pageInfo`, an edge's `node`) or a list of objects (`edges`).
 
 A batched request for 50 projects' runs resolves some 100,000 of those; graphql-core's
