@@ -212,6 +212,21 @@ def test_batched_requests_send_a_shared_value_once() -> None:
     assert "a0_filters" not in variables
 
 
+@pytest.mark.parametrize("samples, gpus", [
+    ({}, None),  # no samples at all: unknown, reported as missing
+    ({"system.cpu": 12.5, "system.memory": 40}, 0),  # sampled, no GPU
+    ({"system.gpu.0.gpu": 91, "system.gpu.1.temp": 60, "system.gpu.0.temp": 58,
+      "system.cpu": 3}, 2),
+    ({"system.gpu.12.powerWatts": 300.5}, 1),
+    ({"system.cpu": 1, "note": '"system.gpu.3.gpu": 1'}, 0),  # text in a value is no key
+])
+def test_gpus_are_read_from_the_samples_text(samples: dict[str, Any], gpus: int | None) -> None:
+    text = json.dumps(samples)
+    assert wire.gpus_from_system_metrics(text) == gpus
+    assert wire.gpus_from_system_metrics(json.dumps(samples, indent=1)) == gpus
+    assert wire.gpus_from_system_metrics(samples) == gpus  # already decoded
+
+
 def test_a_refresh_that_fails_half_way_is_made_good_by_the_next(world: QuotaWorld, sandbox_db,
                                                                 tmp_path, monkeypatch) -> None:
     """Runs are written as they arrive; if the refresh then fails, the watermark has not

@@ -188,6 +188,13 @@ def test_cached_filters_keep_their_values_and_fields_apart() -> None:
     assert compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, RUN_FIELDS) == a
     project = compile_filter({"createdAt": {"$gt": "2026-11-01T00:00:00"}}, PROJECT_FIELDS)
     assert project[0] != a[0]  # the projects table's column, not the runs'
+    # One filter object asked again and again is compiled once, but not if it changed.
+    shared = {"createdAt": {"$gt": "2026-11-01T00:00:00"}}
+    assert compile_filter(shared, RUN_FIELDS) == compile_filter(shared, RUN_FIELDS) == a
+    shared["createdAt"]["$gt"] = "2026-11-02T00:00:00"
+    assert compile_filter(shared, RUN_FIELDS) == b
+    shared["state"] = "running"
+    assert "r.state" in compile_filter(shared, RUN_FIELDS)[0]
 
 
 # ---- the direct executor: answers plain queries itself, hands anything else on ------------

@@ -139,7 +139,7 @@ class QuotaRefresher:
                           {"heartbeatAt": {"$gt": wire.iso(since)}}]}
         writer = _RunWriter(self, report)
         try:
-            (changed, more), all_new, storage = await asyncio.gather(
+            changed, all_new, storage = await asyncio.gather(
                 self._changes(old_teams, since, recent, writer.add),
                 self._projects(new_teams, None), self._storage(teams))
             stale: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -147,10 +147,9 @@ class QuotaRefresher:
             if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
                 for row in self.store.stale_running(since - STALE_WINDOW_S, since):
                     stale[(row["team"], row["project"])].append(row["name"])
-            # Then, many projects per request (aliases): the rest of long lists of recent
-            # runs, stale running runs by name, every active run of a team not seen before.
-            jobs = list(more)
-            jobs += [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
+            # Then, many projects per request (aliases): stale running runs by name, every
+            # active run of a team not seen before.
+            jobs = [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
             active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
                               {"state": "running"}]}
             jobs += [(t, p, active, None) for t in new_teams for p, _ in all_new[t]]
@@ -232,16 +231,15 @@ class QuotaRefresher:
 
     async def _changes(self, teams: list[str], since: float, recent: Any,
                        on_runs: Callable[[list[RunFact]], None]
-                       ) -> tuple[dict[str, list[tuple[str, float | None]]],
-                                  list[tuple[str, str, Any, str | None]]]:
+                       ) -> dict[str, list[tuple[str, float | None]]]:
         """Each team's projects updated after `since`, each with its `recent` runs, in one
         request per few teams (`Entity.projects` and each project's `runs`, nested): the
         cost of a refresh follows the projects that changed, and asking for each by name
-        as well cost as much again. Runs go to `on_runs` as their answers arrive; returns
-        the projects and (team, project, filter, cursor) for projects with more recent runs
-        than one nested page."""
+        as well cost as much again. Runs go to `on_runs` as their answers arrive. A project
+        with more recent runs than one nested page has the rest asked for at once, while
+        the other teams' answers are still coming."""
         projects: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
-        more: list[tuple[str, str, Any, str | None]] = []
+        follow_ups: list[asyncio.Task[list[RunFact]]] = []
         pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})
         rfilters = json.dumps(recent)
 
@@ -256,6 +254,7 @@ class QuotaRefresher:
 
         def take(team: str, nodes: list[dict]) -> None:
             runs: list[RunFact] = []
+            more: list[tuple[str, str, Any, str | None]] = []
             for node in nodes:
                 name = node.get("name")
                 if not name:
@@ -269,10 +268,19 @@ class QuotaRefresher:
                 if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
                     more.append((team, name, recent, edges[-1].get("cursor")))
             on_runs(runs)
+            if more:
+                follow_ups.append(asyncio.ensure_future(self._runs(more)))
 
-        await self.client.paginate_many(teams, self.changes_batch, request, take,
-                                        lambda entity: (entity or {}).get("projects"))
-        return projects, more
+        try:
+            await self.client.paginate_many(teams, self.changes_batch, request, take,
+                                            lambda entity: (entity or {}).get("projects"))
+            for task in follow_ups:
+                on_runs(await task)
+        finally:  # on failure, no follow-up is left running or unheard
+            for task in follow_ups:
+                task.cancel()
+            await asyncio.gather(*follow_ups, return_exceptions=True)
+        return projects
 
     async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
         """The runs matching each (team, project, filter), page by page from the cursor

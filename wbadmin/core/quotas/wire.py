@@ -56,6 +56,7 @@ FILES_SELECTION = f"""
 
 _GPU_KEY = re.compile(r"^system\.gpu\.(\d+)\.")
 _SYSTEM_KEY = re.compile(r'"(system\.[^"\\]*)"\s*:')  # a key of the samples object
+_GPU_KEY_TEXT = re.compile(r'"system\.gpu\.(\d+)\.[^"\\]*"\s*:')  # its GPU index
 
 
 def iso(ts: float) -> str:
@@ -106,8 +107,11 @@ def gpus_from_system_metrics(raw: Any) -> int | None:
     the text (a refresh reads thousands of runs, and decoding each object cost more than
     the rest of the run together)."""
     if isinstance(raw, str):
-        keys = _SYSTEM_KEY.findall(raw)
-    elif isinstance(raw, dict):
+        indices = _GPU_KEY_TEXT.findall(raw)
+        if indices:
+            return len(set(indices))
+        return 0 if _SYSTEM_KEY.search(raw) else None
+    if isinstance(raw, dict):
         keys = [str(k) for k in raw if str(k).startswith("system.")]
     else:
         return None

@@ -43,6 +43,9 @@ class Unsupported(Exception):
     """This request needs graphql-core's executor."""
 
 
+# Built-in scalars that return a value of this exact type as it is.
+_PASS_THROUGH = {"String": str, "ID": str, "Boolean": bool}
+
 # How a field's named type is completed.
 _LEAF, _OBJECT, _ABSTRACT = 1, 2, 3
 
@@ -64,6 +67,7 @@ class _Field:
         "non_null",
         "plain_leaf",
         "resolve",
+        "same",
         "subsets",
     )
 
@@ -77,6 +81,8 @@ class _Field:
         if definition is not None:
             self.non_null, self.items, self.kind, self.named = _shape(definition.type)
         self.plain_leaf = definition is not None and self.kind == _LEAF and not self.items
+        # The Python type a plain leaf's scalar passes through unchanged (a str for String).
+        self.same = _PASS_THROUGH.get(self.named.name) if self.plain_leaf else None
 
 
 def _shape(gtype: Any) -> tuple[bool, tuple[bool, ...], int, Any]:
@@ -197,7 +203,9 @@ class _Execution:
                 if field.non_null:
                     raise Unsupported
                 result[key] = None
-            elif field.plain_leaf:  # most fields: no path, no call
+            elif type(value) is field.same:  # most fields: a string as it is
+                result[key] = value
+            elif field.plain_leaf:
                 coerced = field.named.coerce_output_value(value)
                 if coerced is None or coerced is Undefined:
                     raise Unsupported

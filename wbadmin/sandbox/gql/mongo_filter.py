@@ -15,6 +15,7 @@ strings), as MongoDB's type brackets do; `$ne`, `$nin` and `$not` also match mis
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sqlite3
@@ -316,26 +317,35 @@ def compile_filter(filters: Any, fields: FieldMap) -> tuple[str, list[Any]]:
     The expression may call `mongo_regexp`: run it on a connection that had
     `install_functions` applied.
     """
+    global _last
+    last = _last  # one read: another thread may replace it meanwhile
+    if last and last[0] is filters and last[1] is fields and last[2] == filters:
+        return last[3], list(last[4])
     try:
         key = (id(fields), json.dumps(filters, sort_keys=True))
     except (TypeError, ValueError):
         key = None
     hit = _COMPILED.get(key) if key else None
-    if hit is not None and hit[0] is fields:
-        return hit[1], list(hit[2])
-    compiler = _Compiler(fields)
-    sql = compiler.document(parse_filters(filters))
+    if hit is None or hit[0] is not fields:
+        compiler = _Compiler(fields)
+        hit = (fields, compiler.document(parse_filters(filters)), tuple(compiler.params))
+        if key:
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            _COMPILED[key] = hit
     if key:
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.clear()
-        _COMPILED[key] = (fields, sql, tuple(compiler.params))
-    return sql, compiler.params
+        _last = (filters, fields, copy.deepcopy(filters), hit[1], hit[2])
+    return hit[1], list(hit[2])
 
 
 # Compiled filters by (field map, filter text): a batched request asks the same filter of
 # many projects, and compiling it dominated each project's cost.
 _COMPILED: dict[tuple[int, str], tuple[FieldMap, str, tuple[Any, ...]]] = {}
 _COMPILED_MAX = 512
+# The last filter object compiled, held (so its id stays its own) with a copy of its value:
+# the many projects of one request share one coerced argument, and the key above costs a
+# `json.dumps` each time.
+_last: tuple[Any, ...] = ()
 
 
 # ---- ordering ------------------------------------------------------------------------------
@@ -346,6 +356,22 @@ def compile_order(order: str | None, fields: FieldMap, default: str,
     `+created_at`, `-summary_metrics.loss`, `config.lr.value`. Missing values sort last in
     both directions; `tiebreak` (a unique column) keeps pages stable.
     """
+    key = (order, id(fields), default, tiebreak)
+    hit = _ORDERS.get(key)
+    if hit is not None and hit[0] is fields:
+        return hit[1], list(hit[2])
+    sql, params = _compile_order(order, fields, default, tiebreak)
+    if len(_ORDERS) >= _COMPILED_MAX:
+        _ORDERS.clear()
+    _ORDERS[key] = (fields, sql, tuple(params))
+    return sql, params
+
+
+_ORDERS: dict[tuple[Any, ...], tuple[FieldMap, str, tuple[Any, ...]]] = {}
+
+
+def _compile_order(order: str | None, fields: FieldMap, default: str,
+                   tiebreak: str) -> tuple[str, list[Any]]:
     spec = (order or "").strip() or default
     descending = spec.startswith("-")
     name = spec.lstrip("+-")

@@ -126,7 +126,14 @@ def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
     if not viewer.is_org_admin:  # org admins see every project and registry
         rows = [r for r in rows if ctx.project_role(r["id"])]
     page = rows[offset:offset + limit]
-    return connection(page, offset, len(rows), lambda r: _node(r, r["entity_name"]))
+    # Each node knows its page, so a field asked of every project on it (runs) can be read
+    # for all of them at once (`resolvers_runs.resolve_runs`).
+    siblings = tuple(r["id"] for r in page)
+
+    def node(row: Any) -> dict[str, Any]:
+        return {**_node(row, row["entity_name"]), "_page": siblings}
+
+    return connection(page, offset, len(rows), node)
 
 
 def viewer_entity_name(ctx: Context) -> str | None:
