@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -213,7 +214,15 @@ class SandboxServer:
                               http=OneSendH11Protocol)
 
     def serve_forever(self) -> None:
+        """Serve in this process until stopped (`wbadmin sandbox serve`): the process is
+        the sandbox's alone, so its garbage collector is tuned for serving."""
         executor.get_schema()  # build the schema now, not on the first request
+        # What start-up built (schema, app, modules) lives as long as the process: keep the
+        # collector from walking it again and again. An answer builds tens of thousands of
+        # dicts that live until it is sent; collecting every 700 new objects promoted them
+        # through every generation (about 8 % of a large batched query's time).
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
         self._server = uvicorn.Server(self._config())
         self._server.run()
 

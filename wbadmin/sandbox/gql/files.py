@@ -93,6 +93,16 @@ _GPU_METRICS: list[tuple[str, Any]] = [
 # otherwise compute and encode 6,000 numbers.
 _HOST_TEXT = [[f'"{key}":{json.dumps(fn(b))}' for b in range(256)] for key, fn in _HOST_METRICS]
 _GPU_TEXT = [(name, [json.dumps(fn(b)) for b in range(256)]) for name, fn in _GPU_METRICS]
+_GPU_BLOCKS: dict[int, list[str]] = {}  # GPU index -> its samples' text for each byte
+
+
+def _gpu_block(i: int, b: int) -> str:
+    blocks = _GPU_BLOCKS.get(i)
+    if blocks is None:
+        blocks = _GPU_BLOCKS[i] = [
+            ",".join(f'"system.gpu.{i}.{name}":{values[byte]}' for name, values in _GPU_TEXT)
+            for byte in range(256)]
+    return blocks[b]
 
 
 def system_metrics_json(db: Database, run: Any, stored: bool | None = None) -> str:
@@ -106,9 +116,8 @@ def system_metrics_json(db: Database, run: Any, stored: bool | None = None) -> s
         return "{}"
     digest = hashlib.sha256(f"sys:{run['id']}".encode()).digest()
     parts = [texts[digest[j]] for j, texts in enumerate(_HOST_TEXT)]
-    for i in range(int(run["gpu_count"] or 0)):
-        b = digest[(7 + i) % len(digest)]
-        parts += [f'"system.gpu.{i}.{name}":{values[b]}' for name, values in _GPU_TEXT]
+    parts += [_gpu_block(i, digest[(7 + i) % len(digest)])
+              for i in range(int(run["gpu_count"] or 0))]
     return "{" + ",".join(parts) + "}"
 
 
