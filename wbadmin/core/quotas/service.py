@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..batch_gc import fewer_collections
 from ..cache import Cache
 from ..client import Client
 from .alerts import AlertResult, AlertSender, due
@@ -61,8 +62,9 @@ class QuotaService:
         assert self.client is not None, "connect first"
         refresher = QuotaRefresher(self.client, self.cache, clock=self.clock)
         teams = org_teams(self.cache, self.store) or list(self.policy.teams)
-        return await refresher.refresh(window_start(self.policy, teams, self.clock()),
-                                       full=full)
+        with fewer_collections():
+            return await refresher.refresh(window_start(self.policy, teams, self.clock()),
+                                           full=full)
 
     async def alert(self, report: UsageReport,
                     transport: httpx.AsyncBaseTransport | None = None) -> list[AlertResult]:

@@ -236,6 +236,12 @@ class _Compiler:
             expr = self.bind(target)
             self.params.append(value)
             return f"({expr} = ?)"
+        if target.kind == "time" and type(value) in (int, float):
+            # Time columns hold epoch seconds or NULL (which no comparison matches): the
+            # guard would only cost a typeof() per row.
+            expr = self.bind(target)
+            self.params.append(value)
+            return f"({expr} {COMPARISONS[op]} ?)"
         guard_expr = self.bind(target)
         guard = _type_guard(guard_expr, arg if target.kind != "time" else value)
         expr = self.bind(target)

@@ -83,7 +83,7 @@ def _node(row: Any) -> dict[str, Any]:
         "_project_id": row["project_id"],
         "_user_id": row["user_id"],
         "_row": row,  # for fields computed from the whole row
-        "id": ids.encode("Run", row["id"]),
+        "id": ids.Deferred(ids.encode, "Run", row["id"]),
         "name": row["name"],
         "displayName": row["display_name"],
         "projectId": row["project_id"],

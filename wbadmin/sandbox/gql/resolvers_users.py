@@ -78,7 +78,7 @@ def user_node_of(row: Any) -> dict[str, Any]:
         "_org_id": row["org_id"],
         "_entity_id": row["entity_id"] or row["sa_team_id"],
         "_sa_team_id": row["sa_team_id"],
-        "id": ids.encode("User", row["id"]),
+        "id": ids.Deferred(ids.encode, "User", row["id"]),
         "name": row["name"],
         "username": row["username"],
         "email": row["email"],
@@ -86,8 +86,8 @@ def user_node_of(row: Any) -> dict[str, Any]:
         "admin": bool(row["instance_admin"]),
         "flags": "{}",
         "accountType": row["account_type"],
-        "deletedAt": iso(row["deleted_at"]),
-        "createdAt": iso(row["created_at"]),
+        "deletedAt": ids.Deferred(iso, row["deleted_at"]),
+        "createdAt": ids.Deferred(iso, row["created_at"]),
     }
 
 
