@@ -121,6 +121,10 @@ class Cache:
             self._local.conn = conn
         return conn
 
+    def close_thread_connection(self) -> None:
+        """Close the calling thread's connection (a worker thread that is done with it)."""
+        self._close_thread_conn()
+
     def close(self) -> None:
         self._close_thread_conn()
         if self._memory_conn is not None:

@@ -25,6 +25,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -400,6 +401,11 @@ class _RunWriter:
         self.refresher, self.report = refresher, report
         self.queue: asyncio.Queue[list[RunFact] | None] = asyncio.Queue()
         self.written: dict[RunKey, RunFact] = {}
+        # SQLite work (reads, writes, the WAL checkpoints some commits run) goes to a thread
+        # of its own with its own connection: on the event loop it held up the next
+        # requests, and the server waited. An in-memory cache has one shared connection.
+        self.pool = None if refresher.cache.path is None else \
+            ThreadPoolExecutor(1, thread_name_prefix="wbadmin-quota-writer")
         self.task = asyncio.create_task(self._consume())
 
     def add(self, runs: list[RunFact]) -> None:
@@ -410,15 +416,24 @@ class _RunWriter:
         """Every run written, once each (the last read of it)."""
         self.queue.put_nowait(None)
         await self.task
+        await self._off_loop(self.refresher.cache.close_thread_connection)
         return list(self.written.values())
 
     def cancel(self) -> None:
-        """Stop writing (the refresh failed); a failure of the writer's own is then not
-        the one to report."""
+        """Stop writing (the refresh failed or is done); a failure of the writer's own is
+        then not the one to report. A write under way completes (one transaction)."""
         if not self.task.done():
             self.task.cancel()
         elif not self.task.cancelled():
             self.task.exception()  # retrieved: asyncio does not log it as lost
+        if self.pool is not None:
+            self.pool.submit(self.refresher.cache.close_thread_connection)
+            self.pool.shutdown(wait=False)
+
+    async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.pool is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     async def _consume(self) -> None:
         done = False
@@ -438,13 +453,17 @@ class _RunWriter:
 
     async def _write(self, runs: list[RunFact]) -> None:
         refresher, cache = self.refresher, self.refresher.cache
-        held = UsageStore.held(cache.conn, runs)
+        held = await self._off_loop(lambda: UsageStore.held(cache.conn, runs))
         runs = await refresher._fill_gpus(
             runs, lambda r: not r.gpu_known and (r.team, r.project, r.name) not in held,
             self.report)
         runs = _keep_tried(runs, held)
-        with cache.transaction() as conn:
-            refresher.store.write_runs(conn, runs)  # what it holds, read in the transaction
+
+        def commit() -> None:
+            with cache.transaction() as conn:  # what it holds is read in the transaction
+                refresher.store.write_runs(conn, runs)
+
+        await self._off_loop(commit)
         for r in runs:
             self.written[(r.team, r.project, r.name)] = r
 
