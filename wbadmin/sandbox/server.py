@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,8 +41,18 @@ class BodyTooLarge(Exception):
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
                   media_type: str = "application/json") -> Response:
     # One body, one Content-Length: starlette and uvicorn write it without chunking.
-    body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    body = b"" if payload is None else _encode(payload)
     return Response(body, status_code=status, headers=headers, media_type=media_type)
+
+
+def _encode(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, as W&B's servers answer. orjson writes a large batched answer
+    six times faster than `json`; what it refuses (a key that is not a string, an integer
+    past 64 bits) goes to `json`."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def read_body(request: Request) -> bytes:

@@ -175,7 +175,7 @@ class _Execution:
         # No abort signal or async helpers: every resolver here is synchronous.
         return GraphQLResolveInfo(field.name, field.nodes, field.definition.type, otype, path,
                                   self.schema, self.fragments, None, self.operation,
-                                  self.variable_values, self.context, _never_awaitable,
+                                  self.variable_values, self.context, never_awaitable,
                                   None, None)  # type: ignore[arg-type]
 
     def object(self, otype: GraphQLObjectType, fields: list[_Field], source: Any,
@@ -256,7 +256,9 @@ class _Execution:
         return self.object(named, fields, value, path)
 
 
-def _never_awaitable(_value: Any) -> bool:
+def never_awaitable(_value: Any) -> bool:
+    """Every resolver is synchronous, so no value needs graphql-core's awaitable checks
+    (half a million of them for a large batched request)."""
     return False
 
 

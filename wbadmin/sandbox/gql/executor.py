@@ -27,7 +27,7 @@ from graphql.language import OperationType, ValueNode
 from graphql.utilities import get_operation_ast, value_from_ast_untyped
 
 from .context import Context, GraphQLFault
-from .direct_executor import Unsupported, execute_query
+from .direct_executor import Unsupported, execute_query, never_awaitable
 from .fast_executor import FastExecutor
 
 log = logging.getLogger("wbadmin.sandbox.graphql")
@@ -105,12 +105,6 @@ def checked_document(query: str) -> tuple[Any, list[dict[str, Any]]]:
     return document, [e.formatted for e in validate(get_schema(), document)]
 
 
-def _never_awaitable(_value: Any) -> bool:
-    """Every resolver is synchronous, so no value needs graphql-core's awaitable checks
-    (half a million of them for a large batched request)."""
-    return False
-
-
 def _error(err: GraphQLError) -> dict[str, Any]:
     out = err.formatted
     original = err.original_error
@@ -155,7 +149,7 @@ def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
         except Unsupported:
             pass  # graphql-core answers it, errors and all
     result = execute(schema, document, variable_values=variables, operation_name=operation,
-                     context_value=ctx, is_awaitable=_never_awaitable,
+                     context_value=ctx, is_awaitable=never_awaitable,
                      executor_class=FastExecutor)
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
