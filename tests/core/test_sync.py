@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from tests.conftest import key_of
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
-from wbadmin.core.sync import Syncer
+from wbadmin.core.sync import Syncer, parse_time
 
 
 def client_for(sandbox, user: str) -> Client:
@@ -121,3 +124,17 @@ async def test_refresh_collection_sees_a_moved_alias(sandbox, sandbox_db, cache)
     assert cache.scalar("SELECT COUNT(*) FROM versions WHERE collection='support-chatbot-ft'") == 8
     assert cache.scalar("SELECT COUNT(*) FROM versions WHERE collection!='support-chatbot-ft'") \
         == other
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-26T14:22:31", datetime(2026, 11, 26, 14, 22, 31, tzinfo=UTC).timestamp()),
+    ("2026-11-26T14:22:31.250000", datetime(2026, 11, 26, 14, 22, 31, 250000,
+                                            tzinfo=UTC).timestamp()),
+    ("2026-11-26T14:22:31Z", datetime(2026, 11, 26, 14, 22, 31, tzinfo=UTC).timestamp()),
+    ("2026-11-26T16:22:31+02:00", datetime(2026, 11, 26, 14, 22, 31, tzinfo=UTC).timestamp()),
+    ("1970-01-01T00:00:00", 0.0),
+    ("not a time", None), ("", None), (None, None), (1764166951, None),
+])
+def test_w_and_b_timestamps_read_as_utc_epoch_seconds(text: Any, expected: float | None
+                                                      ) -> None:
+    assert parse_time(text) == expected
