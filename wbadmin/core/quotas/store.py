@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..cache import Cache
@@ -38,6 +38,9 @@ class RunFact:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    def with_gpus(self, gpus: int, known: bool) -> RunFact:
+        return replace(self, gpus=gpus, gpu_known=known)
 
     def row(self) -> tuple:
         return (self.team, self.project, self.name, self.display_name, self.username,

@@ -131,7 +131,9 @@ def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
     siblings = tuple(r["id"] for r in page)
 
     def node(row: Any) -> dict[str, Any]:
-        return {**_node(row, row["entity_name"]), "_page": siblings}
+        out = _node(row, row["entity_name"])
+        out["_page"] = siblings
+        return out
 
     return connection(page, offset, len(rows), node)
 
