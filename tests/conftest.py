@@ -10,13 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from wbadmin import clock
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.seed import api_key_for, seed_demo
 from wbadmin.sandbox.server import SandboxServer
 
-# A fixed reference time keeps the demo seed (and everything derived from it) stable.
-SEED_NOW = 1_795_000_000  # 2026-11-19T09:46:40Z, floored to the hour by the seed
+# One clock for the whole run, never today's date: wbadmin, its sandbox and every `wbadmin`
+# subprocess read WBADMIN_NOW, and the demo seed is made at the same instant. A run started
+# with WBADMIN_NOW set (CI's calendar pass: month ends, new year) moves both together.
+DEFAULT_NOW = 1_795_000_000  # 2026-11-18T11:06:40Z; the seed floors it to 11:00
+os.environ.setdefault(clock.ENV, str(DEFAULT_NOW))
+SEED_NOW = int(clock.parse(os.environ[clock.ENV]))
 SEED = 0
+
+
+@pytest.fixture(autouse=True)
+def _one_clock() -> Iterator[None]:
+    """A test that pins the clock (the screenshot scenarios do) leaves it as it found it."""
+    yield
+    clock.start_at(None)
 
 
 @pytest.fixture
@@ -83,3 +95,7 @@ def sdk(wandb_env: str) -> Callable[[str], object]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"wbadmin clock: {clock.ENV}={os.environ[clock.ENV]} ({clock.iso(SEED_NOW)})"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import key_of
+from wbadmin import clock
 from wbadmin.core.access import AccessError, AccessService
 from wbadmin.core.access.changes import Deactivate, Reactivate
 from wbadmin.core.changes import NotReversible, Outcome, Plan
@@ -223,7 +224,6 @@ def test_create_service_account_and_its_forbidden_twin(sandbox, sandbox_db, serv
 
 def test_journal_dates_invites_for_the_stale_invite_finding(sandbox, service, jpath) -> None:
     import dataclasses
-    import time
 
     from wbadmin.core.access.findings import findings, get
     from wbadmin.core.settings import AccessSettings
@@ -232,7 +232,7 @@ def test_journal_dates_invites_for_the_stale_invite_finding(sandbox, service, jp
     fresh = AccessService(synced_cache(sandbox.base_url))
     cfg = dataclasses.replace(AccessSettings(), invite_max_age_days=30)
     with Journal(jpath) as journal:
-        later = findings(fresh, cfg, now=time.time() + 40 * 86_400, journal=journal,
+        later = findings(fresh, cfg, now=clock.now() + 40 * 86_400, journal=journal,
                          include_empty=True)
     stale = get(later, "stale-invites")
     # The journal dates the new invite; the audit log dates the seeded ones.

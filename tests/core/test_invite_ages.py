@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEED_NOW, basic_api, key_of
+from wbadmin import clock
 from wbadmin.core import audit
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client, RequestRecord
@@ -102,11 +103,11 @@ async def test_team_refresh_keeps_known_ages(sandbox, cache) -> None:
 async def test_new_graphql_invite_is_dated_now(sandbox, cache) -> None:
     mutation = """mutation CreateInvite($entity: String!, $email: String) {
       result: createInvite(input: {entityName: $entity, email: $email}) { invite { id } } }"""
-    before = int(time.time())
+    before = int(clock.now())
     resp = httpx.post(f"{sandbox.base_url}/graphql", headers=basic_api("alice"), json={
         "query": mutation, "variables": {"entity": "ml-infra", "email": "late@example.com"}})
     assert resp.json()["data"]["result"]["invite"]["id"]
-    after = int(time.time())
+    after = int(clock.now())
     await full_sync(sandbox.base_url, "alice", cache, clock=time.time)
     sent = cache.scalar("SELECT created_at FROM invites WHERE email = 'late@example.com'")
     assert before <= sent <= after + 1

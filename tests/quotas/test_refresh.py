@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import pytest
 
+from wbadmin import clock
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
 from wbadmin.core.quotas import QuotaService, wire
@@ -84,7 +84,7 @@ def change_runs(world: QuotaWorld, db: Database) -> dict[str, int]:
         await gql(client, STOP, id=ids.encode("Run", running[1]["id"]))
 
     world.run(api)
-    now = int(time.time())
+    now = int(clock.now())
     with db.transaction() as conn:
         conn.execute("UPDATE runs SET gpu_count = 4, gpu_type = 'NVIDIA H100 80GB HBM3', "
                      "created_at = created_at - 7200 WHERE name LIKE 'qnew%'")
@@ -102,11 +102,11 @@ def test_incremental_refresh_equals_a_full_recomputation(world: QuotaWorld, sand
     """Also when a changed project has more new runs than the changes request carries
     (nested_runs=1: the rest are asked for project by project)."""
     monkeypatch.setattr("wbadmin.core.quotas.refresh.NESTED_RUNS", nested_runs)
-    world.now = time.time()  # the sandbox's API stamps changes with the real clock
+    world.now = clock.now()  # the sandbox's API stamps changes on the same clock (WBADMIN_NOW)
     first, _ = world.run(refresh_and_report, POLICY)
     assert first.kind == "full" and first.runs_read > 100
     change_runs(world, sandbox_db)
-    world.now = time.time() + 5
+    world.now = clock.now() + 5
     inc, inc_report = world.run(refresh_and_report, POLICY)
     assert inc.kind == "incremental"
     full, full_report = world.run(lambda s: refresh_and_report(s, full=True), POLICY,
@@ -139,12 +139,12 @@ def test_clock_skew_between_server_and_us(world: QuotaWorld, sandbox_db, tmp_pat
                                           skew_hours: int) -> None:
     """Our clock off by hours from the server's: the incremental boundary is taken from the
     server's own timestamps, so changes are still found, and results equal a full read."""
-    world.now = time.time() + skew_hours * 3600
+    world.now = clock.now() + skew_hours * 3600
     first, _ = world.run(refresh_and_report, POLICY)
     assert first.kind == "full"
     run = sandbox_db.one("SELECT r.id, r.project_id FROM runs r WHERE r.state = 'running' "
                          "ORDER BY r.id LIMIT 1")
-    later = int(time.time()) + 1  # the server writes (on its own clock) after the refresh
+    later = int(clock.now()) + 1  # the server writes (on its own clock) after the refresh
     with sandbox_db.transaction() as conn:
         conn.execute("UPDATE runs SET state = 'finished', heartbeat_at = ?, runtime_s = ? - "
                      "created_at WHERE id = ?", (later, later, run["id"]))
@@ -233,10 +233,10 @@ def test_a_refresh_that_fails_half_way_is_made_good_by_the_next(world: QuotaWorl
     moved, so the next refresh reads them again and the store equals a full read."""
     from wbadmin.core.quotas.refresh import QuotaRefresher
 
-    world.now = time.time()
+    world.now = clock.now()
     world.run(refresh_and_report, POLICY)
     change_runs(world, sandbox_db)
-    world.now = time.time() + 5
+    world.now = clock.now() + 5
     before = Cache(world.cache_path)
     watermark = UsageStore(before).get("watermark")
     before.close()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEED, SEED_NOW, basic_api, key_of
+from wbadmin import clock
 from wbadmin.sandbox import ids
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.seed import seed_preset
@@ -93,7 +94,7 @@ def test_graphql_invite_appears_in_todays_stream(get, sandbox) -> None:
     # No parameters: today (UTC) only, streamed.
     e = invites_of(ndjson(get()))[("data-science-nlp", "x@ex.io")]
     assert e["actor_email"] == "bob@inference-systems.ai" and e["response_code"] == 200
-    assert e["timestamp"].startswith(time.strftime("%Y-%m-%d", time.gmtime()))
+    assert e["timestamp"].startswith(time.strftime("%Y-%m-%d", time.gmtime(clock.now())))
 
 
 def test_large_preset_invites_have_audit_entries() -> None:
@@ -199,7 +200,7 @@ def test_end_date_is_exclusive_and_paginates(get) -> None:
 
 def test_omitted_start_date_counts_back_num_days_from_today(get) -> None:
     page = get({"numDays": "3", "limit": "1"}).json()
-    today = int(time.time()) // DAY * DAY
+    today = int(clock.now()) // DAY * DAY
     assert page["range_start_time"] == rfc3339(today - 3 * DAY)
     assert page["range_end_time"] == rfc3339(today + DAY)
 
@@ -258,7 +259,7 @@ def test_stream_and_pages_hold_the_same_entries(get, sandbox_db) -> None:
 
 def test_limit_alone_paginates_with_today_range(get) -> None:
     body = get({"limit": "5"}).json()
-    today = int(time.time()) // DAY * DAY
+    today = int(clock.now()) // DAY * DAY
     assert (body["range_start_time"], body["range_end_time"]) == (rfc3339(today),
                                                                   rfc3339(today + DAY))
 

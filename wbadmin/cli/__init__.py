@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .. import __version__, clock
 from . import (
     access_cmd,
     auth_cmd,
@@ -23,7 +23,7 @@ from . import (
     screenshot_cmd,
     tui_cmd,
 )
-from .errors import INTERNAL, INTERRUPTED, CliError
+from .errors import INTERNAL, INTERRUPTED, USAGE, CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,12 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        clock.check()
         if args.command is None:
             return tui_cmd.run(args)
         return int(args.handler(args) or 0)
     except CliError as exc:
         print(f"wbadmin: {exc}", file=sys.stderr)
         return exc.code
+    except clock.BadClock as exc:
+        print(f"wbadmin: {exc}", file=sys.stderr)
+        return USAGE
     except KeyboardInterrupt:
         return INTERRUPTED
     except BrokenPipeError:
@@ -72,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"wbadmin: internal error: {type(exc).__name__}: {exc} "
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"wbadmin: internal error: {type(exc).__name__}: {first} "
               "(run with --debug for details, and please report it)", file=sys.stderr)
         return INTERNAL
 

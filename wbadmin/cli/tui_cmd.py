@@ -33,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
                                   force_sandbox=args.tui_sandbox)
         from ..tui.run import run_tui
 
-        return run_tui(session)
+        return run_tui(session, debug=args.debug)
 
     return open_tui(args)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import clock
 from .cache_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger("wbadmin.cache")
@@ -97,7 +98,7 @@ class Cache:
 
     def _move_aside(self, reason: str) -> None:
         assert self.path is not None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clock.now()))
         target = self.path.with_name(f"{self.path.name}.bad-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
@@ -167,7 +168,7 @@ class Cache:
     def age(self, scope: str = "org", now: float | None = None) -> float | None:
         """Seconds since `scope` was last refreshed, or None if it never was."""
         at = self.fetched_at(scope)
-        return None if at is None else (time.time() if now is None else now) - at
+        return None if at is None else (clock.now() if now is None else now) - at
 
     def last_error(self, scope: str = "org") -> str | None:
         return self.scalar("SELECT error FROM sync_state WHERE scope = ?", (scope,))
@@ -188,7 +189,7 @@ class Cache:
 
     def record_failure(self, scope: str, error: str) -> None:
         with self.transaction() as conn:
-            self.mark(conn, scope, time.time(), error)
+            self.mark(conn, scope, clock.now(), error)
 
     # ---- bulk writes used by sync --------------------------------------------------------
 

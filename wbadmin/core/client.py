@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .. import clock
 from . import errors as E
 
 K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
@@ -135,7 +136,7 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
-            started = time.time()
+            started = clock.now()
             t0 = time.perf_counter()
             response: httpx.Response | None = None
             failure: Exception | None = None
@@ -378,7 +379,7 @@ def _parse_retry_after(value: str | None) -> float | None:
         from email.utils import parsedate_to_datetime
 
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(value).timestamp() - clock.now())
         except (TypeError, ValueError):
             return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from .. import clock
 
 
 def size(n: int | None) -> str:
@@ -20,7 +20,7 @@ def ago(ts: float | None, now: float | None = None) -> str:
     """'5m', '2h', '40d' — the age of a timestamp; '—' when unknown."""
     if ts is None:
         return "—"
-    seconds = max(0.0, (time.time() if now is None else now) - ts)
+    seconds = max(0.0, (clock.now() if now is None else now) - ts)
     for limit, div, unit in ((60, 1, "s"), (3600, 60, "m"), (86400, 3600, "h"),
                              (86400 * 365, 86400, "d")):
         if seconds < limit:

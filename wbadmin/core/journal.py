@@ -20,7 +20,6 @@ import json
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from typing import IO, Any
 
 from wbadmin.core.changes import Change
 from wbadmin.core.redact import MASK, live_secrets, redact
+
+from .. import clock
 
 SCHEMA_VERSION = 1
 
@@ -120,7 +121,7 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 def parse_when(text: str, now: float | None = None) -> float:
     """Epoch seconds from `--since`-style text: "30m", "2h", "7d", "1w" ago, or an ISO date /
     datetime ("2026-11-19", "2026-11-19T09:00", "...Z", "...+01:00"; naive means UTC)."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     if m := _RELATIVE.match(text):
         return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
     try:
@@ -209,7 +210,7 @@ class Entry:
 class Journal:
     """The journal file of one profile. Thread-safe; safe to share the file between processes."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = clock.now,
                  timeout: float = 15.0) -> None:
         self.path = str(path)
         self.clock = clock

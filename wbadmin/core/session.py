@@ -8,12 +8,12 @@ creates the client. Core never imports the sandbox: the caller passes a launcher
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from . import errors as E
 from .cache import Cache
 from .credentials import find_key
@@ -54,7 +54,7 @@ class Session:
     client: Client | None = None
     api_log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=500))
     on_request: Callable[[RequestRecord], None] | None = None
-    clock: Callable[[], float] = time.time  # injectable for deterministic screenshots
+    clock: Callable[[], float] = clock.now  # injectable for deterministic screenshots
     request_ids: Callable[[], str] | None = None  # likewise (default: random ids)
     _sandbox_handle: SandboxHandle | None = None
     _journal: Any = None

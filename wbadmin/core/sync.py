@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import clock
 from . import errors as E
 from . import queries as Q
 from .audit import apply_invite_times, invite_sent_times, window_days
@@ -61,7 +62,7 @@ _SECOND = timedelta(seconds=1)
 class Syncer:
     def __init__(self, client: Client, cache: Cache, *, team_batch: int = 40,
                  project_batch: int = 20, page_size: int = 200,
-                 clock: Callable[[], float] = time.time,
+                 clock: Callable[[], float] = clock.now,
                  invite_max_age_days: int | None = None) -> None:
         self.client = client
         self.invite_max_age_days = invite_max_age_days  # None: [access] in the settings

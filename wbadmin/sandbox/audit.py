@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import clock
 from . import auth, ids
 from .db import Database
 
@@ -207,7 +208,7 @@ def handle(db: Database, path: str, query: dict[str, str], authorization: str | 
         if path.rstrip("/") != own_path:
             raise AuditError(404, "not found")
         authenticate(db, authorization)
-        req = parse(query, deployment, int(time.time()) if now is None else now)
+        req = parse(query, deployment, int(clock.now()) if now is None else now)
         rows = _rows(db, req)
     except AuditError as exc:
         return exc.status, JSON, json.dumps({"error": exc.message}).encode(), exc.headers

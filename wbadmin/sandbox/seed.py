@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from .. import clock
 from . import ids
 from . import seed_data as story
 from .db import Database
@@ -143,7 +144,7 @@ class Seeder:
 def seed_demo(db: Database, seed: int = 0, now: int | None = None,
               deployment: str = "dedicated") -> None:
     """Write the `demo` org: inference-systems, its teams, people, projects, runs, registry."""
-    now = int(now if now is not None else time.time()) // HOUR * HOUR
+    now = int(now if now is not None else clock.now()) // HOUR * HOUR
     s = Seeder(db, seed, now)
     rng = s.rng
     with db.transaction():

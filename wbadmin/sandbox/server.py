@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import clock
 from . import auth, ids
 from .db import Database
 from .faults import FaultMiddleware, Faults
@@ -200,6 +202,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+class ClockedServer(uvicorn.Server):
+    """uvicorn with its `Date` header on wbadmin's clock (`WBADMIN_NOW`), as a W&B server's
+    header is on W&B's: clients measure clock skew from it."""
+
+    async def on_tick(self, counter: int) -> bool:
+        done = await super().on_tick(counter)
+        if counter % 10 == 0 and self.config.date_header:
+            date = (b"date", formatdate(clock.now(), usegmt=True).encode())
+            self.server_state.default_headers = [date, *self.config.encoded_headers]
+        return done
+
+
 class SandboxServer:
     """uvicorn serving the sandbox on loopback only."""
 
@@ -234,13 +248,13 @@ class SandboxServer:
         # through every generation (about 8 % of a large batched query's time).
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
-        self._server = uvicorn.Server(self._config())
+        self._server = ClockedServer(self._config())
         self._server.run()
 
     def start(self, timeout: float = 10.0) -> str:
         """Serve on a daemon thread; returns the base URL once it accepts connections."""
         executor.get_schema()  # build the schema now, not on the first request
-        self._server = uvicorn.Server(self._config())
+        self._server = ClockedServer(self._config())
         self._thread = threading.Thread(target=self._server.run, name="wbadmin-sandbox",
                                         daemon=True)
         self._thread.start()

@@ -7,7 +7,6 @@ drawn from the cache before any network call.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from importlib import import_module
 
@@ -17,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from .. import clock as wb_clock
 from ..core import errors as E
 from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
@@ -84,7 +84,9 @@ class WbAdminApp(App):
         super().__init__()
         self.session = session
         self.launcher = launcher
-        self.clock = clock or session.clock or time.time
+        self.crash: Exception | None = None
+        self.show_tracebacks = False
+        self.clock = clock or session.clock or wb_clock.now
         session.clock = self.clock
         self.autoconnect = autoconnect
         self.history: list[Location] = []
@@ -345,6 +347,14 @@ class WbAdminApp(App):
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # An exception nothing handled is a bug: keep it for the CLI, which prints one line
+        # and exits 70, instead of Textual's full-screen traceback (unless --debug).
+        self.crash = error
+        super()._handle_exception(error)
+        if not self.show_tracebacks:
+            self._exit_renderables.clear()
 
 
 def scope_of(location: Location | None) -> str:

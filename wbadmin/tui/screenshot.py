@@ -21,14 +21,19 @@ from pathlib import Path
 from ..core.session import Session
 from ..embedded import sandbox_launcher
 
-DEMO_NOW = 1_795_000_000  # the demo seed's reference time (2026-11-19)
+DEMO_NOW = 1_795_000_000  # the demo seed's reference time (2026-11-18T11:06:40Z)
 APP_NOW = float(DEMO_NOW // 3600 * 3600 + 2 * 3600)  # two hours later
 SIZE = (120, 36)
 
 
 def make_demo_app(workdir: Path, *, user: str = "alice", read_only: bool = False):
+    """The app on the demo seed, at APP_NOW: its clock stands still there, and the embedded
+    sandbox's clock (the `Date` it answers with, the times it stamps on changes) starts
+    there, so nothing in the picture depends on today's date."""
+    from .. import clock
     from .app import WbAdminApp
 
+    clock.start_at(APP_NOW)
     session = Session.resolve(
         force_sandbox=True, read_only=read_only,
         flags={"cache_path": workdir / "cache.sqlite3",

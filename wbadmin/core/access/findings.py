@@ -11,11 +11,11 @@ as of unknown age (`unknown_ages`) and left out, and the finding says so.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import clock
 from ..changes import Plan
 from ..changes_team import RemoveFromTeam, SetTeamRole
 from ..settings import AccessSettings
@@ -262,7 +262,7 @@ def findings(service: AccessService, settings: AccessSettings, *, now: float | N
              journal: Any = None, include_empty: bool = False) -> list[Finding]:
     """Every finding with something to report (all of them with `include_empty`), most severe
     first."""
-    t = _Triage(service, settings, time.time() if now is None else now, journal)
+    t = _Triage(service, settings, clock.now() if now is None else now, journal)
     found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
              t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
              t.registry_admins(), t.stale_invites(), t.many_teams()]

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ... import clock
 from .. import errors as E
 from ..access.changes import AddToTeam
 from ..access.changes_registry import SetRegistryRole
@@ -133,7 +133,7 @@ class Walkthrough:
         self.results = []
 
 
-def new(template: str, kind: str, profile: str, clock: Callable[[], float] = time.time
+def new(template: str, kind: str, profile: str, clock: Callable[[], float] = clock.now
         ) -> Walkthrough:
     now = clock()
     return Walkthrough(id=uuid.uuid4().hex[:8], template=template, kind=kind, profile=profile,
@@ -150,7 +150,7 @@ def state_dir(journal_path: str | Path) -> Path:
 class Store:
     """Walkthrough files of one profile."""
 
-    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float] = clock.now) -> None:
         self.folder = Path(folder)
         self.clock = clock
 

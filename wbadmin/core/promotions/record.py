@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import clock
 from .. import errors as E
 
 TAG_PREFIX = "promote-to-"
@@ -41,9 +42,8 @@ class BadReference(E.BadRequest):
     hint = "write ORG/REGISTRY/COLLECTION:vN (e.g. acme/model/chatbot:v7)"
 
 
-def now_iso(clock: float | None = None) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if clock is None
-                                                           else clock))
+def now_iso(ts: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.now() if ts is None else ts))
 
 
 def new_id() -> str:

@@ -19,10 +19,10 @@ import asyncio
 import contextlib
 import copy
 import random
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from ... import clock
 from .. import errors as E
 from ..client import Client
 from . import wire
@@ -59,11 +59,11 @@ def _lock_age(tag: str, now: float) -> float:
 @asynccontextmanager
 async def locked(client: Client, version: Version) -> AsyncIterator[None]:
     """Hold the version's promotion lock for the duration of the block."""
-    mine = f"{LOCK_PREFIX}{int(time.time())}-{new_id()[:8]}"
+    mine = f"{LOCK_PREFIX}{int(clock.now())}-{new_id()[:8]}"
     for attempt in range(LOCK_ATTEMPTS):
         await wire.update_artifact(client, version.artifact_id, add_tags=[mine])
         current = await read(client, version.ref)
-        now = time.time()
+        now = clock.now()
         locks = [t for t in current.tags if t.startswith(LOCK_PREFIX) and t != mine]
         stale = [t for t in locks if _lock_age(t, now) > LOCK_TTL]
         live = [t for t in locks if t not in stale]

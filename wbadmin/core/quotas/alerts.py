@@ -11,12 +11,12 @@ the next check tries again); a restart therefore never sends twice.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from ... import clock
 from ..cache import Cache
 from ..promotions.webhooks import ATTEMPTS, BACKOFF, TIMEOUT, Delivery, safe_where
 from .policy import METRIC_LABELS, Rules, Webhook
@@ -106,7 +106,7 @@ class AlertResult:
 
 class AlertSender:
     def __init__(self, cache: Cache, *, transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Any = time.time) -> None:
+                 clock: Any = clock.now) -> None:
         self.cache, self.transport, self.clock = cache, transport, clock
 
     def _claim(self, alert: Alert) -> bool:

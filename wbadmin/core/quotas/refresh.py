@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ... import clock
 from ..cache import Cache
 from ..client import Client
 from ..sync import parse_time
@@ -64,7 +65,7 @@ class RefreshReport:
 
 
 class QuotaRefresher:
-    def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = time.time,
+    def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = clock.now,
                  team_batch: int = 50, project_batch: int = 50, page_size: int = 500,
                  changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
+from ... import clock
 from ..batch_gc import fewer_collections
 from ..cache import Cache
 from ..client import Client
@@ -46,7 +46,7 @@ def policy_notice(policy: QuotaPolicy) -> str | None:
 
 class QuotaService:
     def __init__(self, cache: Cache, policy: QuotaPolicy, *, client: Client | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = clock.now) -> None:
         self.cache, self.policy, self.client, self.clock = cache, policy, client, clock
         self.store = UsageStore(cache)
 

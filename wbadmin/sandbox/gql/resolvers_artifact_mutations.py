@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
+from ... import clock
 from .. import ids
 from . import artifact_access as acc
 from .artifact_nodes import (
@@ -33,7 +33,7 @@ def _ctx(info: Any) -> Context:
 
 
 def _now() -> int:
-    return int(time.time())
+    return int(clock.now())
 
 
 def _artifact_row(ctx: Context, gid: str) -> Any:

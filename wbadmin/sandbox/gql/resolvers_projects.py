@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import Identity, project_role, team_role
 from ..db import Database
@@ -244,7 +245,7 @@ def _insert(conn: Any, viewer: Identity, entity: Any, name: str, data: dict) -> 
         access = access or ("PRIVATE" if entity["private_only"] else entity["default_access"])
         if access not in PROJECT_ACCESS:
             raise GraphQLFault(f"invalid project access {access!r}")
-    now = int(time.time())
+    now = int(clock.now())
     allow_all = data.get("allowAllArtifactTypesInRegistry")
     cur = conn.execute(
         "INSERT INTO projects (entity_id, name, description, access, owner_id, is_registry,"
@@ -285,7 +286,7 @@ def _update(conn: Any, db: Database, viewer: Identity, row: Any, data: dict) -> 
     if changes:
         sets = ", ".join(f"{k} = ?" for k in changes)
         conn.execute(f"UPDATE projects SET {sets}, updated_at = ? WHERE id = ?",
-                     (*changes.values(), int(time.time()), row["id"]))
+                     (*changes.values(), int(clock.now()), row["id"]))
     return bool(changes)
 
 
@@ -331,7 +332,7 @@ def resolve_upsert_model(_root: Any, info: Any, input: dict) -> dict[str, Any]:
 
 def _audit(conn: Any, action: str, actor_id: int, entity: str, project: str) -> None:
     conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(time.time()), action, actor_id,
+                 (int(clock.now()), action, actor_id,
                   json.dumps({"entity_name": entity, "project_name": project})))
 
 

@@ -11,9 +11,9 @@ A viewer cannot change runs; a member changes their own; admins change any.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import Identity, project_role
 from ..db import Database
@@ -278,9 +278,9 @@ def _touch_project(conn: Any, project_id: int, now: int) -> None:
 
 
 def _audit(conn: Any, action: str, actor_id: int, run: Any) -> None:
-    _touch_project(conn, run["project_id"], int(time.time()))
+    _touch_project(conn, run["project_id"], int(clock.now()))
     conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(time.time()), action, actor_id,
+                 (int(clock.now()), action, actor_id,
                   json.dumps({"run_name": run["name"], "project_id": run["project_id"]})))
 
 
@@ -290,7 +290,7 @@ def resolve_stop_run(_root: Any, info: Any, input: dict) -> dict[str, Any]:
     ctx: Context = info.context
     row = _writable_run(ctx.db, ctx.viewer, input.get("id"))
     if row["state"] == "running":
-        now = int(time.time())
+        now = int(clock.now())
         with ctx.db.transaction() as conn:
             conn.execute("UPDATE runs SET state = 'killed', heartbeat_at = ?, runtime_s = ? "
                          "WHERE id = ?", (now, max(0, now - row["created_at"]), row["id"]))
@@ -392,7 +392,7 @@ def _new_run(ctx: Context, data: dict) -> int:
     if role not in ("admin", "member"):
         raise PermissionDenied(f"permission denied: {ctx.viewer.username} may not create "
                                f"runs in {project_name!r}")
-    now = int(time.time())
+    now = int(clock.now())
     with ctx.db.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO runs (project_id, name, display_name, state, user_id, created_at,"
@@ -423,7 +423,7 @@ def resolve_upsert_bucket(_root: Any, info: Any, input: dict) -> dict[str, Any]:
     changes = _bucket_changes(input)
     if row["state"] == "running" and changes.get("state", "running") != "running":
         # The run's last heartbeat is when it ended, as W&B records a finishing run.
-        now = int(time.time())
+        now = int(clock.now())
         changes["heartbeat_at"] = max(now, row["created_at"])
         changes["runtime_s"] = max(0, now - row["created_at"])
     if changes:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import Identity, can_admin_team
 from ..db import Database
@@ -352,7 +353,7 @@ def resolve_org_teams(org: dict, info: Any) -> list[dict]:
 def audit(conn: Any, action: str, actor_id: int, **detail: Any) -> None:
     """One W&B-style audit entry (`detail` uses W&B's entry field names)."""
     conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(time.time()), action, actor_id,
+                 (int(clock.now()), action, actor_id,
                   json.dumps({k: v for k, v in detail.items() if v is not None})))
 
 
@@ -361,7 +362,7 @@ def new_api_key(conn: Any, user_id: int, description: str | None) -> tuple[int, 
     secret = "sbx-" + secrets.token_hex(20)
     cur = conn.execute(
         "INSERT INTO api_keys (user_id, key, name, description, created_at) VALUES (?, ?, ?, ?, ?)",
-        (user_id, secret, key_name(secret), description, int(time.time())))
+        (user_id, secret, key_name(secret), description, int(clock.now())))
     return int(cur.lastrowid), secret
 
 

@@ -9,9 +9,9 @@ stored identifier, so listing keys never reveals one.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import can_admin_team
 from .context import Context, GraphQLFault, NotFound, PermissionDenied
@@ -68,7 +68,7 @@ def resolve_create_user(_root: Any, info: Any, input: dict[str, Any]) -> dict[st
         raise GraphQLFault(f"a user with email {email!r} already exists")
     admin = bool(input.get("admin"))
     local = re.sub(r"[^a-z0-9._-]+", "-", email.split("@")[0].lower()).strip("-.") or "user"
-    now = int(time.time())
+    now = int(clock.now())
     with db.transaction() as conn:
         username, n = local, 1
         while conn.execute("SELECT 1 FROM users WHERE username = ? UNION ALL "

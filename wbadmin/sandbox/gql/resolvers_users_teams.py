@@ -16,9 +16,9 @@ Decisions where W&B's behaviour depends on the deployment:
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import can_admin_team
 from ..db import Database
@@ -109,7 +109,7 @@ def resolve_create_invite(_root: Any, info: Any, input: dict[str, Any]) -> dict[
     direct = (target is not None and deployment == "dedicated"
               and target["org_id"] == team["org_id"] and target["active"]
               and target["deleted_at"] is None)
-    now = int(time.time())
+    now = int(clock.now())
     detail = {"entity_name": team["name"], "entity_asset": ids.encode("Entity", team["id"]),
               "user_email": email, "response_code": 200,
               "user_asset": ids.encode("User", target["id"]) if target is not None else None}
@@ -205,7 +205,7 @@ def resolve_create_service_account(_root: Any, info: Any, input: dict[str, Any]
     if not description:
         raise GraphQLFault("description must not be empty")
     base = re.sub(r"[^a-z0-9]+", "-", description.lower()).strip("-")[:32].strip("-")
-    now = int(time.time())
+    now = int(clock.now())
     with db.transaction() as conn:
         username = _free_username(conn, base or "service-account")
         cur = conn.execute(
@@ -249,7 +249,7 @@ def resolve_create_team(_root: Any, info: Any, input: dict[str, Any]) -> dict[st
         admin_id: int | None = admin["id"]
     else:
         admin_id = None if viewer.is_service_account else viewer.id
-    now = int(time.time())
+    now = int(clock.now())
     with db.transaction() as conn:
         cur = conn.execute("INSERT INTO entities (name, kind, org_id, created_at) "
                            "VALUES (?, 'team', ?, ?)", (name, viewer.org_id, now))

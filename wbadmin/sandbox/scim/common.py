@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ... import clock
 from .. import ids
 from ..auth import Identity
 from ..db import Database
@@ -59,7 +60,7 @@ Response = tuple[int, dict[str, str], dict | None]
 
 
 def now() -> int:
-    return int(time.time())
+    return int(clock.now())
 
 
 def iso(ts: int | None) -> str | None:
