@@ -143,6 +143,7 @@ def test_a_role_change_without_permission_fails_and_is_journaled(live, cli) -> N
     assert entries[-1]["status"] == "failed" and entries[-1]["actor"] == "bob"
 
 
+@pytest.mark.calendar
 def test_journal_formats_and_since(live, promoted, cli) -> None:
     table = cli("journal")
     assert table.code == 0

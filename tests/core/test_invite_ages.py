@@ -15,6 +15,8 @@ from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client, RequestRecord
 from wbadmin.core.sync import Syncer
 
+pytestmark = pytest.mark.calendar  # day windows and ages, at any date
+
 DAY = 86_400
 NOW = SEED_NOW // 3600 * 3600  # the seed floors its reference time to the hour
 # The seed's invites (seed.py `s.invite(...)`): (team, email) -> days before the seed time.
@@ -108,7 +110,7 @@ async def test_new_graphql_invite_is_dated_now(sandbox, cache) -> None:
         "query": mutation, "variables": {"entity": "ml-infra", "email": "late@example.com"}})
     assert resp.json()["data"]["result"]["invite"]["id"]
     after = int(clock.now())
-    await full_sync(sandbox.base_url, "alice", cache, clock=time.time)
+    await full_sync(sandbox.base_url, "alice", cache, clock=clock.now)
     sent = cache.scalar("SELECT created_at FROM invites WHERE email = 'late@example.com'")
     assert before <= sent <= after + 1
 

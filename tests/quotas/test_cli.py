@@ -6,22 +6,35 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import SEED_NOW
+
+# Whatever the date, the current period of this policy holds the seed's last 30 days of runs
+# (a calendar month begun an hour ago holds almost nothing).
+WINDOW = ('[defaults]\nperiod = "custom"\n'
+          f'start = {time.strftime("%Y-%m-%d", time.gmtime(SEED_NOW - 30 * 86_400))}\n'
+          'days = 60\n')
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
-def usage(cli, live) -> dict[str, float]:
-    """GPU-hours per team this period, as `wbadmin quotas --json` reports them."""
-    r = cli("quotas", "--json")
+def usage(cli, live, tmp_path: Path) -> dict[str, float]:
+    """GPU-hours per team this period (WINDOW), as `wbadmin quotas --json` reports them."""
+    r = cli("quotas", "--json", "--policy", write(tmp_path, ""))
     assert r.code == 0, r.err
-    return {t["team"]: t["gpu_hours"]["used"] for t in json.loads(r.out)["teams"]}
+    found = {t["team"]: t["gpu_hours"]["used"] for t in json.loads(r.out)["teams"]}
+    assert found["data-science-nlp"] > 0 and found["ml-infra"] > 0
+    return found
 
 
-def write(tmp_path: Path, text: str) -> str:
+def write(tmp_path: Path, text: str, *, window: bool = True) -> str:
+    """A policy file: `text` (continuing WINDOW's [defaults] when `window`)."""
     path = tmp_path / "quotas.toml"
-    path.write_text(text)
+    path.write_text((WINDOW if window else "") + text)
     return str(path)
 
 
@@ -31,7 +44,10 @@ def test_no_policy_shows_usage_and_says_how_to_write_one(cli, live) -> None:
     out = json.loads(r.out)
     assert out["policy"] == "none" and out["status"] == "ok"
     assert {t["status"] for t in out["teams"]} == {"none"}
-    assert sum(t["gpu_hours"]["used"] for t in out["teams"]) > 0
+    assert all(t["gpu_hours"]["used"] >= 0 for t in out["teams"])
+    # This month may have begun a minute ago; the month before holds the seed's runs.
+    before = json.loads(cli("quotas", "--json", "--previous").out)
+    assert sum(t["gpu_hours"]["used"] for t in before["teams"]) > 0
     assert "no quota policy" in r.err and "quotas.toml" in r.err
     text = cli("quotas")
     assert text.code == 0 and "data-science-nlp" in text.out and "TEAM" in text.out
@@ -57,7 +73,7 @@ def test_check_exit_codes(cli, usage, tmp_path: Path) -> None:
 
 
 def test_report_csv_gives_cost_per_team_and_project(cli, usage, tmp_path: Path) -> None:
-    pol = write(tmp_path, "[defaults]\nprice_per_gpu_hour = 2.0\n"
+    pol = write(tmp_path, "price_per_gpu_hour = 2.0\n"
                           "[teams.ml-infra]\nprice_per_gpu_hour = 3.0\n")
     r = cli("quotas", "report", "--format", "csv", "--policy", pol)
     assert r.code == 0, r.err
@@ -80,7 +96,7 @@ def test_report_csv_gives_cost_per_team_and_project(cli, usage, tmp_path: Path) 
 ])
 def test_a_bad_policy_is_one_line_and_exit_8(cli, live, tmp_path: Path, text: str,
                                              words: str) -> None:
-    r = cli("quotas", "check", "--policy", write(tmp_path, text))
+    r = cli("quotas", "check", "--policy", write(tmp_path, text, window=False))
     assert r.code == 8 and r.out == ""
     assert len(r.err_lines) == 1 and words in r.err and "Traceback" not in r.err
 

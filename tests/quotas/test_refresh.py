@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -186,10 +187,14 @@ def test_gpus_come_from_system_metrics_or_the_metadata_file(world: QuotaWorld,
     assert report.missing == sum(t.missing for t in report.teams) > 0
 
 
+@pytest.mark.calendar
 def test_a_new_period_drops_what_no_period_needs(world: QuotaWorld, tmp_path) -> None:
-    world.run(refresh_and_report, POLICY)  # November: the store starts on October 1st
+    world.run(refresh_and_report, POLICY)  # month M: the store starts on M-1's first day
     before = len(stored_runs(world.cache_path))
-    world.now += 15 * 86_400  # December: October is no longer needed
+    # Mid-month M+1, whatever day of M the clock is on: M-1 is no longer needed.
+    first = datetime.fromtimestamp(world.now, UTC).date().replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    world.now = datetime(following.year, following.month, 15, tzinfo=UTC).timestamp()
     inc, inc_report = world.run(refresh_and_report, POLICY)
     full, full_report = world.run(lambda s: refresh_and_report(s, full=True), POLICY,
                                   cache_path=tmp_path / "fresh.sqlite3")
