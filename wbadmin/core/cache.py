@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import clock
+from ..private_files import private_file
 from .cache_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger("wbadmin.cache")
 
 BUSY_TIMEOUT_MS = 5_000
+BAD_COPIES_KEPT = 3
 
 
 class Cache:
@@ -37,7 +39,7 @@ class Cache:
         self._memory_conn: sqlite3.Connection | None = None
         self.rebuilt_from: Path | None = None  # where a bad file was moved, if one was
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         self._open_checked()
 
     # ---- opening, checking, migrating ----------------------------------------------------
@@ -66,6 +68,7 @@ class Cache:
                 raise
             self._close_thread_conn()
             self._move_aside(str(exc))
+            private_file(self.path)
             conn = self._connect()
             self._migrate(conn)
         self._local.conn = conn
@@ -100,6 +103,9 @@ class Cache:
         assert self.path is not None
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clock.now()))
         target = self.path.with_name(f"{self.path.name}.bad-{stamp}")
+        n = 1
+        while target.exists():  # twice in one second: never overwrite an earlier copy
+            target, n = self.path.with_name(f"{self.path.name}.bad-{stamp}.{n}"), n + 1
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
@@ -107,6 +113,17 @@ class Cache:
         self.rebuilt_from = target
         log.warning("cache %s was unusable (%s); moved it to %s and started afresh",
                     self.path, reason, target)
+        self._prune_bad_copies()
+
+    def _prune_bad_copies(self) -> None:
+        """Keep the newest BAD_COPIES_KEPT moved-aside files: a cache that keeps going bad
+        must not fill the disk (the stamps sort by time)."""
+        assert self.path is not None
+        copies = sorted(p for p in self.path.parent.glob(f"{self.path.name}.bad-*")
+                        if not p.name.endswith(("-wal", "-shm")))
+        for old in copies[:-BAD_COPIES_KEPT]:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{old}{suffix}").unlink(missing_ok=True)
 
     def _close_thread_conn(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -79,7 +79,8 @@ def is_mutation(query: str) -> bool:
 class Client:
     def __init__(self, base_url: str, api_key: str, *, scim_prefix: str = "/scim",
                  scim_username: str | None = None, max_in_flight: int = 8,
-                 max_retries: int = 4, timeout: float = 30.0, backoff_base: float = 0.5,
+                 max_retries: int = 4, timeout: float = 30.0, connect_timeout: float = 10.0,
+                 give_up_after: float = 60.0, backoff_base: float = 0.5,
                  backoff_cap: float = 20.0,
                  on_request: Callable[[RequestRecord], None] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
@@ -89,6 +90,7 @@ class Client:
         self.scim_username = scim_username
         self._key = str(api_key)
         self.max_retries = max_retries
+        self.give_up_after = give_up_after
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.on_request = on_request
@@ -97,7 +99,10 @@ class Client:
         self._max_in_flight = max_in_flight
         self.requests_sent = 0
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, transport=transport,
+            # `timeout` bounds each wait for progress (a read, a write, a free connection),
+            # not the whole answer: a long answer that keeps arriving is not cut.
+            base_url=self.base_url, transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=max_in_flight,
                                 max_keepalive_connections=max_in_flight))
@@ -134,6 +139,7 @@ class Client:
                     params: Mapping[str, str] | None = None) -> tuple[httpx.Response, str]:
         request_id = self._new_request_id()
         attempt = 0
+        first_try = time.monotonic()
         while True:
             attempt += 1
             started = clock.now()
@@ -163,12 +169,17 @@ class Client:
                     raise self._transport_error(failure, target, idempotent, request_id)
                 assert response is not None
                 return response, rid or request_id
-            if attempt > self.max_retries:
+            delay = self._delay(attempt, response)
+            # Retries stop after max_retries, or once the next try would start past the
+            # deadline: a server that never answers costs a minute, not five timeouts.
+            if attempt > self.max_retries or \
+                    time.monotonic() - first_try + delay >= self.give_up_after:
                 if failure is not None:
-                    raise self._transport_error(failure, target, idempotent, request_id)
+                    raise self._transport_error(failure, target, idempotent, request_id,
+                                                attempt)
                 assert response is not None
                 raise self._status_error(response, target, rid or request_id)
-            await asyncio.sleep(self._delay(attempt, response))
+            await asyncio.sleep(delay)
 
     @staticmethod
     def _retryable(status: int | None, failure: Exception | None, idempotent: bool) -> bool:
@@ -194,14 +205,18 @@ class Client:
                 log.exception("on_request callback failed")
 
     def _transport_error(self, exc: Exception, target: str, idempotent: bool,
-                         request_id: str) -> E.WbError:
+                         request_id: str, tries: int = 1) -> E.WbError:
         where = self.base_url
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.ConnectTimeout):
+            message = f"{target}: {where} did not accept a connection in time"
+        elif isinstance(exc, httpx.TimeoutException):
             message = f"{target}: no answer from {where} in time"
         elif isinstance(exc, NOT_SENT_ERRORS):
             message = f"{target}: cannot reach {where}"
         else:
             message = f"{target}: the connection to {where} dropped"
+        if tries > 1:
+            message += f" ({tries} tries)"
         if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
             message += " after the change was sent, so its outcome is unknown"
         return E.Offline(self._scrub(message), request_id=request_id)

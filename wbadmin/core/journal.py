@@ -31,6 +31,7 @@ from wbadmin.core.changes import Change
 from wbadmin.core.redact import MASK, live_secrets, redact
 
 from .. import clock
+from ..private_files import private_file
 
 SCHEMA_VERSION = 1
 
@@ -215,7 +216,7 @@ class Journal:
         self.path = str(path)
         self.clock = clock
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         # Autocommit mode: every write is an explicit short BEGIN IMMEDIATE ... COMMIT.
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                      check_same_thread=False)

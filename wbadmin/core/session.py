@@ -39,6 +39,18 @@ class SandboxHandle:
 SandboxLauncher = Callable[[], SandboxHandle]
 
 
+def _pointed_at(profile_name: str | None, profile: Profile, settings: Settings) -> str | None:
+    """What makes this session mean a particular W&B server (a profile named on the command
+    line or as `default_profile`, WANDB_BASE_URL, a base URL in a config or the SDK's
+    settings), or None when nothing does: only then may a missing key mean the sandbox."""
+    if profile_name is not None:
+        return f"--profile {profile_name}"
+    if settings.default_profile:
+        return f"default_profile in {settings.path}"
+    source = profile.sources.get("base_url", "default")
+    return None if source == "default" else source
+
+
 @dataclass
 class Session:
     profile: Profile
@@ -76,17 +88,21 @@ class Session:
             profile = resolve_profile(SANDBOX_PROFILE, flags, settings=settings)
             return cls._sandbox(profile, settings, offline, read_only, None)
         profile = resolve_profile(profile_name, flags, settings=settings)
+        if profile.is_sandbox:  # default_profile = "sandbox"
+            return cls._sandbox(profile, settings, offline, read_only, None)
         found = find_key(profile)
         if found is None:
-            if profile_name is None and not (flags or {}).get("base_url"):
+            pointer = _pointed_at(profile_name, profile, settings)
+            if pointer is None:
                 sandbox_profile = resolve_profile(SANDBOX_PROFILE, None, settings=settings)
                 return cls._sandbox(sandbox_profile, settings, offline, read_only,
                                     "no W&B credentials found")
             if not offline:
+                login = "wbadmin login" + ("" if profile.name == "default"
+                                           else f" --profile {profile.name}")
                 raise E.AuthError(
-                    f"no API key for profile {profile.name!r} ({profile.host})",
-                    hint=f"run `wbadmin login --profile {profile.name}`, set WANDB_API_KEY, "
-                         "or `wandb login` (it writes ~/.netrc)")
+                    f"no API key for {profile.base_url} (chosen by {pointer}): run "
+                    f"`{login}`, set WANDB_API_KEY, or use --sandbox")
         session = cls(profile=profile, settings=settings, cache=Cache(profile.cache_path),
                       offline=offline, read_only=read_only)
         if found is not None:
@@ -128,7 +144,7 @@ class Session:
                              scim_prefix=self.profile.scim_prefix,
                              scim_username=self.username or self.cached_username(),
                              on_request=self._log_request, request_ids=self.request_ids,
-                             **client_options)
+                             **{**self.settings.network.client_options(), **client_options})
         return self.client
 
     def _log_request(self, record: RequestRecord) -> None:

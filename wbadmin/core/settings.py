@@ -14,7 +14,8 @@ The built-in `sandbox` profile is the embedded sandbox: its base URL is decided 
 starts (`Profile.with_base_url`). Sources 2 and 4 describe the user's real W&B login, so they
 never apply to it; flags and its TOML section may point it at a `wbadmin sandbox serve` instead.
 
-The TOML file also holds typed sections `[ui]`, `[keys]` and `[access]` (see `Settings`).
+The TOML file also holds typed sections `[ui]`, `[keys]`, `[access]` and `[network]` (see
+`Settings`).
 Every problem a user can cause is a `SettingsError` whose message is one line saying what to
 do; unknown keys are only warnings.
 """
@@ -121,8 +122,29 @@ class AccessSettings:
     many_teams_threshold: int = 10
 
 
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How long wbadmin waits on W&B, and how it retries (`[network]`). No request waits
+    forever: `connect_timeout_s` to connect, `read_timeout_s` without a byte of progress, and
+    retries stop once `give_up_after_s` have gone by on one request, so a server that never
+    answers fails a command in about a minute, naming its URL."""
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    give_up_after_s: float = 60.0
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 20.0
+
+    def client_options(self) -> dict[str, float | int]:
+        """The Client's constructor arguments for these settings."""
+        return {"connect_timeout": self.connect_timeout_s, "timeout": self.read_timeout_s,
+                "give_up_after": self.give_up_after_s, "max_retries": self.max_retries,
+                "backoff_base": self.backoff_base_s, "backoff_cap": self.backoff_cap_s}
+
+
 # Values that must be > 0; everything else numeric must be >= 0.
-_POSITIVE = {"refresh_interval_s", "max_org_admins", "many_teams_threshold"}
+_POSITIVE = {"refresh_interval_s", "max_org_admins", "many_teams_threshold",
+             "connect_timeout_s", "read_timeout_s", "give_up_after_s"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +168,7 @@ class Settings:
     ui: UISettings = field(default_factory=UISettings)
     keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> key
     access: AccessSettings = field(default_factory=AccessSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     warnings: tuple[str, ...] = ()
 
     def profile_names(self) -> list[str]:
@@ -238,7 +261,7 @@ def _validate_profile_name(name: str, source: str) -> None:
 
 # ---- loading the TOML config ---------------------------------------------------------------
 
-_TOP_LEVEL = {"default_profile", "profiles", "ui", "keys", "access"}
+_TOP_LEVEL = {"default_profile", "profiles", "ui", "keys", "access", "network"}
 
 
 def _find_line(text: str, table: str | None, key: str | None) -> int | None:
@@ -346,6 +369,7 @@ class _Loader:
             ui=self.typed(UISettings, self.table(data, "ui"), "ui"),
             keys=keys,
             access=self.typed(AccessSettings, self.table(data, "access"), "access"),
+            network=self.typed(NetworkSettings, self.table(data, "network"), "network"),
             warnings=tuple(self.warnings))
         if default is not None and default not in settings.profile_names():
             raise self.error(None, "default_profile",

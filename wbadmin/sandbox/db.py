@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..private_files import private_file
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -267,7 +269,7 @@ class Database:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None or str(path) == ":memory:" else Path(path)
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # it holds the demo identities' API keys
         self.lock = threading.RLock()
         self._conn = sqlite3.connect(
             ":memory:" if self.path is None else str(self.path),

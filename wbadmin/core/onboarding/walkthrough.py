@@ -17,7 +17,6 @@ already shows on a re-read: nothing is applied twice.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import clock
+from ...private_files import write_private_text
 from .. import errors as E
 from ..access.changes import AddToTeam
 from ..access.changes_registry import SetRegistryRole
@@ -158,11 +158,8 @@ class Store:
         return self.folder / f"{wid}.json"
 
     def save(self, wt: Walkthrough) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         wt.updated_at = self.clock()
-        tmp = self.path(wt.id).with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(wt), indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path(wt.id))  # atomic: a crash leaves the old file or the new
+        write_private_text(self.path(wt.id), json.dumps(asdict(wt), indent=1, sort_keys=True))
 
     def load(self, wid: str) -> Walkthrough:
         matches = [p for p in self.folder.glob(f"{wid}*.json")] if self.folder.is_dir() else []
