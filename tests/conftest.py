@@ -21,6 +21,8 @@ from wbadmin.sandbox.server import SandboxServer
 DEFAULT_NOW = 1_795_000_000  # 2026-11-18T11:06:40Z; the seed floors it to 11:00
 os.environ.setdefault(clock.ENV, str(DEFAULT_NOW))
 SEED_NOW = int(clock.parse(os.environ[clock.ENV]))
+# Recognising a verified key is slow on purpose (scrypt); the tests use the cheapest setting.
+os.environ.setdefault("WBADMIN_KEY_HASH_COST", "4")
 SEED = 0
 
 

@@ -65,8 +65,12 @@ def files_under(*roots: Path) -> list[Path]:
     return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
 
 
-def cache_file(profile: str = "default") -> Path:
-    return paths.cache_path(profile)
+def cache_file(profile: str = "default", user: str = "alice") -> Path:
+    """The cache file of `user` on `profile` (the embedded sandbox's has no identity part).
+    Before any is made, the name the profile's caches are derived from."""
+    base = paths.cache_path(profile)
+    found = sorted(base.parent.glob(f"{base.stem}@{user}@*{base.suffix}"))
+    return found[0] if found else base
 
 
 def journal_file(profile: str = "default") -> Path:

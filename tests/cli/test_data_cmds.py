@@ -118,6 +118,11 @@ def _role(data: dict, username: str) -> str:
 
 
 def test_offline_with_empty_cache_says_what_to_do(live, cli) -> None:
+    r = cli("teams", "--offline")  # a key this machine has never verified: nothing is its
+    assert r.code == 7
+    assert len(r.err_lines) == 1 and "never verified on this machine" in r.err
+    assert "run once without --offline" in r.err
+    assert cli("whoami").code == 0  # verified now, but nothing synced yet
     r = cli("teams", "--offline")
     assert r.code == 7
     assert r.err_lines == ["wbadmin: nothing cached for profile default; run `wbadmin sync`"]

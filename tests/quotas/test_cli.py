@@ -115,6 +115,7 @@ def test_unknown_teams_are_a_warning_not_a_crash(cli, usage, tmp_path: Path) -> 
 
 
 def test_offline_reads_the_cache_only(cli, live) -> None:
+    assert cli("whoami").code == 0  # a key verified here, with no quota data cached yet
     r = cli("quotas", "--offline")
     assert r.code == 7 and "run `wbadmin quotas` online" in r.err
     assert cli("quotas", "--json").code == 0

@@ -130,3 +130,60 @@ async def test_demoting_the_last_admin_needs_a_typed_confirmation() -> None:
         await pilot.pause()
         assert isinstance(app.screen, ExplorerScreen)
         assert scim_team_role(base_url, "grace", "ai-governance") == "admin"
+
+
+def scim_set_team_role(base_url: str, username: str, team: str, role: str) -> None:
+    """A change made outside wbadmin (W&B's UI, another admin), straight to SCIM."""
+    token = base64.b64encode(f"alice:{key_of('alice')}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    user = httpx.get(f"{base_url}/scim/Users", params={"filter": f'userName eq "{username}"'},
+                     headers=headers).json()["Resources"][0]
+    r = httpx.patch(f"{base_url}/scim/Users/{user['id']}", headers=headers, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "teamRoles",
+                        "value": [{"teamName": team, "roleName": role}]}]})
+    assert r.status_code == 200, r.text
+
+
+async def test_a_plan_wandb_moved_under_is_shown_and_confirmed_again() -> None:
+    """The dialog showed member → viewer; meanwhile someone made carol an admin. Applying
+    reads W&B again, and the new plan (admin → viewer) is what the person confirms."""
+    from wbadmin.tui.flows.apply import MOVED
+
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        base_url = app.session.profile.base_url
+        await open_team(app, pilot, "data-science-nlp")
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("carol"))
+        await pilot.press("e")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [o[0] for o in app.screen.options].index("viewer")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert any("member → viewer" in line for line in app.screen.plan.preview())
+        scim_set_team_role(base_url, "carol", "data-science-nlp", "admin")  # meanwhile
+        first = app.screen
+        await pilot.press("tab", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, PlanScreen) and app.screen is not first:
+                break
+        assert isinstance(app.screen, PlanScreen) and app.screen is not first
+        assert any("admin → viewer" in line for line in app.screen.plan.preview())
+        assert MOVED in app.screen.note
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "admin"  # not yet
+        await pilot.press("tab", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if scim_team_role(base_url, "carol", "data-science-nlp") == "viewer":
+                break
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "viewer"
+        entries = app.session.journal.query()
+        assert [(e.target, e.before) for e in entries] == [("data-science-nlp/carol",
+                                                            {"role": "admin"})]

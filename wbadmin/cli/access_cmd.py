@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.access import AccessError, AccessService, Review, bulk, findings, people
-from ..core.changes import Outcome, Plan
-from ..core.engine import Engine
+from ..core.change_path import ChangePath, ChangeReport
+from ..core.changes import Outcome
+from ..core.engine import Progress
 from ..core.journal import iso
 from ..core.session import Session
-from ..core.sync import Syncer
 from .common import add_command, confirm_guarded, note, run_online, when_text
 from .data_cmd import fresh_session
 from .errors import (
@@ -87,6 +87,9 @@ def _change_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--confirm", metavar="PHRASE",
                         help="the phrase a guard-rail case asks to be typed (for scripts)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="if another wbadmin on this machine is applying changes to the "
+                             "org, exit 6 instead of waiting for it")
 
 
 def _wrap(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -151,27 +154,32 @@ def cmd_findings(args: argparse.Namespace) -> int:
 # ---- changing -------------------------------------------------------------------------------
 
 def cmd_set_role(args: argparse.Namespace) -> int:
-    session = fresh_session(args)
-    service = AccessService(session.cache)
-    return _change(args, session, service.review(
-        service.set_team_role(args.team, args.user, args.role)))
+    session = fresh_session(args, planning=True)
+    return _change(args, session, lambda: _service(session).review(
+        _service(session).set_team_role(args.team, args.user, args.role)))
+
+
+def _service(session: Session) -> AccessService:
+    return AccessService(session.cache)
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    session = fresh_session(args)
-    service = AccessService(session.cache)
-    found = findings.get(findings.findings(service, session.settings.access,
-                                           journal=session.journal, include_empty=True),
-                         args.finding)
-    if found is None:
-        raise CliError(f"unknown finding {args.finding!r} (see `wbadmin access findings`)",
-                       NOT_FOUND)
-    plan = found.fix()
-    if plan.is_empty:
-        note(f"{found.id}: nothing to apply" + (f" ({found.fix_note})" if found.fix_note
-                                                else ""))
-        return 0
-    return _change(args, session, service.review(plan))
+    session = fresh_session(args, planning=True)
+
+    def make() -> Review:
+        service = _service(session)
+        found = findings.get(findings.findings(service, session.settings.access,
+                                               journal=session.journal, include_empty=True),
+                             args.finding)
+        if found is None:
+            raise CliError(f"unknown finding {args.finding!r} (see `wbadmin access findings`)",
+                           NOT_FOUND)
+        plan = found.fix()
+        if plan.is_empty and found.fix_note:
+            note(f"{found.id}: {found.fix_note}")
+        return service.review(plan)
+
+    return _change(args, session, make)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -179,40 +187,55 @@ def cmd_apply(args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror or exc}", USAGE) from None
-    session = fresh_session(args)
-    service = AccessService(session.cache)
-    planned = bulk.plan_csv(service, text)
+    session = fresh_session(args, planning=True)
+    planned = bulk.plan_csv(_service(session), text)
     stream = sys.stderr if args.json else sys.stdout
     if not planned.ok:
         for line in planned.error_lines():
             print(f"{args.file}: {line}", file=sys.stderr)
         raise CliError(f"{len(planned.errors)} bad row(s) in {args.file}: nothing applied",
                        USAGE)
-    for row in planned.rows:
-        print(f"line {row.line}: {row.who} {row.team} {row.role}: {row.action}", file=stream)
     if args.dry_run:
-        _show(service.review(planned.plan), stream)
-        note("dry run: nothing changed")
+        for row in planned.rows:
+            print(f"line {row.line}: {row.who} {row.team} {row.role}: {row.action}",
+                  file=stream)
+        _show(_service(session).review(planned.plan), stream)
+        note("dry run: nothing changed (planned from the cache; an apply plans from W&B)")
         return 0
-    outcomes = _apply_reviewed(args, session, service.review(planned.plan))
-    if outcomes is None:
-        return INTERRUPTED if not planned.plan.is_empty else 0
-    planned.record(outcomes)
+    latest: list[bulk.BulkPlan] = [planned]
+
+    def make() -> Review:  # again once W&B's state of these teams is in the cache
+        latest[0] = bulk.plan_csv(_service(session), text)
+        if not latest[0].ok:
+            raise CliError(f"{args.file}: {latest[0].error_lines()[0]} (as W&B shows it "
+                           "now): nothing applied", USAGE)
+        return _service(session).review(latest[0].plan)
+
+    def show_rows(review: Review) -> None:
+        for row in latest[0].rows:
+            print(f"line {row.line}: {row.who} {row.team} {row.role}: {row.action}",
+                  file=stream)
+
+    report = _run(args, session, make, before_plan=show_rows)
+    planned = latest[0]
+    if not report.outcomes:
+        return INTERRUPTED if report.declined else 0
+    planned.record(report.outcomes)
     if args.json:
         emit_json([{"line": r.line, "email": r.who, "team": r.team, "role": r.role,
                     "action": r.action, "outcome": r.outcome or "no change"}
                    for r in planned.rows])
-    return _exit(outcomes)
+    return _exit(report.outcomes)
 
 
-def _change(args: argparse.Namespace, session: Session, review: Review) -> int:
-    outcomes = _apply_reviewed(args, session, review)
-    if outcomes is None:
-        return 0 if review.plan.is_empty else INTERRUPTED
+def _change(args: argparse.Namespace, session: Session, make: Callable[[], Review]) -> int:
+    report = _run(args, session, make)
+    if not report.outcomes:
+        return INTERRUPTED if report.declined else 0
     if args.json:
         emit_json([{"entry": o.entry_id, "status": o.status, "verified": o.verified,
-                    "target": o.change.target, "result": o.result} for o in outcomes])
-    return _exit(outcomes)
+                    "target": o.change.target, "result": o.result} for o in report.outcomes])
+    return _exit(report.outcomes)
 
 
 def _exit(outcomes: list[Outcome]) -> int:
@@ -233,62 +256,35 @@ def _show(review: Review, stream) -> None:
         print(f"⚠ {concern.message}", file=stream)
 
 
-def _apply_reviewed(args: argparse.Namespace, session: Session,
-                    review: Review) -> list[Outcome] | None:
-    """Re-read, show, confirm, apply, refresh the cache. None: nothing was applied."""
-    if session.read_only and not review.plan.is_empty:
-        raise CliError("read-only mode: this would change W&B; run without --read-only",
-                       PERMISSION)
+def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review], *,
+         before_plan: Callable[[Review], None] | None = None) -> ChangeReport:
+    """Through the core change path: lock, settle, plan from W&B, show, confirm, apply."""
     stream = sys.stderr if args.json else sys.stdout
 
-    async def work(session: Session) -> list[Outcome] | None:
-        client = session.client
-        plan = await _reread(review.plan, client)
-        if plan.is_empty:
-            print("nothing to change: W&B already shows this", file=stream)
-            return None
-        review.plan = plan
+    async def confirm(review: Review, _changed: bool) -> bool:
+        if before_plan is not None:
+            before_plan(review)
         _show(review, stream)
-        if not await asyncio.to_thread(confirm_guarded, args, review.concerns,
-                                       review.phrase):
-            note("nothing changed")
-            return None
-        engine = Engine(session.journal, profile=session.profile.name)
-        actor = (session.cached_identity() or await Syncer(client, session.cache).identify())
-        outcomes = await engine.apply(plan, client, actor.username, stop_on_error=True)
-        for outcome in outcomes:
-            print(outcome.line(), file=stream)
-        await _refresh_cache(session, outcomes)
-        return outcomes
+        if await asyncio.to_thread(confirm_guarded, args, review.concerns, review.phrase):
+            return True
+        note("nothing changed")
+        return False
+
+    def progress(p: Progress) -> None:
+        if p.outcome is not None:
+            print(p.outcome.line(), file=stream)
+
+    async def work(session: Session) -> ChangeReport:
+        path = ChangePath(session, confirm, wait=not getattr(args, "no_wait", False),
+                          on_wait=note, on_progress=progress, stop_on_error=True)
+        report = await path.run(make)
+        for settled in report.reconciled:
+            note(f"journal entry {settled.entry.id} ({settled.entry.target}), left pending by "
+                 f"an interrupted apply: {settled.status} — {settled.result}")
+        if report.nothing_to_do:
+            print("nothing to change: W&B already shows this", file=stream)
+        if report.refresh_error:
+            note(f"could not refresh the cache: {report.refresh_error}")
+        return report
 
     return run_online(session, work)
-
-
-async def _reread(plan: Plan, client) -> Plan:
-    """The plan with each `before` as W&B shows it now; changes already in place dropped."""
-    changes = []
-    for change in plan:
-        current = await change.read_current(client)
-        if change.matches(current, change.after):
-            continue
-        if change.before is not None and current is not None:
-            change.before = current
-        changes.append(change)
-    return Plan(title=plan.title, changes=changes, undo_of=plan.undo_of)
-
-
-async def _refresh_cache(session: Session, outcomes: list[Outcome]) -> None:
-    """Re-read what changed so the next command (and the TUI) shows it."""
-    if not any(o.ok for o in outcomes) or session.client is None:
-        return
-    teams = {getattr(o.change, "team", None) for o in outcomes if o.ok} - {None}
-    syncer = Syncer(session.client, session.cache)
-    syncer.identity = session.cached_identity()
-    try:
-        if all(getattr(o.change, "team", None) for o in outcomes if o.ok):
-            for team in sorted(teams):
-                await syncer.refresh_team(team)
-        else:
-            await syncer.full()
-    except Exception as exc:  # the cache is a convenience; the change is done
-        note(f"could not refresh the cache: {exc}")

@@ -20,10 +20,12 @@ from ..core.credentials import (
     SERVICE,
     KeyringUnavailableError,
     delete_key,
+    find_key,
     keyring_problem,
     store_key,
     validate_key,
 )
+from ..core.known_keys import KeyIndex
 from ..core.redact import Secret
 from ..core.session import Session
 from ..core.settings import Profile, get_settings, resolve_profile
@@ -108,6 +110,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     key = _read_key(profile)
     username = asyncio.run(_verify(profile, key))
     store_key(profile, key)
+    KeyIndex().remember(profile.base_url, key.reveal(), username)
     print(f"signed in to {profile.base_url} as {username} (profile {profile.name}); "
           f"key stored in the OS keyring ({SERVICE}/{profile.name})")
     if os.environ.get(ENV_VAR):
@@ -118,6 +121,8 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_logout(args: argparse.Namespace) -> int:
     install_redaction()
     profile = _profile(args)
+    if profile.base_url and (found := find_key(profile)) is not None:
+        KeyIndex().forget(profile.base_url, found.key.reveal())
     if delete_key(profile):
         print(f"deleted the API key of profile {profile.name} from the OS keyring")
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import add_command, age_text, epilog, open_session, size_text, when_text
-from .errors import BAD_DATA, USAGE
+from .errors import AUTH, BAD_DATA, UNAVAILABLE, USAGE
 from .output import emit_json
 
 
@@ -15,14 +15,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                            epilog=epilog(USAGE, BAD_DATA),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     csub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
-    add_command(csub, "info", cmd_info, codes=(USAGE, BAD_DATA),
+    add_command(csub, "info", cmd_info, codes=(USAGE, AUTH, UNAVAILABLE, BAD_DATA),
                 help="where the cache is, how big and how old, and what it holds")
-    add_command(csub, "clear", cmd_clear, codes=(USAGE, BAD_DATA),
+    add_command(csub, "clear", cmd_clear, codes=(USAGE, AUTH, UNAVAILABLE, BAD_DATA),
                 help="empty the cache (the next command syncs again)")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    session = open_session(args, offline=True, quiet=args.json)
+    session = open_session(args, quiet=args.json)
     info = session.cache.info()
     info = {"profile": session.profile.name, **info, "age_seconds": session.cache.age("org")}
     if args.json:
@@ -41,7 +41,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_clear(args: argparse.Namespace) -> int:
-    session = open_session(args, offline=True, quiet=args.json)
+    session = open_session(args, quiet=args.json)
     rows = sum(session.cache.info()["rows"].values())
     session.cache.clear()
     if args.json:

@@ -177,8 +177,11 @@ def install_redaction() -> None:
 
 
 def open_session(args: argparse.Namespace, *, offline: bool | None = None,
-                 quiet: bool = False) -> Session:
-    """Resolve the profile and key (no network). `offline=True` for local-only commands."""
+                 quiet: bool = False, identity: bool = True) -> Session:
+    """Resolve the profile and key, and (unless `identity=False`, for commands that read no
+    W&B data) whose key it is: a key verified on this machine before costs no request; any
+    other is verified by the server first, so a wrong key sees nothing (exit 3) and an
+    unreachable server is exit 7. `offline=True` for local-only commands."""
     install_redaction()
     profile = _flag(args, "profile")
     sandbox = bool(_flag(args, "sandbox"))
@@ -195,6 +198,8 @@ def open_session(args: argparse.Namespace, *, offline: bool | None = None,
         note(f"{session.fallback_reason}: {SANDBOX_NOTICE}")
     elif not quiet and session.sandbox:
         note(SANDBOX_NOTICE)
+    if identity:
+        session.ensure_identity()
     return session
 
 

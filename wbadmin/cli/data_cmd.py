@@ -85,8 +85,10 @@ def _summary(report: SyncReport) -> str:
             f"in {report.seconds:.1f} s ({report.requests} requests)")
 
 
-def fresh_session(args: argparse.Namespace) -> Session:
-    """A session whose cache holds data: synced now if empty or asked, else as cached."""
+def fresh_session(args: argparse.Namespace, *, planning: bool = False) -> Session:
+    """A session whose cache holds data: synced now if empty or asked, else as cached.
+    `planning`: for a change, whose plan the change path makes from W&B anyway (so the
+    cache's age is not news)."""
     session = open_session(args)
     cache = session.cache
     synced_at = cache.fetched_at("org")
@@ -99,7 +101,7 @@ def fresh_session(args: argparse.Namespace) -> Session:
     elif synced_at is None or getattr(args, "refresh", False):
         report = sync_now(session)
         note(f"synced profile {name}: {_summary(report)}")
-    else:
+    elif not planning:
         note(f"data from the cache, {age_text(cache.age('org'))} (--refresh to sync)")
     return session
 

@@ -7,12 +7,12 @@ import asyncio
 import sys
 
 from ..core import changes_team  # noqa: F401  (registers the W&B change kinds for undo)
+from ..core.access.plans import AccessService, Review
+from ..core.change_path import ChangePath
 from ..core.changes import Outcome, format_delta, format_state
-from ..core.engine import Engine
 from ..core.journal import Entry, parse_when
 from ..core.session import Session
-from ..core.sync import Syncer
-from .common import add_command, confirm, note, open_session, run_online
+from .common import add_command, confirm_guarded, note, open_session, run_online
 from .errors import (
     BAD_DATA,
     CHANGE_CODES,
@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="undo one journal entry (shows the plan, asks to confirm)")
     undo.add_argument("entry", type=_entry_id, metavar="ENTRY", help="journal entry id")
     undo.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    undo.add_argument("--confirm", metavar="PHRASE",
+                      help="the phrase a guard-rail case asks to be typed (for scripts)")
+    undo.add_argument("--no-wait", action="store_true",
+                      help="if another wbadmin on this machine is applying changes to the "
+                           "org, exit 6 instead of waiting for it")
 
 
 def _since(text: str) -> float:
@@ -63,7 +68,7 @@ def _change_text(entry: Entry) -> str:
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
-    session = open_session(args, offline=True)
+    session = open_session(args, offline=True, identity=False)
     entries = session.journal.query(since=args.since, newest_first=False)
     fmt = "json" if args.json else args.format
     if fmt == "json":
@@ -84,15 +89,6 @@ def cmd_journal(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _actor(session: Session) -> str:
-    if session.username:
-        return session.username
-    if identity := session.cached_identity():
-        return identity.username
-    assert session.client is not None
-    return (await Syncer(session.client, session.cache).identify()).username
-
-
 def cmd_undo(args: argparse.Namespace) -> int:
     session = open_session(args)
     if session.read_only:
@@ -103,23 +99,33 @@ def cmd_undo(args: argparse.Namespace) -> int:
         raise CliError(f"there is no journal entry {args.entry} in profile "
                        f"{session.profile.name} (see `wbadmin journal`)", NOT_FOUND)
 
-    async def work(session: Session) -> list[Outcome] | None:
-        client = session.client
-        engine = Engine(session.journal, profile=session.profile.name)
-        for settled in await engine.reconcile(client):
-            note(f"entry {settled.entry.id}: {settled.result}")
-        plan = await engine.plan_undo(args.entry, client)
-        stream = sys.stderr if args.json else sys.stdout
+    stream = sys.stderr if args.json else sys.stdout
+
+    async def agree(review: Review, changed: bool) -> bool:
+        plan = review.plan
+        if changed:
+            note("W&B changed since the undo was planned: this is the plan now")
         print(plan.title, file=stream)
         for line in plan.preview():
             print(f"  {line}", file=stream)
         print(plan.summary(), file=stream)
-        agreed = await asyncio.to_thread(confirm, "Apply this undo?", args.yes)
-        if not agreed:
-            return None
-        outcomes = await engine.apply(plan, client, await _actor(session))
-        await _refresh_teams(session, outcomes)
-        return outcomes
+        for concern in review.concerns:
+            print(f"⚠ {concern.message}", file=stream)
+        return await asyncio.to_thread(confirm_guarded, args, review.concerns, review.phrase)
+
+    async def work(session: Session) -> list[Outcome] | None:
+        plan = await session.engine().plan_undo(args.entry, session.client)
+        path = ChangePath(session, agree, wait=not args.no_wait, on_wait=note)
+        report = await path.run_intent(plan, AccessService(session.cache).review,
+                                       shown=False)
+        for settled in report.reconciled:
+            note(f"entry {settled.entry.id}: {settled.result}")
+        if report.refresh_error:
+            note(f"could not refresh the cache: {report.refresh_error}")
+        if report.nothing_to_do:
+            note("W&B already shows the state before that entry: nothing to undo")
+            return []
+        return None if report.declined else report.outcomes
 
     outcomes = run_online(session, work)
     if outcomes is None:
@@ -136,17 +142,4 @@ def cmd_undo(args: argparse.Namespace) -> int:
         raise CliError(f"the undo failed: {failed[0].result}", CONFLICT)
     return 0
 
-
-async def _refresh_teams(session: Session, outcomes: list[Outcome]) -> None:
-    """Re-read the teams an undo touched, so `wbadmin members` shows the result at once."""
-    teams = {getattr(o.change, "team", None) for o in outcomes if o.ok} - {None}
-    if not teams or session.client is None:
-        return
-    syncer = Syncer(session.client, session.cache)
-    syncer.identity = session.cached_identity()
-    for team in sorted(teams):
-        try:
-            await syncer.refresh_team(team)
-        except Exception as exc:  # the cache is a convenience; the change is done
-            note(f"could not refresh team {team} in the cache: {exc}")
 

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from ..core.changes import Outcome
-from ..core.engine import Engine, Progress
+from ..core.engine import Progress
 from ..core.onboarding import walkthrough as W
 from ..core.onboarding.library import list_templates, load_template
 from ..core.onboarding.template_plan import Filled, Inputs, fill_template, split_people
@@ -212,7 +212,7 @@ def _apply(args: argparse.Namespace, session: Session, wt: W.Walkthrough, *,
 
     async def work(session: Session) -> int:
         client = session.client
-        engine = Engine(session.journal, profile=session.profile.name)
+        engine = session.engine()
         plan, skipped = await W.remaining(wt, engine, client)
         print(wt.plan_title, file=stream)
         for line in skipped:

@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 from ..core.access import guards
 from ..core.changes import Outcome
-from ..core.engine import Engine
 from ..core.onboarding import export as export_mod
 from ..core.onboarding import idp, orgfile
 from ..core.onboarding.diff import OrgPlan, diff
@@ -239,7 +238,7 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
             note("nothing changed")
             result["declined"] = True
             return result
-        engine = Engine(s.journal, profile=s.profile.name)
+        engine = s.engine()
         outcomes = await engine.apply(planned.plan, s.client, state.actor or "?",
                                       stop_on_error=True)
         for outcome in outcomes:

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ..core.engine import Engine
 from ..core.promotions import PromotionService, load_policy, parse_ref
 from ..core.promotions.service import SORTS
 from ..core.promotions.views import Decision
@@ -124,7 +123,7 @@ def _run(args: argparse.Namespace, work: Callable[[PromotionService, Session], A
     async def go(session: Session) -> T:
         assert session.client is not None
         service = PromotionService(session.client, policy,
-                                   Engine(session.journal, profile=session.profile.name))
+                                   session.engine())
         return await work(service, session)
 
     return run_online(session, go)

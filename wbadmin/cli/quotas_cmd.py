@@ -93,7 +93,8 @@ def _report(args: argparse.Namespace, *, alerts: bool = False) -> tuple[UsageRep
         return service.report(offset), []
 
     async def work(s: Session) -> tuple[UsageReport, list]:
-        service = QuotaService(s.cache, policy, client=s.client, clock=s.clock)
+        service = QuotaService(s.cache, policy, client=s.client, clock=s.clock,
+                               alert_cache=s.server_cache())
         refreshed = await service.refresh(full=args.full)
         for warning in refreshed.warnings:
             note(f"warning: {warning}")

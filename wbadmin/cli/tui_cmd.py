@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         session = Session.resolve(args.tui_profile, offline=args.tui_offline,
                                   read_only=args.tui_read_only,
                                   force_sandbox=args.tui_sandbox)
+        session.ensure_identity()  # a key not seen here before is verified before any frame
         from ..tui.run import run_tui
 
         return run_tui(session, debug=args.debug)

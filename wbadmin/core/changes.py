@@ -109,6 +109,9 @@ class Change(ABC):
     kind: ClassVar[str] = ""
     via: ClassVar[str] = ""          # the API path, e.g. "SCIM teamRoles"
     reversible: ClassVar[bool] = True
+    # `apply` may run again from any state a partial apply leaves (it skips the steps W&B
+    # already shows), so the engine finishes a change whose later write was lost.
+    resumable: ClassVar[bool] = False
 
     target: str                      # a human path, e.g. "data-science-nlp/bob"
     before: State = None

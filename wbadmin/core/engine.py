@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wbadmin.core import errors as E
 from wbadmin.core.changes import Change, Outcome, Plan, State, UnknownChangeKind
 from wbadmin.core.journal import Entry, Journal
 
@@ -84,9 +85,14 @@ def _alive_elsewhere(owner: str) -> bool:
 class Engine:
     """Applies plans against one profile's W&B (the `ctx` passed through to the changes)."""
 
-    def __init__(self, journal: Journal, *, profile: str | None = None) -> None:
+    def __init__(self, journal: Journal, *, profile: str | None = None, attempts: int = 3,
+                 retry_pause: float = 0.5) -> None:
+        """`attempts`: tries of one change (and of each re-read) when W&B's answer was lost
+        or W&B was briefly unwell; `retry_pause` grows with each (seconds)."""
         self.journal = journal
         self.profile = profile
+        self.attempts = max(1, attempts)
+        self.retry_pause = retry_pause
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # SQLite may wait on another process's lock; never block the event loop on it.
@@ -122,27 +128,50 @@ class Engine:
             plan_title=plan.title, profile=self.profile, owner=_owner())
         _IN_FLIGHT.add(entry_id)
         try:
-            try:
-                result = await change.apply(ctx)
-            except Exception as exc:
-                return await self._failed(entry_id, change, ctx, exc)
-            # Anything else (cancel, KeyboardInterrupt, SystemExit) propagates with the entry
-            # still 'pending': whether W&B took the change is unknown until it is re-read.
-            detail = _one_line(result.detail) if result and result.detail else "ok"
-            request_id = result.request_id if result else None
-            await self._db(self.journal.write_outcome, entry_id, "applied", detail, request_id)
-            verified, current, note = await self._reread(change, ctx)
-            await self._db(self.journal.write_verification, entry_id, verified, note)
-            return Outcome(change, "applied", entry_id, _join(detail, note), request_id,
-                           verified, current)
+            errors: list[str] = []
+            while True:
+                try:
+                    result = await change.apply(ctx)
+                except Exception as exc:
+                    errors.append(_reason(exc))
+                    verified, current, note = await self._reread(change, ctx)
+                    if not verified and len(errors) < self.attempts and _transient(exc) \
+                            and self._may_try_again(change, current, verified):
+                        # The write's answer was lost, or W&B was briefly unwell, and the
+                        # re-read says what is left: try the change again (a resumable
+                        # change skips the steps W&B already took).
+                        await asyncio.sleep(self.retry_pause * len(errors))
+                        continue
+                    return await self._failed(entry_id, change, exc, errors, verified,
+                                              current, note)
+                # Anything but an Exception (cancel, KeyboardInterrupt, SystemExit)
+                # propagates with the entry still 'pending': whether W&B took the change is
+                # unknown until it is re-read (reconcile).
+                detail = _one_line(result.detail) if result and result.detail else "ok"
+                if errors:
+                    detail = _join(detail, f"took {len(errors) + 1} tries ({'; '.join(errors)})")
+                request_id = result.request_id if result else None
+                await self._db(self.journal.write_outcome, entry_id, "applied", detail,
+                               request_id)
+                verified, current, note = await self._reread(change, ctx)
+                await self._db(self.journal.write_verification, entry_id, verified, note)
+                return Outcome(change, "applied", entry_id, _join(detail, note), request_id,
+                               verified, current)
         finally:
             _IN_FLIGHT.discard(entry_id)
 
-    async def _failed(self, entry_id: int, change: Change, ctx: Any,
-                      exc: Exception) -> Outcome:
-        reason = _reason(exc)
+    @staticmethod
+    def _may_try_again(change: Change, current: State, verified: bool | None) -> bool:
+        """Whether applying again cannot do harm: W&B shows the change untouched, or the
+        change is written to finish from where a partial apply left it."""
+        if verified is None:  # not even a re-read: the outcome is still unknown
+            return False
+        return change.resumable or change.matches(current, change.before)
+
+    async def _failed(self, entry_id: int, change: Change, exc: Exception, errors: list[str],
+                      verified: bool | None, current: State, note: str) -> Outcome:
+        reason = "; ".join(errors) if len(errors) > 1 else _reason(exc)
         request_id = getattr(exc, "request_id", None)
-        verified, current, note = await self._reread(change, ctx)
         if verified and not change.matches(change.before, change.after):
             # The request errored (e.g. the connection dropped) yet W&B shows the change: it
             # was applied. Saying "failed" would invite applying it twice.
@@ -150,19 +179,30 @@ class Engine:
                 "the change in place"
         elif verified is False and change.matches(current, change.before):
             status, result = "failed", reason  # untouched, as a failure should leave it
+        elif verified is False and _transient(exc):
+            # The outcome was unknown and W&B shows neither before nor after: partly applied.
+            # Not "failed", which would hide a change W&B took; the next apply of the same
+            # intent plans from what W&B shows and finishes it.
+            status, result = "conflict", _join(
+                f"partly applied ({reason})", f"{note}; the next apply finishes it")
         else:
-            # Re-read failed, or the target shows neither before nor after: say what it shows.
+            # Re-read failed: say what is known.
             status, result = "failed", _join(reason, note)
         await self._db(self.journal.write_outcome, entry_id, status, result, request_id,
                        verified)
         return Outcome(change, status, entry_id, result, request_id, verified, current)
 
     async def _reread(self, change: Change, ctx: Any) -> tuple[bool | None, State, str]:
-        """(verified, current state, note for the result)."""
-        try:
-            current = await change.read_current(ctx)
-        except Exception as exc:
-            return None, None, f"re-read failed: {_reason(exc)}"
+        """(verified, current state, note for the result). A re-read that fails for a
+        transient reason is tried again: an outcome left unknown helps nobody."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                current = await change.read_current(ctx)
+                break
+            except Exception as exc:
+                if attempt == self.attempts or not _transient(exc):
+                    return None, None, f"re-read failed: {_reason(exc)}"
+                await asyncio.sleep(self.retry_pause * attempt)
         if change.matches(current, change.after):
             return True, current, ""
         return False, current, (f"re-read shows {_state_text(current)}, "
@@ -253,6 +293,12 @@ async def _emit(callback: ProgressCallback | None, progress: Progress) -> None:
     result = callback(progress)
     if inspect.isawaitable(result):
         await result
+
+
+def _transient(exc: BaseException) -> bool:
+    """An error after which the same request may succeed: a lost answer, a dropped or
+    refused connection, a server error, rate limiting (the client's own retries spent)."""
+    return isinstance(exc, (E.Offline, E.ServerError, E.RateLimited))
 
 
 def _state_text(state: State) -> str:

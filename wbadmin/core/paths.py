@@ -7,8 +7,11 @@ user's existing `wandb login` is reused without importing `wandb`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -40,6 +43,26 @@ def data_dir() -> Path:
 def cache_path(profile: str) -> Path:
     """The SQLite cache of one profile: <cache>/wbadmin/<profile>.sqlite3."""
     return cache_dir() / f"{profile}.sqlite3"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "x"
+
+
+def identity_cache_path(base: Path, server: str, username: str) -> Path:
+    """The cache of one identity on one server, beside the profile's cache path:
+    default.sqlite3 -> default@alice@api.wandb.ai-1a2b3c4d.sqlite3 (the hash tells apart
+    servers whose names slug alike)."""
+    host = urlsplit(server).netloc or server
+    tag = hashlib.sha256(f"{server}\n{username}".encode()).hexdigest()[:8]
+    return base.with_name(f"{base.stem}@{_slug(username)}@{_slug(host)}-{tag}{base.suffix}")
+
+
+def server_cache_path(base: Path, server: str) -> Path:
+    """Server-wide state of a profile (quota alerts posted), shared by its identities."""
+    host = urlsplit(server).netloc or server
+    tag = hashlib.sha256(server.encode()).hexdigest()[:8]
+    return base.with_name(f"{base.stem}@server@{_slug(host)}-{tag}{base.suffix}")
 
 
 def journal_path(profile: str) -> Path:

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import clock
 from . import errors as E
+from . import paths
 from .cache import Cache
 from .credentials import find_key
 from .identity import Identity
+from .known_keys import KeyIndex
 from .redact import Secret
 from .settings import SANDBOX_PROFILE, Profile, Settings, get_settings, resolve_profile
 
@@ -55,21 +57,24 @@ def _pointed_at(profile_name: str | None, profile: Profile, settings: Settings) 
 class Session:
     profile: Profile
     settings: Settings
-    cache: Cache
+    cache: Cache | None  # None until the key's identity is known (ensure_identity)
     offline: bool = False
     read_only: bool = False
     sandbox: bool = False  # the embedded sandbox (started by connect)
     fallback_reason: str | None = None  # why the sandbox was chosen, when it was not asked for
     key: Secret | None = None
     key_source: str | None = None  # env | keyring | netrc | sandbox
-    username: str | None = None  # known before connecting for the sandbox only
+    username: str | None = None  # the verified identity (the sandbox's: once connected)
     client: Client | None = None
     api_log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=500))
     on_request: Callable[[RequestRecord], None] | None = None
+    # Told of every change the change path applied (ChangeNotice): the screens subscribe.
+    change_subscribers: list[Callable[[Any], None]] = field(default_factory=list)
     clock: Callable[[], float] = clock.now  # injectable for deterministic screenshots
     request_ids: Callable[[], str] | None = None  # likewise (default: random ids)
     _sandbox_handle: SandboxHandle | None = None
     _journal: Any = None
+    _server_cache: Cache | None = None
 
     # ---- resolution ----------------------------------------------------------------------
 
@@ -102,11 +107,14 @@ class Session:
                                            else f" --profile {profile.name}")
                 raise E.AuthError(
                     f"no API key for {profile.base_url} (chosen by {pointer}): run "
-                    f"`{login}`, set WANDB_API_KEY, or use --sandbox")
-        session = cls(profile=profile, settings=settings, cache=Cache(profile.cache_path),
-                      offline=offline, read_only=read_only)
+                    f"`{login}`, set WANDB_API_KEY, or use --sandbox", hint="")
+        session = cls(profile=profile, settings=settings, cache=None, offline=offline,
+                      read_only=read_only)
         if found is not None:
             session.key, session.key_source = found.key, found.source
+            known = KeyIndex().lookup(session.server, found.key.reveal())
+            if known is not None:  # verified on this machine before: its cache, no request
+                session._open_identity(known.username)
         return session
 
     @classmethod
@@ -115,6 +123,76 @@ class Session:
         return cls(profile=profile, settings=settings, cache=Cache(profile.cache_path),
                    offline=offline, read_only=read_only, sandbox=profile.embedded,
                    fallback_reason=reason, key_source="sandbox" if profile.embedded else None)
+
+    # ---- whose cache ---------------------------------------------------------------------
+
+    @property
+    def server(self) -> str:
+        """Which server this session's data comes from: its base URL, or the embedded
+        sandbox (whose port changes from run to run)."""
+        return "embedded-sandbox" if self.profile.embedded or self.sandbox \
+            else str(self.profile.base_url)
+
+    @property
+    def verified(self) -> bool:
+        """Whether this session knows whose key it holds (and so has a cache to read)."""
+        return self.cache is not None
+
+    def _open_identity(self, username: str) -> None:
+        self.username = username
+        self.cache = Cache(paths.identity_cache_path(self.profile.cache_path, self.server,
+                                                     username))
+
+    def ensure_identity(self) -> None:
+        """Know whose key this is before anything is shown: a key verified on this machine
+        before is known already; any other is asked about (`viewer`). A key the server
+        refuses is an AuthError and opens nothing; an unreachable server is Offline (exit 7);
+        offline, only a key verified here before may read."""
+        if self.cache is not None:
+            return
+        if self.key is None:
+            raise E.AuthError(f"no API key for {self.profile.base_url}: run `wbadmin login`, "
+                              "set WANDB_API_KEY, or use --sandbox", hint="")
+        if self.offline:  # exit 7, as "offline with nothing cached" is
+            raise E.Offline(
+                f"offline, and this API key was never verified on this machine for "
+                f"{self.profile.base_url}: nothing cached is its to read",
+                hint="run once without --offline")
+        import asyncio
+
+        username = asyncio.run(self._ask_viewer())
+        KeyIndex().remember(self.server, self.key.reveal(), username)
+        self._open_identity(username)
+
+    async def _ask_viewer(self) -> str:
+        from .client import Client
+        from .queries import VIEWER
+
+        assert self.key is not None and self.profile.base_url is not None
+        async with Client(self.profile.base_url, self.key.reveal(),
+                          scim_prefix=self.profile.scim_prefix,
+                          on_request=self._log_request, request_ids=self.request_ids,
+                          **self.settings.network.client_options()) as client:
+            data = await client.graphql(VIEWER)
+        viewer = data.get("viewer") if isinstance(data, dict) else None
+        if viewer is None:
+            raise E.AuthError(f"{self.profile.host} does not recognise this API key")
+        if not isinstance(viewer, dict) or not isinstance(viewer.get("username"), str) \
+                or not viewer["username"]:
+            raise E.BadResponse("viewer: the server's answer does not match W&B's API "
+                                "(no username)")
+        return viewer["username"]
+
+    def server_cache(self) -> Cache:
+        """Facts of the server that are no identity's to keep apart and must survive a key
+        switch: which quota alerts were posted (so another admin's key never posts them
+        again)."""
+        if self._server_cache is None:
+            self._server_cache = Cache(
+                paths.server_cache_path(self.profile.cache_path, self.server)
+                if self.profile.cache_path and self.cache is not None
+                and self.cache.path is not None else None)
+        return self._server_cache
 
     # ---- connecting ----------------------------------------------------------------------
 
@@ -183,6 +261,13 @@ class Session:
     def cached_username(self) -> str | None:
         identity = self.cached_identity()
         return identity.username if identity else None
+
+    def engine(self):
+        """The change engine on this profile's journal, retrying as [network] says."""
+        from .engine import Engine
+
+        return Engine(self.journal, profile=self.profile.name,
+                      retry_pause=self.settings.network.backoff_base_s)
 
     @property
     def journal(self):

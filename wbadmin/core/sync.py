@@ -241,8 +241,15 @@ class Syncer:
 
     async def refresh_team(self, name: str) -> None:
         """Re-read one team's members, invites, storage and projects."""
-        teams, projects = await asyncio.gather(self._teams([name]),
-                                               self._projects([name], last_run=True))
+        await self.refresh_teams([name])
+
+    async def refresh_teams(self, names: list[str]) -> None:
+        """Re-read these teams' members, invites, storage and projects (batched, as a full
+        sync reads them), and the org's people and their roles where SCIM is ours."""
+        if not names:
+            return
+        teams, projects = await asyncio.gather(self._teams(names),
+                                               self._projects(names, last_run=True))
         scim_users = None
         if self.identity is not None and self.identity.scim:
             # Roles of this team's members come from SCIM: one filtered call per member

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -32,6 +33,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self.injected: Counter[str] = Counter()  # faults drawn so far, by kind (for tests)
 
     def update(self, **changes: Any) -> None:
         """Apply changes all together, or none of them (a bad value raises ValueError)."""
@@ -68,11 +70,13 @@ class Faults:
         """The fault for this request: 'drop', '429', '503' or None."""
         if self.fail_next > 0:
             self.fail_next -= 1
+            self.injected["503"] += 1
             return "503"
         roll = self._rng.random()
         for kind, rate in (("drop", self.drop_rate), ("429", self.rate_limit_rate),
                            ("503", self.error_rate)):
             if roll < rate:
+                self.injected[kind] += 1
                 return kind
             roll -= rate
         return None

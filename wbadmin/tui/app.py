@@ -97,6 +97,9 @@ class WbAdminApp(App):
         self.refresh_error: str | None = None
         self.capabilities = self._capabilities()
         session.on_request = lambda record: self.post_message(ApiCall(record))
+        # A change applied through the core change path (any screen) refreshed the cache:
+        # every screen reloads from it.
+        session.change_subscribers.append(lambda _: self.post_message(DataRefreshed("org")))
 
     # ---- start-up ------------------------------------------------------------------------
 
@@ -149,6 +152,8 @@ class WbAdminApp(App):
             self.post_message(Connected())
 
     def on_connected(self, _: Connected) -> None:
+        if not self.session.read_only:
+            self.settle_pending()
         interval = self.session.settings.ui.refresh_interval_s
         # Stale data stays on screen and is refreshed in the background.
         self.set_interval(interval, self._refresh_if_stale, name="background-refresh")
@@ -158,6 +163,23 @@ class WbAdminApp(App):
         else:
             self.refreshing = False
             self.update_header()
+
+    @work(exclusive=True, group="reconcile", exit_on_error=False)
+    async def settle_pending(self) -> None:
+        """Changes a crash left `pending` in the journal are settled from W&B at start:
+        applied, not applied, or a conflict to look at, each said once."""
+        try:
+            settled = await self.session.engine().reconcile(self.session.client)
+        except Exception as exc:  # the journal or W&B unavailable: say so, carry on
+            self.notify(f"could not settle interrupted changes: {_one_line(exc)}",
+                        markup=False, severity="warning", timeout=8)
+            return
+        for item in settled:
+            if item.status != "pending":
+                self.notify(f"journal entry {item.entry.id} ({item.entry.target}), left "
+                            f"pending by an interrupted apply: {item.status}", markup=False,
+                            severity="warning" if item.status == "conflict" else "information",
+                            timeout=8)
 
     # ---- refreshing ----------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ def load_policy(session: Session) -> tuple[QuotaPolicy, str | None]:
 
 
 def service(session: Session, policy: QuotaPolicy) -> QuotaService:
-    return QuotaService(session.cache, policy, client=session.client, clock=session.clock)
+    return QuotaService(session.cache, policy, client=session.client, clock=session.clock,
+                        alert_cache=session.server_cache())
 
 
 def build(session: Session, offset: int = 0) -> QuotaView:

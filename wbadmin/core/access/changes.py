@@ -118,6 +118,7 @@ class AddToTeam(Change):
 
     kind = "team.add_member"
     via = "SCIM Groups + teamRoles"
+    resumable = True  # two writes (group, then role): a rerun skips the group if it is done
 
     team: str
     username: str
@@ -150,20 +151,25 @@ class AddToTeam(Change):
             note = " (invited: pending acceptance)" if invite else ""
             return ApplyResult(None, f"{self.username} added to {self.team} as {role}{note}")
         user = await scim_user(client, self.username)
-        groups = await client.scim("GET", "Groups",
-                                   params={"filter": f'displayName eq "{self.team}"'})
-        found = [g for g in (groups.data or {}).get("Resources") or []
-                 if g.get("displayName") == self.team]
-        if not found:
-            raise E.NotFound(f"team {self.team!r} not found (SCIM)")
-        await client.scim("PATCH", f"Groups/{found[0]['id']}", body={
-            "schemas": [PATCH_OP_URN],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
+        steps = []
+        if team_role_of(user, self.team) is None:  # step 1, unless an earlier try did it
+            groups = await client.scim("GET", "Groups",
+                                       params={"filter": f'displayName eq "{self.team}"'})
+            found = [g for g in (groups.data or {}).get("Resources") or []
+                     if g.get("displayName") == self.team]
+            if not found:
+                raise E.NotFound(f"team {self.team!r} not found (SCIM)")
+            await client.scim("PATCH", f"Groups/{found[0]['id']}", body={
+                "schemas": [PATCH_OP_URN], "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
+            steps.append("group")
         answer = await client.scim("PATCH", f"Users/{user['id']}", body={
             "schemas": [PATCH_OP_URN], "Operations": [
                 {"op": "replace", "path": "teamRoles",
                  "value": [{"teamName": self.team, "roleName": role}]}]})
-        return ApplyResult(answer.request_id, f"{self.username} added to {self.team} as {role}")
+        done = "" if steps else " (already in the team: only the role was set)"
+        return ApplyResult(answer.request_id,
+                           f"{self.username} added to {self.team} as {role}{done}")
 
     async def read_current(self, ctx: Any) -> State:
         client = client_of(ctx)

@@ -46,8 +46,12 @@ def policy_notice(policy: QuotaPolicy) -> str | None:
 
 class QuotaService:
     def __init__(self, cache: Cache, policy: QuotaPolicy, *, client: Client | None = None,
-                 clock: Callable[[], float] = clock.now) -> None:
+                 clock: Callable[[], float] = clock.now,
+                 alert_cache: Cache | None = None) -> None:
+        """`alert_cache` keeps which alerts were posted: the server's (shared by every
+        identity, so a key switch never posts an alert again); `cache` by default."""
         self.cache, self.policy, self.client, self.clock = cache, policy, client, clock
+        self.alert_cache = alert_cache or cache
         self.store = UsageStore(cache)
 
     @property
@@ -70,7 +74,7 @@ class QuotaService:
 
     async def alert(self, report: UsageReport,
                     transport: httpx.AsyncBaseTransport | None = None) -> list[AlertResult]:
-        sender = AlertSender(self.cache, transport=transport, clock=self.clock)
+        sender = AlertSender(self.alert_cache, transport=transport, clock=self.clock)
         return await sender.send(due(report), self.policy.webhooks)
 
     def top(self, report: UsageReport, team: str, by: str, limit: int = 8) -> list[TopEntry]:

@@ -12,7 +12,6 @@ from rich.text import Text
 from textual import work
 
 from ...core.changes import Plan
-from ...core.engine import Engine
 from ...core.onboarding import walkthrough as W
 from ..screens.plan import TypedConfirmScreen
 from ..widgets.onboarding_progress import ApplyPane, DonePane
@@ -54,7 +53,7 @@ async def _apply_flow(app: WbAdminApp, screen: OnboardingScreen) -> None:
     screen.go("apply")
     pane = screen.query_one(ApplyPane)
     pane.start(len(plan), screen.done_lines)
-    engine = Engine(app.session.journal, profile=app.session.profile.name)
+    engine = app.session.engine()
     try:
         remaining, skipped = await W.remaining(wt, engine, client)
         pane.start(len(remaining), skipped)  # everything done before, re-read just now

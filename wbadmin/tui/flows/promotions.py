@@ -12,7 +12,6 @@ from textual import work
 
 from ...core import errors as E
 from ...core.changes import Change, Plan
-from ...core.engine import Engine
 from ...core.promotions import PromotionService, load_policy
 from ...core.promotions.changes import MoveAlias, RecordDecision
 from ...core.promotions.policy import Policy
@@ -40,7 +39,7 @@ def service_for(app: WbAdminApp, policy: Policy | None = None) -> PromotionServi
             app.notify(str(exc), markup=False, title="Promotion policy", severity="error")
             return None
     return PromotionService(session.client, policy,
-                            Engine(session.journal, profile=session.profile.name))
+                            session.engine())
 
 
 def _ready(app: WbAdminApp) -> PromotionService | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from ...core import changes_team  # noqa: F401  (registers the team change kinds)
-from ...core.engine import Engine, UndoRefused
+from ...core.engine import UndoRefused
 from ..screens.plan import PlanScreen
 from .apply import apply_plan
 
@@ -26,7 +26,7 @@ async def _flow(app: WbAdminApp, entry_id: int) -> None:
         app.notify("read-only, offline or not connected: nothing was changed",
                    severity="warning")
         return
-    engine = Engine(app.session.journal, profile=app.session.profile.name)
+    engine = app.session.engine()
     try:
         plan = await engine.plan_undo(entry_id, app.session.client)
     except UndoRefused as exc:

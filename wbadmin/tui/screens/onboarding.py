@@ -262,9 +262,8 @@ class OnboardingScreen(Screen):
         client = self.app.session.client
         if client is None or self.wt is None:
             return
-        from ...core.engine import Engine
 
-        engine = Engine(self.app.session.journal, profile=self.app.session.profile.name)
+        engine = self.app.session.engine()
         try:
             plan, done = await W.remaining(self.wt, engine, client)
         except Exception as exc:  # shown; the frozen plan stays on screen

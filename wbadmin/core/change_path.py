@@ -1,0 +1,229 @@
+"""The one change path: every write wbadmin makes — a role edit, a CSV, a finding's fix, an
+undo, an org file, an onboarding template — goes through `ChangePath.run`, from the CLI and
+from the TUI alike, which only supply the confirmation and show the outcome:
+
+1. one writer per org on this machine (`org_lock`), waiting or refusing (`--no-wait`);
+2. journal entries a crash left `pending` are settled first (`Engine.reconcile`), so a
+   change W&B took before the crash is counted once, and not planned again;
+3. the plan is made from W&B: the teams (and people) it touches are re-read into the cache
+   (everything, for org-wide changes, plans that look empty and plans the cache refused) and
+   the plan is made again from that, so a cache that looks right is never trusted alone, and
+   each change's `before` is W&B's own;
+4. confirmation, through the caller's callback; a plan the person agreed to in a dialog is
+   made again from W&B first, and if W&B moved meanwhile the new plan is shown and
+   confirmed again;
+5. apply (the engine re-reads what a lost answer left and finishes it), journal;
+6. the cache is refreshed for what changed, and a `ChangeNotice` goes to every subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import errors as E
+from .changes import Outcome, Plan
+from .engine import ProgressCallback, Reconciled
+from .org_lock import org_lock
+
+if TYPE_CHECKING:
+    from .access.plans import Review
+    from .session import Session
+
+Confirm = Callable[["Review", bool], Awaitable[bool] | bool]
+MakeReview = Callable[[], "Review"]
+
+
+class ReadOnly(E.PermissionDenied):
+    """Read-only mode: nothing may change (exit 4)."""
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """What a change path run changed, for every screen to refresh: teams touched, people
+    touched, and whether org-wide facts (org roles, seats, registries) may have moved."""
+
+    teams: frozenset[str] = frozenset()
+    people: frozenset[str] = frozenset()
+    org: bool = False
+
+
+@dataclass
+class ChangeReport:
+    """What one run did. `outcomes` is empty when nothing was applied: see `declined` and
+    `nothing_to_do`."""
+
+    review: Review | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    reconciled: list[Reconciled] = field(default_factory=list)
+    declined: bool = False
+    nothing_to_do: bool = False
+    refresh_error: str | None = None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status not in ("applied", "skipped")]
+
+
+def fingerprint(plan: Plan) -> list[tuple[Any, ...]]:
+    """What a confirmation agreed to: the same changes on the same targets from the same
+    states."""
+    return [(c.kind, c.target, repr(c.before), repr(c.after)) for c in plan]
+
+
+def touched(plan: Plan) -> ChangeNotice:
+    teams = {t for c in plan if (t := getattr(c, "team", None))}
+    people = {p for c in plan if (p := getattr(c, "username", None))}
+    org = any(not getattr(c, "team", None) for c in plan)
+    return ChangeNotice(frozenset(teams), frozenset(people), org)
+
+
+class ChangePath:
+    """One session's way to change W&B. `confirm(review, changed)` is asked with the plan
+    made from W&B's state (`changed`: W&B moved since the caller last showed a plan)."""
+
+    def __init__(self, session: Session, confirm: Confirm, *, wait: bool = True,
+                 on_wait: Callable[[str], None] | None = None,
+                 on_progress: ProgressCallback | None = None,
+                 stop_on_error: bool = False) -> None:
+        self.session = session
+        self.confirm = confirm
+        self.wait = wait
+        self.on_wait = on_wait
+        self.on_progress = on_progress
+        self.stop_on_error = stop_on_error
+
+    # ---- the whole path ----------------------------------------------------------------
+
+    async def run(self, make: MakeReview) -> ChangeReport:
+        """Plan with `make` — on the cache, once it holds W&B's state of the plan's
+        targets — confirm, apply. For commands, whose plan is made from their arguments."""
+        async def fresh() -> Review:
+            return await self._fresh_review(make)
+
+        return await self._run(fresh, None)
+
+    async def run_intent(self, intent: Plan, review_of: Callable[[Plan], Review], *,
+                         shown: bool = True) -> ChangeReport:
+        """Apply a plan the person saw (a dialog, an undo): each target is read from W&B
+        again, changes already in place are dropped and the rest take W&B's `before`; if
+        that is not the plan they agreed to (`shown`), the new one is confirmed first."""
+        async def fresh() -> Review:
+            return review_of(await self._reread(intent))
+
+        return await self._run(fresh, intent if shown else None)
+
+    async def _run(self, fresh: Callable[[], Awaitable[Review]],
+                   shown: Plan | None) -> ChangeReport:
+        session = self.session
+        if session.read_only:
+            raise ReadOnly("read-only mode: this would change W&B; nothing changed",
+                           hint="run without --read-only")
+        client = session.client or session.connect()
+        async with self._lock():
+            report = ChangeReport()
+            engine = session.engine()
+            report.reconciled = await engine.reconcile(client)
+            agreed = fingerprint(shown) if shown is not None else None
+            while True:
+                review = await fresh()
+                report.review = review
+                if review.plan.is_empty:
+                    report.nothing_to_do = True
+                    if report.reconciled:
+                        self.notify(ChangeNotice(org=True))
+                    return report
+                if agreed is not None and fingerprint(review.plan) == agreed:
+                    break
+                if not await _call(self.confirm, review, agreed is not None):
+                    report.declined = True
+                    return report
+                if shown is None:  # confirmed on the plan just read from W&B: apply it
+                    break
+                agreed = fingerprint(review.plan)  # a dialog was open: read once more
+            actor = session.username or session.cached_username() or "unknown"
+            report.outcomes = await engine.apply(review.plan, client, actor,
+                                                 on_progress=self.on_progress,
+                                                 stop_on_error=self.stop_on_error)
+            notice = touched(review.plan)
+            report.refresh_error = await self._refresh(notice)
+            self.notify(notice)
+            return report
+
+    # ---- steps -------------------------------------------------------------------------
+
+    def _lock(self) -> _AsyncOrgLock:
+        session = self.session
+        org = session.cache.meta("org") if session.cache is not None else None
+        return _AsyncOrgLock(session.server, org, self.wait, self.on_wait)
+
+    async def _fresh_review(self, make: MakeReview) -> Review:
+        """The plan made again once W&B's state of its targets is in the cache."""
+        from .access import AccessError
+
+        try:
+            first = make()
+        except AccessError:  # the cache may be what is wrong: read everything, then judge
+            await self._refresh(ChangeNotice(org=True))
+            return make()
+        await self._refresh(touched(first.plan) if not first.plan.is_empty
+                            else ChangeNotice(org=True))
+        return make()
+
+    async def _reread(self, intent: Plan) -> Plan:
+        """`intent` as W&B shows its targets now: changes already in place dropped, the
+        rest with W&B's `before` (all targets read at once; the client bounds how many)."""
+        client = self.session.client
+        currents = await asyncio.gather(*(c.read_current(client) for c in intent))
+        keep = []
+        for change, current in zip(intent.changes, currents, strict=True):
+            if change.matches(current, change.after):
+                continue
+            if change.before is not None and current is not None:
+                change = dataclasses.replace(change, before=current)
+            keep.append(change)
+        return Plan(title=intent.title, changes=keep, undo_of=intent.undo_of)
+
+    async def _refresh(self, notice: ChangeNotice) -> str | None:
+        """Re-read what `notice` names into the cache; the error text if that failed (the
+        cache is a convenience: a change that is done stays done)."""
+        from .sync import Syncer
+
+        session = self.session
+        syncer = Syncer(session.client, session.cache, clock=session.clock)
+        syncer.identity = session.cached_identity()
+        try:
+            if notice.org or syncer.identity is None or not notice.teams:
+                await syncer.full()
+            else:
+                await syncer.refresh_teams(sorted(notice.teams))
+        except E.WbError as exc:
+            return str(exc)
+        return None
+
+    def notify(self, notice: ChangeNotice) -> None:
+        for subscriber in list(self.session.change_subscribers):
+            subscriber(notice)
+
+
+class _AsyncOrgLock:
+    """`org_lock` taken on a thread (waiting for it must not stop the event loop)."""
+
+    def __init__(self, server: str, org: str | None, wait: bool,
+                 on_wait: Callable[[str], None] | None) -> None:
+        self._cm = org_lock(server, org, wait=wait, on_wait=on_wait)
+
+    async def __aenter__(self) -> None:
+        await asyncio.to_thread(self._cm.__enter__)
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await asyncio.to_thread(self._cm.__exit__, *exc)
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    result = fn(*args)
+    return await result if inspect.isawaitable(result) else result
