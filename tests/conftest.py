@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from wbadmin import clock
 from wbadmin.sandbox.db import Database
@@ -21,6 +22,13 @@ from wbadmin.sandbox.server import SandboxServer
 DEFAULT_NOW = 1_795_000_000  # 2026-11-18T11:06:40Z; the seed floors it to 11:00
 os.environ.setdefault(clock.ENV, str(DEFAULT_NOW))
 SEED_NOW = int(clock.parse(os.environ[clock.ENV]))
+# Property-based tests: a bounded, reproducible run by default (CI); HYPOTHESIS_PROFILE=deep
+# for a longer search on demand.
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Recognising a verified key is slow on purpose (scrypt); the tests use the cheapest setting.
 os.environ.setdefault("WBADMIN_KEY_HASH_COST", "4")
 SEED = 0

@@ -163,3 +163,18 @@ def test_kill_9_mid_apply_is_settled_once_by_the_next_apply(live, cli, sandbox, 
     assert all(role_in_wandb(sandbox_db, t, u) == "member" for t, u in targets)
     applied = [e for e in after if e["status"] == "applied"]
     assert len({e["target"] for e in applied}) == len(applied) == 30  # each counted once
+
+
+def test_an_org_viewer_plan_names_what_wandb_does_besides(service) -> None:
+    """Org role viewer is W&B's member with a viewer seat, a viewer in every team, and a
+    registry viewer: the plan says all of it before confirmation."""
+    review = service.review(service.set_org_role("noah.okonkwo", "viewer"))
+    text = "\n".join(review.notes)
+    assert "noah.okonkwo's seat becomes viewer (now full)" in text
+    assert "W&B lowers noah.okonkwo's team roles: ml-infra member → viewer" in text
+    assert "W&B grants noah.okonkwo the viewer role in registr" in text
+    # A member with a viewer seat already *is* an org viewer: nothing to change.
+    viewers = [r[0] for r in service.cache.query(
+        "SELECT username FROM users WHERE org_role = 'member' AND seat = 'viewer'")]
+    assert viewers
+    assert service.set_org_role(viewers[0], "viewer").is_empty

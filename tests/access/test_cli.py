@@ -110,10 +110,10 @@ def test_apply_csv_with_a_bad_row_applies_nothing(live, sandbox_db, tmp_path, cl
                           "carol.inference-systems.ai,ml-infra,member\n"
                           "victor@inference-systems.ai,nope,member\n")
     r = cli("access", "apply", path, "--yes")
-    assert r.code == 2
-    assert f"{path}: line 2: malformed email 'carol.inference-systems.ai'" in r.err
-    assert f"{path}: line 3: unknown team 'nope'" in r.err
-    assert r.err_lines[-1] == f"wbadmin: 2 bad row(s) in {path}: nothing applied"
+    assert r.code == 8  # a bad file, by line (exit 2 is for flags and arguments)
+    assert f"{path}:2: malformed email 'carol.inference-systems.ai'" in r.err
+    assert r.err_lines[-1] == (f"wbadmin: {path}:3: unknown team 'nope' (2 bad rows); "
+                               "nothing applied")
     assert db_team_roles(sandbox_db, TEAM) == before
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from wbadmin.core.onboarding.diff import Unmanaged, diff
 from wbadmin.core.onboarding.orgfile import OrgFileError, parse
-from wbadmin.core.onboarding.state import OrgState, Team, User, effective_org_role
+from wbadmin.core.onboarding.state import OrgState, Team, User
+from wbadmin.core.org_roles import effective_org_role
 
 
 def state() -> OrgState:

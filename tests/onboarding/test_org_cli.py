@@ -226,3 +226,44 @@ def test_no_confirmation_without_a_terminal(live, cli, sandbox_db, tmp_path) -> 
     assert not team_exists(sandbox_db, "fraud-detection")
     offline = cli("plan", str(path), "--offline")  # never 2 (that would read as drift)
     assert offline.code == 7 and "without --offline" in offline.err_lines[-1]
+
+
+def test_an_org_viewer_file_applies_once_and_says_what_wandb_does_besides(
+        live, cli, sandbox_db, tmp_path) -> None:
+    """W&B turns org `viewer` into a member with a viewer seat who is a viewer in every team
+    and gets registry viewer roles. The plan says so; one apply is enough; `plan` is then
+    clean (exit 0, "No changes")."""
+    path = exported(cli, tmp_path)
+    text = path.read_text()
+    assert '"dana.levi" = "member"' in text
+    path.write_text(text.replace('"dana.levi" = "member"', '"dana.levi" = "viewer"')
+                    .replace('"dana.levi" = "admin"', '"dana.levi" = "viewer"'))
+    plan = cli("plan", str(path))
+    assert plan.code == 2
+    assert "dana.levi's seat becomes viewer" in plan.out
+    assert "W&B grants dana.levi the viewer role in registr" in plan.out
+    r = cli("apply", str(path), "--yes")
+    assert r.code == 0, r.err
+    row = sandbox_db.query("SELECT org_role, models_seat FROM users WHERE username = ?",
+                           ("dana.levi",))[0]
+    assert (row[0], row[1]) == ("member", "viewer")
+    again = cli("plan", str(path))
+    assert again.code == 0, again.out
+    assert "No changes to apply" in again.out
+    assert journal_count(cli) == 1  # the org role, once: the knock-ons were W&B's
+
+
+def test_a_file_that_keeps_a_new_org_viewer_a_team_member_is_refused(live, cli, sandbox_db,
+                                                                     tmp_path) -> None:
+    path = exported(cli, tmp_path)
+    text = path.read_text()
+    org_line = '[org.roles]'
+    head, tail = text.split(org_line, 1)
+    # noah.okonkwo: an org member and a member of ml-infra; only the org role is changed.
+    path.write_text(head + org_line + tail.replace('"noah.okonkwo" = "member"',
+                                                   '"noah.okonkwo" = "viewer"', 1))
+    r = cli("apply", str(path), "--yes")
+    assert r.code == 8, r.err
+    assert "noah.okonkwo becomes an org viewer in this file" in r.err
+    assert "'member' in ml-infra cannot hold" in r.err
+    assert journal_count(cli) == 0

@@ -90,14 +90,28 @@ def test_wrong_shapes() -> None:
     assert lines == ["org.toml:2: [teams.a.members] must be a table, not a list"]
 
 
-def test_unknown_keys_are_warned_not_fatal() -> None:
-    spec = parse(Path("org.toml"), GOOD.replace(
-        "[org]\n", "[org]\nowner = \"x\"\n").replace(
-        'description = "Fraud scoring"', 'description = "Fraud scoring"\ncolor = "red"'))
+def test_unknown_keys_are_errors_unless_allowed() -> None:
+    """A typo ([teams.x.memebers]) would leave that part unmanaged while CI passes."""
+    text = GOOD.replace("[org]\n", "[org]\nowner = \"x\"\n").replace(
+        'description = "Fraud scoring"', 'description = "Fraud scoring"\ncolor = "red"')
+    with pytest.raises(OrgFileError) as err:
+        parse(Path("org.toml"), text)
+    assert err.value.lines() == [
+        "org.toml:3: unknown key 'org.owner' (known: name, roles; --allow-unknown-keys "
+        "ignores it)",
+        "org.toml:20: unknown key 'teams.fraud-detection.projects.scoring.color' (known: "
+        "description, visibility; --allow-unknown-keys ignores it)"]
+    spec = parse(Path("org.toml"), text, allow_unknown_keys=True)
     assert spec.warnings == [
         "org.toml:3: unknown key 'org.owner' ignored (known: name, roles)",
         "org.toml:20: unknown key 'teams.fraud-detection.projects.scoring.color' ignored "
         "(known: description, visibility)"]
+
+
+def test_a_misspelt_section_is_an_error() -> None:
+    with pytest.raises(OrgFileError) as err:
+        parse(Path("org.toml"), '[teams.ml-infra.memebers]\nbob = "admin"\n')
+    assert "org.toml:1: unknown key 'teams.ml-infra.memebers'" in err.value.lines()[0]
 
 
 def test_absent_parts_are_not_managed() -> None:

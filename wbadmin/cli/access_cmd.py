@@ -25,6 +25,7 @@ from .common import add_command, confirm_guarded, note, run_online, when_text
 from .data_cmd import fresh_session
 from .errors import (
     AUTH,
+    BAD_DATA,
     CHANGE_CODES,
     CONFLICT,
     FINDINGS,
@@ -38,7 +39,7 @@ from .errors import (
 from .output import emit_json, emit_table
 
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
-              "unsupported": UNAVAILABLE}
+              "unsupported": UNAVAILABLE, "bad_data": BAD_DATA}
 FAILURE_CODES = {"PermissionDenied": PERMISSION, "NotFound": NOT_FOUND, "Conflict": CONFLICT,
                  "AuthError": AUTH, "BadRequest": USAGE, "Unsupported": UNAVAILABLE}
 
@@ -182,19 +183,37 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return _change(args, session, make)
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
+def _csv_text(path: Path) -> str:
+    """The CSV's text, or exit 8 with `file:line: reason` (unreadable, not text)."""
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
+        return bulk.decode_csv(path.read_bytes())
     except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}", USAGE) from None
+        raise CliError(f"{path}: cannot read it: {exc.strerror or exc}", BAD_DATA) from None
+    except bulk.BadCsv as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise CliError(f"{where}: {exc.reason}; nothing applied", BAD_DATA) from None
+
+
+def _bad_rows(path: Path, planned: bulk.BulkPlan) -> CliError:
+    """Every bad row as `file:line: reason`, then one summary line (exit 8)."""
+    bad = planned.errors
+    for row in bad[:-1]:
+        print(f"wbadmin: {path}:{row.line}: {row.error}", file=sys.stderr)
+    last = bad[-1]
+    more = f" ({len(bad)} bad rows)" if len(bad) > 1 else ""
+    return CliError(f"{path}:{last.line}: {last.error}{more}; nothing applied", BAD_DATA)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    text = _csv_text(args.file)
     session = fresh_session(args, planning=True)
-    planned = bulk.plan_csv(_service(session), text)
+    try:
+        planned = bulk.plan_csv(_service(session), text)
+    except bulk.BadCsv as exc:
+        raise CliError(f"{args.file}: {exc.reason}; nothing applied", BAD_DATA) from None
     stream = sys.stderr if args.json else sys.stdout
     if not planned.ok:
-        for line in planned.error_lines():
-            print(f"{args.file}: {line}", file=sys.stderr)
-        raise CliError(f"{len(planned.errors)} bad row(s) in {args.file}: nothing applied",
-                       USAGE)
+        raise _bad_rows(args.file, planned)
     if args.dry_run:
         for row in planned.rows:
             print(f"line {row.line}: {row.who} {row.team} {row.role}: {row.action}",
@@ -207,8 +226,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     def make() -> Review:  # again once W&B's state of these teams is in the cache
         latest[0] = bulk.plan_csv(_service(session), text)
         if not latest[0].ok:
-            raise CliError(f"{args.file}: {latest[0].error_lines()[0]} (as W&B shows it "
-                           "now): nothing applied", USAGE)
+            raise _bad_rows(args.file, latest[0])
         return _service(session).review(latest[0].plan)
 
     def show_rows(review: Review) -> None:
@@ -254,6 +272,8 @@ def _show(review: Review, stream) -> None:
     print(review.plan.summary(), file=stream)
     for concern in review.concerns:
         print(f"⚠ {concern.message}", file=stream)
+    for line in review.notes:
+        print(f"note: {line}", file=stream)
 
 
 def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review], *,

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..core.access import guards
+from ..core.access.plans import Review
+from ..core.change_path import ChangePath
 from ..core.changes import Outcome
+from ..core.engine import Progress
 from ..core.onboarding import export as export_mod
 from ..core.onboarding import idp, orgfile
 from ..core.onboarding.diff import OrgPlan, diff
@@ -63,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--prune", action="store_true",
                       help="plan removing members, invites and registry members the file "
                            "does not list")
+    _unknown_keys_flag(plan)
 
     apply = add_command(sub, "apply", cmd_apply, codes=CHANGE_CODES,
                         help="make W&B match an org file (through the change journal)")
@@ -80,7 +84,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _apply_flags(imp)
 
 
+def _unknown_keys_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-unknown-keys", action="store_true",
+                        help="warn about keys wbadmin does not know instead of refusing the "
+                             "file (exit 8)")
+
+
 def _apply_flags(parser: argparse.ArgumentParser) -> None:
+    _unknown_keys_flag(parser)
     parser.add_argument("--prune", action="store_true",
                         help="also remove members, invites and registry members the file does "
                              "not list (removing people: guard rails apply)")
@@ -88,6 +99,9 @@ def _apply_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--confirm", metavar="PHRASE",
                         help="the phrase a guard-rail case asks to be typed (for scripts)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="if another wbadmin on this machine is applying changes to the "
+                             "org, exit 6 instead of waiting for it")
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -125,9 +139,9 @@ def _write(path: Path, text: str) -> None:
 
 # ---- plan and apply -------------------------------------------------------------------------
 
-def _load(path: Path) -> orgfile.OrgSpec:
+def _load(path: Path, allow_unknown_keys: bool = False) -> orgfile.OrgSpec:
     try:
-        spec = orgfile.load(path)
+        spec = orgfile.load(path, allow_unknown_keys=allow_unknown_keys)
     except orgfile.OrgFileError as exc:
         _problems(exc)
     for warning in spec.warnings:
@@ -162,7 +176,9 @@ def plan_json(planned: OrgPlan, state: OrgState | None = None) -> dict[str, Any]
             "notes": planned.notes}
 
 
-def show(planned: OrgPlan, stream: Any) -> None:
+def show(planned: OrgPlan, stream: Any, *, unmanaged_is_drift: bool = True) -> None:
+    """The plan by file line, what apply leaves alone, notes, and a summary that says
+    "No changes" only when there is no drift (`plan` exits 0)."""
     plan = planned.plan
     if not plan.is_empty:
         print(f"{plan.title}:", file=stream)
@@ -175,7 +191,13 @@ def show(planned: OrgPlan, stream: Any) -> None:
             print(f"  ! {u.target}  {u.detail}", file=stream)
     for n in planned.notes:
         print(f"note: {n}", file=stream)
-    print(plan.summary() if not plan.is_empty else "No changes to apply", file=stream)
+    if not plan.is_empty:
+        print(plan.summary(), file=stream)
+    elif planned.unmanaged and unmanaged_is_drift:  # `plan` exits 2: never "No changes" then
+        print(f"Nothing for apply to change, but W&B differs from the file in "
+              f"{len(planned.unmanaged)} place(s) it leaves alone (above)", file=stream)
+    else:
+        print("No changes to apply", file=stream)
 
 
 def _online(args: argparse.Namespace) -> Session:
@@ -188,7 +210,7 @@ def _online(args: argparse.Namespace) -> Session:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    spec = _load(args.file)
+    spec = _load(args.file, args.allow_unknown_keys)
     session = _online(args)
 
     async def work(s: Session) -> tuple[OrgPlan, OrgState]:
@@ -207,46 +229,66 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    spec = _load(args.file)
+    spec = _load(args.file, args.allow_unknown_keys)
     return apply_flow(args, lambda st: diff(spec, st, prune=args.prune), str(args.file))
 
 
 def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
-    """Sync, diff, show, confirm, apply through the engine, re-plan. Shared with import-idp."""
+    """Read W&B, diff, show, confirm, apply through the core change path, re-plan. Shared
+    with import-idp."""
     session = _online(args)
     stream = sys.stderr if args.json else sys.stdout
+    latest: dict[str, Any] = {}
 
-    async def work(s: Session) -> dict[str, Any]:
+    async def fresh() -> Review:  # inside the change path: after its lock and reconcile
+        s = session
         state = await fetch_state(s.client, s.cache)
         planned = _diff(make, state)
-        result: dict[str, Any] = {"plan": plan_json(planned, state), "outcomes": []}
-        show(planned, stream)
-        if planned.plan.is_empty:
+        latest.update(planned=planned, state=state)
+        return Review(planned.plan, guards.concerns(s.cache, planned.plan, state.actor))
+
+    async def agree(review: Review, _changed: bool) -> bool:
+        if args.dry_run:
+            return False
+        show(latest["planned"], stream)
+        for concern in review.concerns:
+            print(f"⚠ {concern.message}", file=stream)
+        if await asyncio.to_thread(confirm_guarded, args, review.concerns, review.phrase):
+            return True
+        note("nothing changed")
+        return False
+
+    def progress(p: Progress) -> None:
+        if p.outcome is not None:
+            print(p.outcome.line(), file=stream)
+
+    async def work(s: Session) -> dict[str, Any]:
+        if args.dry_run:  # the plan only: no lock, nothing to settle
+            review = await fresh()
+            show(latest["planned"], stream)
+            if not review.plan.is_empty:
+                note("dry run: nothing changed")
+            else:
+                print(f"nothing to change: W&B already matches {label}", file=stream)
+            return {"plan": plan_json(latest["planned"], latest["state"]), "outcomes": []}
+        path = ChangePath(s, agree, wait=not args.no_wait, on_wait=note, on_progress=progress,
+                          stop_on_error=True)
+        report = await path.run_with(fresh)
+        for settled in report.reconciled:
+            note(f"journal entry {settled.entry.id} ({settled.entry.target}), left pending by "
+                 f"an interrupted apply: {settled.status} — {settled.result}")
+        result: dict[str, Any] = {"plan": plan_json(latest["planned"], latest["state"]),
+                                  "outcomes": report.outcomes}
+        if report.nothing_to_do:
+            show(latest["planned"], stream)
             print(f"nothing to change: W&B already matches {label}", file=stream)
             return result
-        if args.dry_run:
-            note("dry run: nothing changed")
-            return result
-        if s.read_only:
-            raise CliError("read-only mode: this would change W&B; run without --read-only",
-                           PERMISSION)
-        found = guards.concerns(s.cache, planned.plan, state.actor)
-        for concern in found:
-            print(f"⚠ {concern.message}", file=stream)
-        if not await asyncio.to_thread(confirm_guarded, args, found,
-                                       guards.phrase(found) if found else None):
-            note("nothing changed")
+        if report.declined:
             result["declined"] = True
             return result
-        engine = s.engine()
-        outcomes = await engine.apply(planned.plan, s.client, state.actor or "?",
-                                      stop_on_error=True)
-        for outcome in outcomes:
-            print(outcome.line(), file=stream)
-        result["outcomes"] = outcomes
-        after = _diff(make, await fetch_state(s.client, s.cache))  # also refreshes the cache
+        after = _diff(make, await fetch_state(s.client, s.cache))
         result["after"] = plan_json(after)
-        if not after.plan.is_empty and all(o.ok for o in outcomes):
+        if not after.plan.is_empty and all(o.ok for o in report.outcomes):
             print(f"still to change: {after.plan.summary()} (run apply again)", file=stream)
         return result
 
@@ -274,7 +316,7 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
 def cmd_import_idp(args: argparse.Namespace) -> int:
     try:
         groups = idp.load_groups(args.groups)
-        mapping = idp.load_mapping(args.mapping)
+        mapping = idp.load_mapping(args.mapping, allow_unknown_keys=args.allow_unknown_keys)
     except orgfile.OrgFileError as exc:
         _problems(exc)
     for warning in mapping.warnings + groups.warnings:
@@ -296,5 +338,5 @@ def cmd_import_idp(args: argparse.Namespace) -> int:
         emit_json(plan_json(planned, state))
     else:
         print(f"{args.groups} mapped by {args.mapping} against {state.org}:")
-        show(planned, sys.stdout)
+        show(planned, sys.stdout, unmanaged_is_drift=False)
     return DRIFT if not planned.plan.is_empty else 0

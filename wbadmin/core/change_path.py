@@ -105,7 +105,7 @@ class ChangePath:
         async def fresh() -> Review:
             return await self._fresh_review(make)
 
-        return await self._run(fresh, None)
+        return await self.run_with(fresh)
 
     async def run_intent(self, intent: Plan, review_of: Callable[[Plan], Review], *,
                          shown: bool = True) -> ChangeReport:
@@ -115,10 +115,12 @@ class ChangePath:
         async def fresh() -> Review:
             return review_of(await self._reread(intent))
 
-        return await self._run(fresh, intent if shown else None)
+        return await self.run_with(fresh, intent if shown else None)
 
-    async def _run(self, fresh: Callable[[], Awaitable[Review]],
-                   shown: Plan | None) -> ChangeReport:
+    async def run_with(self, fresh: Callable[[], Awaitable[Review]],
+                       shown: Plan | None = None) -> ChangeReport:
+        """The path with the caller's own fresh planning (`fresh` reads W&B and plans: an
+        org file against W&B's state); `shown` as for run_intent."""
         session = self.session
         if session.read_only:
             raise ReadOnly("read-only mode: this would change W&B; nothing changed",

@@ -7,11 +7,10 @@ a file with a bad row applies nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .. import csvfile
 from ..changes import Change, Outcome, Plan
 from . import guards
 from .people import EMAIL, AccessError
@@ -124,34 +123,86 @@ def plan_marked(service: AccessService, people: list[str], action: str, *,
 
 # ---- CSV ------------------------------------------------------------------------------------
 
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+class BadCsv(AccessError):
+    """The file is not a CSV wbadmin can read: `line` (None: the file as a whole) and why."""
+
+    def __init__(self, line: int | None, reason: str) -> None:
+        super().__init__(reason, "bad_data")
+        self.line, self.reason = line, reason
+
+
+def decode_csv(data: bytes) -> str:
+    """The text of a CSV file: UTF-8 (a BOM allowed), or UTF-16 with its BOM (as Excel saves
+    "Unicode text"). Anything else is a BadCsv saying where it stops being text."""
+    if len(data) > MAX_CSV_BYTES:
+        raise BadCsv(None, f"the file is {len(data) // (1024 * 1024)} MB; the most a CSV may "
+                           f"be is {MAX_CSV_BYTES // (1024 * 1024)} MB")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise BadCsv(None, f"not UTF-16 text after its byte-order mark ({exc.reason})"
+                         ) from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise BadCsv(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+                               "file as UTF-8 CSV") from None
+    if "\x00" in text:
+        raise BadCsv(text.count("\n", 0, text.index("\x00")) + 1,
+                     "not a text file (it holds a NUL byte)")
+    return text
+
+
 def parse_csv(text: str) -> list[Row]:
-    """Rows of `email,team,role` (a header line is optional; blank and # lines are skipped)."""
+    """Rows of `email,team,role`. The first row is the header `email,team,role` or already a
+    row of data (an email first); blank and # lines are skipped. A quote left open or a
+    field longer than the csv module allows ends the file with a row that says so."""
     rows: list[Row] = []
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), 1):
-        cells = [c.strip() for c in cells]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if not rows and tuple(c.lower() for c in cells) == HEADER:
-            continue
-        if len(cells) != 3:
-            rows.append(Row(number, ",".join(cells), error=f"expected 3 columns "
-                            f"(email,team,role), got {len(cells)}"))
-            continue
-        email, team, role = cells
-        row = Row(number, email, team, role)
-        if not EMAIL.match(email):
-            row.error = f"malformed email {email!r}"
-        elif not team or not role:
-            row.error = "team and role must not be empty"
-        rows.append(row)
+    first = True
+    try:
+        for number, cells in csvfile.rows(text):
+            cells = [c.strip() for c in cells]
+            if not any(cells) or cells[0].startswith("#"):
+                continue
+            if first:
+                first = False
+                if tuple(c.lower() for c in cells) == HEADER:
+                    continue
+                if not EMAIL.match(cells[0]):
+                    rows.append(Row(number, ",".join(cells), error=(
+                        "the first row must be the header email,team,role or a row of data "
+                        f"(an email first), not {','.join(cells)!r}")))
+                    continue
+            rows.append(_row(number, cells))
+    except csvfile.CsvProblem as exc:
+        rows.append(Row(exc.line, "", error=exc.reason))
     return rows
+
+
+def _row(number: int, cells: list[str]) -> Row:
+    if len(cells) != 3:
+        return Row(number, ",".join(cells), error=f"expected 3 columns (email,team,role), "
+                                                  f"got {len(cells)}")
+    email, team, role = cells
+    row = Row(number, email, team, role)
+    if not EMAIL.match(email):
+        row.error = f"malformed email {email!r}"
+    elif not team or not role:
+        row.error = "team and role must not be empty"
+    return row
 
 
 def plan_csv(service: AccessService, text: str) -> BulkPlan:
     """Each row puts the user in the team with the role (adding them when not a member)."""
     rows = parse_csv(text)
     if not rows:
-        raise AccessError("the CSV holds no rows (expected email,team,role)")
+        raise BadCsv(None, "the CSV holds no rows (expected email,team,role)")
     seen: set[str] = set()
     first: dict[tuple[str, str], int] = {}
     for row in rows:

@@ -32,6 +32,7 @@ from ..changes_team import (
     team_role_of,
 )
 from ..client import Client
+from ..org_roles import effective_org_role
 
 TEAM_PEOPLE = """
 query WbadminTeamPeople($name: String!) {
@@ -103,7 +104,12 @@ class SetOrgRole(Change):
 
     async def read_current(self, ctx: Any) -> State:
         user = await scim_or_none(client_of(ctx), self.username)
-        return None if user is None else {"role": user.get("organizationRole")}
+        if user is None:
+            return None
+        # One representation (README, "Org roles and seats"): W&B turns the org viewer role
+        # into a member with a viewer seat; that member *is* an org viewer.
+        return {"role": effective_org_role(user.get("organizationRole"),
+                                           user.get("modelsSeat"))}
 
     def matches(self, current: State, expected: State) -> bool:
         return roles_match(current, expected)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..cache import Cache
 from ..changes import Plan
 from ..changes_team import RemoveFromTeam, SetTeamRole
+from ..org_roles import effective_org_role, viewer_knock_ons
 from . import guards
 from .changes import AddToTeam, CancelInvite, Deactivate, Invite, Reactivate, SetOrgRole
 from .changes_registry import CreateServiceAccount, SetRegistryRole
@@ -89,7 +90,25 @@ class AccessService:
 
     def review(self, plan: Plan) -> Review:
         guards.check_rules(self.cache, plan)
-        return Review(plan, guards.concerns(self.cache, plan, self.actor))
+        return Review(plan, guards.concerns(self.cache, plan, self.actor),
+                      notes=self.knock_ons(plan))
+
+    def knock_ons(self, plan: Plan) -> list[str]:
+        """What W&B changes besides what the plan names (the org viewer role's seat, team
+        and registry roles), so the plan shows it before it is confirmed."""
+        notes: list[str] = []
+        for change in plan:
+            if not isinstance(change, SetOrgRole) or (change.after or {}).get("role") != "viewer":
+                continue
+            who = change.username
+            seat = self.cache.scalar("SELECT seat FROM users WHERE username = ?", (who,))
+            teams = [(r[0], r[1]) for r in self.cache.query(
+                "SELECT team, role FROM team_members WHERE username = ?", (who,))]
+            registries = [r[0] for r in self.cache.query(
+                "SELECT name FROM registries WHERE name NOT IN (SELECT registry FROM "
+                "registry_members WHERE kind = 'user' AND name = ?)", (who,))]
+            notes.extend(viewer_knock_ons(who, seat, teams, registries))
+        return notes
 
     # ---- team roles and membership ----------------------------------------------------------
 
@@ -172,8 +191,9 @@ class AccessService:
         self.require_scim("changing an org role")
         role = role.lower()
         plan = Plan(title=f"Set {person.username}'s org role to {role}")
-        if person.org_role != role:
-            plan.add(SetOrgRole.make(person.username, role, person.org_role))
+        current = effective_org_role(person.org_role, person.seat)
+        if current != role:
+            plan.add(SetOrgRole.make(person.username, role, current))
         return plan
 
     def deactivate(self, user: str) -> Plan:

@@ -20,6 +20,7 @@ from ..access.changes import AddToTeam, CancelInvite, Invite, SetOrgRole
 from ..access.changes_registry import CreateServiceAccount, SetRegistryRole
 from ..changes import Change, Plan
 from ..changes_team import PREDEFINED_ROLES, RemoveFromTeam, SetTeamRole, normalize_role
+from ..org_roles import viewer_knock_ons
 from .changes import CreateProject, CreateTeam, UpdateProject
 from .names import name_taken, project_name_problem, team_name_problem
 from .orgfile import Entry, OrgFileError, OrgSpec, Problem, RegistrySpec, TeamSpec
@@ -57,6 +58,7 @@ class _Differ:
         self.out = OrgPlan(spec.path, Plan(title=f"Make W&B match {spec.path.name}"))
         self.removals: list[tuple[Change, int | None]] = []
         self.org_roles = {u.username: u.org_role for u in state.users.values()}
+        self.knocked_on: set[str] = set()  # people this plan makes org viewers
 
     def add(self, change: Change, line: int | None) -> None:
         self.out.plan.add(change)
@@ -127,10 +129,28 @@ class _Differ:
             self.org_roles[username] = entry.value
             if current != entry.value:
                 self.add(SetOrgRole.make(username, entry.value, current), entry.line)
+                if entry.value == "viewer":
+                    self.becomes_viewer(username)
         for u in sorted(state.users.values(), key=lambda u: u.username):
             if u.active and u.username not in listed:
                 self.drift(f"org/{u.username}", f"org {u.org_role or 'user'}, not in "
                                                 "[org.roles]")
+
+    def becomes_viewer(self, username: str) -> None:
+        """W&B's knock-on of the org viewer role, said in the plan and applied to the state
+        the rest of the file is compared with, so that one apply is enough: every team role
+        of the person becomes viewer, and they get the viewer role in the org's registries."""
+        teams = [(t.name, t.members[username]) for t in self.state.teams.values()
+                 if username in t.members]
+        registries = [name for name, members in self.state.registries.items()
+                      if ("user", username) not in members]
+        self.out.notes.extend(viewer_knock_ons(username, None, teams, registries))
+        self.knocked_on.add(username)
+        for team in self.state.teams.values():
+            if username in team.members:
+                team.members[username] = "viewer"
+        for name in registries:
+            self.state.registries[name][("user", username)] = "viewer"
 
     # -- teams -----------------------------------------------------------------------------
 
@@ -180,6 +200,12 @@ class _Differ:
                 self.bad(entry.line, f"{entry.key} is listed twice in {spec.name}")
                 continue
             listed_users.add(username)
+            if username in self.knocked_on and role != "viewer":
+                self.bad(entry.line, f"{entry.key} becomes an org viewer in this file, and W&B "
+                                     f"makes an org viewer a viewer in every team: {role!r} in "
+                                     f"{spec.name} cannot hold (write viewer here, or give "
+                                     f"{entry.key} another org role)")
+                continue
             have = current.members.get(username)
             if have is None and not self.state.users[username].active:
                 self.bad(entry.line, f"{username} is deactivated in W&B: reactivate them "
@@ -305,6 +331,8 @@ class _Differ:
             for (k, name), role in sorted(members.items()):
                 if k != kind or name in listed:
                     continue
+                if k == "user" and role == "viewer" and self.org_roles.get(name) == "viewer":
+                    continue  # implied: W&B gives an org viewer the viewer role in registries
                 if self.prune:
                     self.removals.append((SetRegistryRole.make(
                         spec.name, kind, name, None, role, self.state.org_entity), spec.line))

@@ -32,12 +32,11 @@ are removed only with `prune`.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import csvfile
 from ..access.people import EMAIL, ORG_ROLES, rank
 from ..changes_team import PREDEFINED_ROLES
 from .diff import OrgPlan, diff
@@ -91,8 +90,11 @@ def _who_ok(who: str) -> bool:
 
 def parse_csv(path: Path, text: str) -> Groups:
     out, problems = Groups(path), []
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text)), start=1)
-            if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+    try:
+        rows = [(n, r) for n, r in csvfile.rows(text)
+                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+    except csvfile.CsvProblem as exc:
+        raise OrgFileError(path, [Problem(exc.line, exc.reason)]) from None
     if not rows:
         raise OrgFileError(path, [Problem(None, "no rows: expected a header `group,email`")])
     line0, header = rows[0]
@@ -176,13 +178,21 @@ def load_groups(path: Path) -> Groups:
     return parse_csv(path, text)
 
 
-def parse_mapping(path: Path, text: str) -> Mapping:
+def parse_mapping(path: Path, text: str, *, allow_unknown_keys: bool = False) -> Mapping:
     data = load_toml(path, text)
     where, out, problems = TomlLines(text), Mapping(path), []
+
+    def unknown(line: int | None, key: str, known: str) -> None:
+        if allow_unknown_keys:
+            out.warnings.append(f"{path}:{line}: unknown key {key!r} ignored")
+        else:
+            problems.append(Problem(line, f"unknown key {key!r} (known: {known}; "
+                                          "--allow-unknown-keys ignores it)"))
+
     groups = data.get("groups")
     for k in data:
         if k != "groups":
-            out.warnings.append(f"{path}:{where.line((k,))}: unknown key {k!r} ignored")
+            unknown(where.line((k,)), k, "groups")
     if not isinstance(groups, dict) or not groups:
         raise OrgFileError(path, [Problem(None, "no [groups.NAME] tables: nothing is mapped")])
     for group, rule in groups.items():
@@ -192,8 +202,8 @@ def parse_mapping(path: Path, text: str) -> Mapping:
             continue
         for k in rule:
             if k not in MAPPING_KEYS:
-                out.warnings.append(f"{path}:{where.line(('groups', group, k))}: unknown key "
-                                    f"{k!r} ignored (known: {', '.join(MAPPING_KEYS)})")
+                unknown(where.line(("groups", group, k)), f"groups.{group}.{k}",
+                        ", ".join(MAPPING_KEYS))
         r = Rule(group, line, lines={k: where.line(("groups", group, k)) for k in rule})
         for k in MAPPING_KEYS:
             v = rule.get(k)
@@ -218,8 +228,8 @@ def parse_mapping(path: Path, text: str) -> Mapping:
     return out
 
 
-def load_mapping(path: Path) -> Mapping:
-    return parse_mapping(path, read_text(path))
+def load_mapping(path: Path, *, allow_unknown_keys: bool = False) -> Mapping:
+    return parse_mapping(path, read_text(path), allow_unknown_keys=allow_unknown_keys)
 
 
 def _key(state: OrgState, who: str) -> str:

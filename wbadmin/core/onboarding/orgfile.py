@@ -123,8 +123,9 @@ class OrgSpec:
 
 
 class _Reader:
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, allow_unknown_keys: bool = False) -> None:
         self.path, self.where = path, TomlLines(text)
+        self.allow_unknown_keys = allow_unknown_keys
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
 
@@ -141,10 +142,18 @@ class _Reader:
             return {}
         for key in value if known is not None else ():
             if key not in known:
+                # A typo ([teams.x.memebers]) would leave that part unmanaged while CI
+                # passes: an error, unless the person says otherwise.
                 line = self.line(*path, key)
-                at = f"{self.path}:{line}" if line else str(self.path)
-                self.warnings.append(f"{at}: unknown key {'.'.join((*path, key))!r} ignored "
-                                     f"(known: {', '.join(known)})")
+                name = ".".join((*path, key))
+                if self.allow_unknown_keys:
+                    at = f"{self.path}:{line}" if line else str(self.path)
+                    self.warnings.append(f"{at}: unknown key {name!r} ignored "
+                                         f"(known: {', '.join(known)})")
+                else:
+                    self.problems.append(Problem(line, f"unknown key {name!r} (known: "
+                                                 f"{', '.join(known)}; --allow-unknown-keys "
+                                                 "ignores it)"))
         return {k: v for k, v in value.items() if known is None or k in known}
 
     def roles(self, value: Any, path: tuple[str, ...], allowed: tuple[str, ...] | None,
@@ -235,10 +244,11 @@ def load_toml(path: Path, text: str) -> dict[str, Any]:
         raise OrgFileError(path, [Problem(line, exc.reason)]) from None
 
 
-def parse(path: Path, text: str) -> OrgSpec:
-    """The spec of an org file; raises OrgFileError with every problem found."""
+def parse(path: Path, text: str, *, allow_unknown_keys: bool = False) -> OrgSpec:
+    """The spec of an org file; raises OrgFileError with every problem found (an unknown
+    key among them, unless `allow_unknown_keys`: then a warning)."""
     data = load_toml(path, text)
-    r = _Reader(path, text)
+    r = _Reader(path, text, allow_unknown_keys)
     spec = OrgSpec(path)
     top = r.table(data, (), TOP_KEYS)
     org = r.table(top.get("org", {}), ("org",), ORG_KEYS)
@@ -271,9 +281,9 @@ def parse(path: Path, text: str) -> OrgSpec:
     return spec
 
 
-def load(path: Path) -> OrgSpec:
+def load(path: Path, *, allow_unknown_keys: bool = False) -> OrgSpec:
     """Read and parse an org file; unreadable or non-UTF-8 files are OrgFileErrors too."""
-    return parse(path, read_text(path))
+    return parse(path, read_text(path), allow_unknown_keys=allow_unknown_keys)
 
 
 def read_text(path: Path) -> str:

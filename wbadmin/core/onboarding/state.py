@@ -17,6 +17,7 @@ from .. import queries as Q
 from ..access.people import identity
 from ..cache import Cache
 from ..client import Client
+from ..org_roles import effective_org_role
 from ..sync import Syncer
 
 DESCRIPTIONS = """
@@ -31,15 +32,6 @@ class User:
     email: str | None
     org_role: str | None  # as org-as-code sees it: see `effective_org_role`
     active: bool
-
-
-def effective_org_role(org_role: str | None, seat: str | None) -> str | None:
-    """W&B deprecated the org viewer role: setting it makes a member with a viewer seat
-    (and viewer everywhere). Such a member *is* an org viewer, or a file saying "viewer"
-    would drift forever."""
-    if org_role == "member" and seat == "viewer":
-        return "viewer"
-    return org_role
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from ...core.access.bulk import plan_csv, plan_marked
+from ...core.access.bulk import BadCsv, decode_csv, plan_csv, plan_marked
 from ...core.access.people import ORG_ROLES, TEAM_ROLES, AccessError, custom_roles, find_person
 from ...core.access.plans import AccessService
 from ...core.changes import Plan
@@ -154,9 +154,14 @@ async def _csv_flow(app: WbAdminApp) -> None:
     from pathlib import Path
 
     try:
-        text = Path(path).expanduser().read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        app.notify(f"cannot read {path}: {exc}", markup=False, severity="error", timeout=10)
+        text = decode_csv(Path(path).expanduser().read_bytes())
+    except OSError as exc:
+        app.notify(f"cannot read {path}: {exc.strerror or exc}", markup=False,
+                   severity="error", timeout=10)
+        return
+    except BadCsv as exc:
+        where = f"{path}:{exc.line}" if exc.line else path
+        app.notify(f"{where}: {exc.reason}", markup=False, severity="error", timeout=10)
         return
     try:
         plan = _bulk(app, plan_csv(AccessService(app.session.cache), text))
