@@ -131,3 +131,21 @@ def test_the_sandbox_uses_the_demo_policy_and_says_so(cli, monkeypatch) -> None:
     out = json.loads(r.out)
     assert out["policy"].startswith("demo policy")
     assert any(t["gpu_hours"]["hard"] for t in out["teams"])
+
+
+def test_a_key_switch_never_posts_an_alert_again(cli, live, usage, receiver, monkeypatch,
+                                                 tmp_path: Path) -> None:
+    """Which alerts were posted is the server's fact, not an identity's: bob (team admin of
+    data-science-nlp, a cache of his own) does not post what alice's check posted."""
+    from tests.conftest import key_of
+
+    team = "data-science-nlp"
+    pol = write(tmp_path, f'[teams.{team}]\ngpu_hours = {usage[team] / 2:.1f}\n'
+                          f'[[webhooks]]\nurl = "{receiver.url}/ok"\nformat = "json"\n')
+    assert cli("quotas", "check", "--policy", pol).code == 2
+    posted = len(receiver.hits)
+    assert posted >= 1 and all(b["scope"] == team for b in receiver.bodies("/ok"))
+    monkeypatch.setenv("WANDB_API_KEY", key_of("bob"))
+    r = cli("quotas", "check", "--policy", pol)
+    assert r.code == 2, r.err  # bob sees the same team over its limit...
+    assert len(receiver.hits) == posted  # ...and posts nothing again
