@@ -26,6 +26,22 @@ async def open_team(app, pilot, team: str) -> None:
     await pilot.pause()
 
 
+async def pick_role(app, pilot, team: str, member: str, role: str) -> None:
+    """In `team`'s member list: `e` on `member`, then `role` in the picker."""
+    await open_team(app, pilot, team)
+    detail = app.screen.query_one(DetailPane)
+    table = detail.query_one(DataTable)
+    table.focus()
+    table.move_cursor(row=detail.row_keys.index(member))
+    await pilot.press("e")
+    await pilot.pause()
+    assert isinstance(app.screen, ChoiceScreen)
+    options = app.screen.query_one(OptionList)
+    options.highlighted = [o[0] for o in app.screen.options].index(role)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def scim_team_role(base_url: str, username: str, team: str) -> str | None:
     token = base64.b64encode(f"alice:{key_of('alice')}".encode()).decode()
     answer = httpx.get(f"{base_url}/scim/Users", params={"filter": f'userName eq "{username}"'},
@@ -69,18 +85,7 @@ async def test_set_a_role_through_the_plan_then_undo_it() -> None:
         await settle(app, pilot)
         base_url = app.session.profile.base_url
         assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"
-        await open_team(app, pilot, "data-science-nlp")
-        detail = app.screen.query_one(DetailPane)
-        table = detail.query_one(DataTable)
-        table.focus()
-        table.move_cursor(row=detail.row_keys.index("carol"))
-        await pilot.press("e")
-        await pilot.pause()
-        assert isinstance(app.screen, ChoiceScreen)
-        options = app.screen.query_one(OptionList)
-        options.highlighted = [o[0] for o in app.screen.options].index("viewer")
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick_role(app, pilot, "data-science-nlp", "carol", "viewer")
         assert isinstance(app.screen, PlanScreen)
         assert app.focused is app.screen.query_one("#cancel", Button)  # Cancel has focus
         assert any("carol" in line and "viewer" in line for line in app.screen.plan.preview())
@@ -114,17 +119,7 @@ async def test_demoting_the_last_admin_needs_a_typed_confirmation() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         base_url = app.session.profile.base_url
-        await open_team(app, pilot, "ai-governance")  # grace is its only admin
-        detail = app.screen.query_one(DetailPane)
-        table = detail.query_one(DataTable)
-        table.focus()
-        table.move_cursor(row=detail.row_keys.index("grace"))
-        await pilot.press("e")
-        await pilot.pause()
-        options = app.screen.query_one(OptionList)
-        options.highlighted = [o[0] for o in app.screen.options].index("member")
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick_role(app, pilot, "ai-governance", "grace", "member")  # its only admin
         assert isinstance(app.screen, TypedConfirmScreen)
         await pilot.press(*"wrong", "enter")
         await pilot.pause()
@@ -154,17 +149,7 @@ async def test_a_plan_wandb_moved_under_is_shown_and_confirmed_again() -> None:
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await settle(app, pilot)
         base_url = app.session.profile.base_url
-        await open_team(app, pilot, "data-science-nlp")
-        detail = app.screen.query_one(DetailPane)
-        table = detail.query_one(DataTable)
-        table.focus()
-        table.move_cursor(row=detail.row_keys.index("carol"))
-        await pilot.press("e")
-        await pilot.pause()
-        options = app.screen.query_one(OptionList)
-        options.highlighted = [o[0] for o in app.screen.options].index("viewer")
-        await pilot.press("enter")
-        await pilot.pause()
+        await pick_role(app, pilot, "data-science-nlp", "carol", "viewer")
         assert isinstance(app.screen, PlanScreen)
         assert any("member → viewer" in line for line in app.screen.plan.preview())
         scim_set_team_role(base_url, "carol", "data-science-nlp", "admin")  # meanwhile

@@ -14,6 +14,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..core.access import AccessError, AccessService, Review, bulk, findings, people
 from ..core.change_path import ChangePath, ChangeReport
@@ -276,15 +277,14 @@ def _show(review: Review, stream) -> None:
         print(f"note: {line}", file=stream)
 
 
-def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review], *,
-         before_plan: Callable[[Review], None] | None = None) -> ChangeReport:
-    """Through the core change path: lock, settle, plan from W&B, show, confirm, apply."""
-    stream = sys.stderr if args.json else sys.stdout
+def change_callbacks(args: argparse.Namespace, stream: Any, show: Callable[[Review], None]
+                     ) -> tuple[Callable[[Review, bool], Any], Callable[[Progress], None]]:
+    """What a command gives the change path: `confirm` (show the plan made from W&B, then
+    y/N or the guard rail's typed phrase, or --yes / --confirm) and `progress` (each outcome
+    as it lands)."""
 
     async def confirm(review: Review, _changed: bool) -> bool:
-        if before_plan is not None:
-            before_plan(review)
-        _show(review, stream)
+        show(review)
         if await asyncio.to_thread(confirm_guarded, args, review.concerns, review.phrase):
             return True
         note("nothing changed")
@@ -293,6 +293,21 @@ def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review],
     def progress(p: Progress) -> None:
         if p.outcome is not None:
             print(p.outcome.line(), file=stream)
+
+    return confirm, progress
+
+
+def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review], *,
+         before_plan: Callable[[Review], None] | None = None) -> ChangeReport:
+    """Through the core change path: lock, settle, plan from W&B, show, confirm, apply."""
+    stream = sys.stderr if args.json else sys.stdout
+
+    def show(review: Review) -> None:
+        if before_plan is not None:
+            before_plan(review)
+        _show(review, stream)
+
+    confirm, progress = change_callbacks(args, stream, show)
 
     async def work(session: Session) -> ChangeReport:
         path = ChangePath(session, confirm, wait=not getattr(args, "no_wait", False),

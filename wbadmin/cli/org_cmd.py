@@ -12,7 +12,6 @@ changes) is a different command under `access`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -23,14 +22,13 @@ from ..core.access import guards
 from ..core.access.plans import Review
 from ..core.change_path import ChangePath
 from ..core.changes import Outcome
-from ..core.engine import Progress
 from ..core.onboarding import export as export_mod
 from ..core.onboarding import idp, orgfile
 from ..core.onboarding.diff import OrgPlan, diff
 from ..core.onboarding.state import OrgState, fetch_state
 from ..core.session import Session
-from .access_cmd import FAILURE_CODES
-from .common import add_command, confirm_guarded, note, open_session, run_online
+from .access_cmd import FAILURE_CODES, change_callbacks
+from .common import add_command, note, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
@@ -247,20 +245,12 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
         latest.update(planned=planned, state=state)
         return Review(planned.plan, guards.concerns(s.cache, planned.plan, state.actor))
 
-    async def agree(review: Review, _changed: bool) -> bool:
-        if args.dry_run:
-            return False
+    def shown(review: Review) -> None:
         show(latest["planned"], stream)
         for concern in review.concerns:
             print(f"⚠ {concern.message}", file=stream)
-        if await asyncio.to_thread(confirm_guarded, args, review.concerns, review.phrase):
-            return True
-        note("nothing changed")
-        return False
 
-    def progress(p: Progress) -> None:
-        if p.outcome is not None:
-            print(p.outcome.line(), file=stream)
+    agree, progress = change_callbacks(args, stream, shown)
 
     async def work(s: Session) -> dict[str, Any]:
         if args.dry_run:  # the plan only: no lock, nothing to settle
