@@ -185,8 +185,9 @@ class ChangePath:
         for change, current in zip(intent.changes, currents, strict=True):
             if change.matches(current, change.after):
                 continue
-            if change.before is not None and current is not None:
-                change = dataclasses.replace(change, before=current)
+            if change.before is not None and current is not None \
+                    and not change.matches(current, change.before):
+                change = dataclasses.replace(change, before=current)  # W&B moved
             keep.append(change)
         return Plan(title=intent.title, changes=keep, undo_of=intent.undo_of)
 
