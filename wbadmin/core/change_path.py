@@ -170,10 +170,10 @@ class ChangePath:
         try:
             first = make()
         except AccessError:  # the cache may be what is wrong: read everything, then judge
-            await self._refresh(ChangeNotice(org=True))
+            await self._refresh(ChangeNotice(org=True), strict=True)
             return make()
         await self._refresh(touched(first.plan) if not first.plan.is_empty
-                            else ChangeNotice(org=True))
+                            else ChangeNotice(org=True), strict=True)
         return make()
 
     async def _reread(self, intent: Plan) -> Plan:
@@ -191,9 +191,10 @@ class ChangePath:
             keep.append(change)
         return Plan(title=intent.title, changes=keep, undo_of=intent.undo_of)
 
-    async def _refresh(self, notice: ChangeNotice) -> str | None:
+    async def _refresh(self, notice: ChangeNotice, *, strict: bool = False) -> str | None:
         """Re-read what `notice` names into the cache; the error text if that failed (the
-        cache is a convenience: a change that is done stays done)."""
+        cache is a convenience: a change that is done stays done). `strict`: before
+        planning, where a plan from a cache W&B could not refresh must not be made."""
         from .sync import Syncer
 
         session = self.session
@@ -205,6 +206,8 @@ class ChangePath:
             else:
                 await syncer.refresh_teams(sorted(notice.teams))
         except E.WbError as exc:
+            if strict:
+                raise
             return str(exc)
         return None
 
