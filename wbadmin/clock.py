@@ -38,10 +38,16 @@ def parse(text: str) -> float:
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+        return parse_iso(raw)
     except ValueError:
         raise BadClock(f"{ENV}={text!r} is not a time: give ISO 8601 (2026-11-30T23:30:00Z) "
                        "or epoch seconds") from None
+
+
+def parse_iso(text: str) -> float:
+    """Epoch seconds of an ISO 8601 date or time ("Z" allowed; without a zone: UTC).
+    ValueError when it is not one."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -42,6 +42,15 @@ async def pick_role(app, pilot, team: str, member: str, role: str) -> None:
     await pilot.pause()
 
 
+async def wait_for_role(pilot, base_url: str, username: str, team: str, role: str) -> None:
+    """Until W&B (SCIM) shows `role` (the apply runs on the app's loop), at most 5 s."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if scim_team_role(base_url, username, team) == role:
+            break
+    assert scim_team_role(base_url, username, team) == role
+
+
 def scim_team_role(base_url: str, username: str, team: str) -> str | None:
     token = base64.b64encode(f"alice:{key_of('alice')}".encode()).decode()
     answer = httpx.get(f"{base_url}/scim/Users", params={"filter": f'userName eq "{username}"'},
@@ -91,11 +100,7 @@ async def test_set_a_role_through_the_plan_then_undo_it() -> None:
         assert any("carol" in line and "viewer" in line for line in app.screen.plan.preview())
         await pilot.press("tab", "enter")  # to Apply
         await settle(app, pilot)
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if scim_team_role(base_url, "carol", "data-science-nlp") == "viewer":
-                break
-        assert scim_team_role(base_url, "carol", "data-science-nlp") == "viewer"
+        await wait_for_role(pilot, base_url, "carol", "data-science-nlp", "viewer")
         # The journal has it, and undo puts the role back.
         app.switch_mode("journal")
         await pilot.pause()
@@ -107,11 +112,7 @@ async def test_set_a_role_through_the_plan_then_undo_it() -> None:
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
         await pilot.press("tab", "enter")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if scim_team_role(base_url, "carol", "data-science-nlp") == "member":
-                break
-        assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"
+        await wait_for_role(pilot, base_url, "carol", "data-science-nlp", "member")
 
 
 async def test_demoting_the_last_admin_needs_a_typed_confirmation() -> None:
@@ -164,11 +165,7 @@ async def test_a_plan_wandb_moved_under_is_shown_and_confirmed_again() -> None:
         assert MOVED in app.screen.note
         assert scim_team_role(base_url, "carol", "data-science-nlp") == "admin"  # not yet
         await pilot.press("tab", "enter")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if scim_team_role(base_url, "carol", "data-science-nlp") == "viewer":
-                break
-        assert scim_team_role(base_url, "carol", "data-science-nlp") == "viewer"
+        await wait_for_role(pilot, base_url, "carol", "data-science-nlp", "viewer")
         entries = app.session.journal.query()
         assert [(e.target, e.before) for e in entries] == [("data-science-nlp/carol",
                                                             {"role": "admin"})]

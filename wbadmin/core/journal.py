@@ -126,13 +126,10 @@ def parse_when(text: str, now: float | None = None) -> float:
     if m := _RELATIVE.match(text):
         return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
     try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return clock.parse_iso(text)
     except ValueError:
         raise ValueError(f"not a time: {text!r} (use e.g. 2h, 7d, 2026-11-19 or "
                          "2026-11-19T09:00Z)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def iso(ts: float | None) -> str | None:
