@@ -13,7 +13,6 @@ import os
 import sys
 
 from ..core import errors as E
-from ..core import queries as Q
 from ..core.client import Client
 from ..core.credentials import (
     ENV_VAR,
@@ -27,7 +26,7 @@ from ..core.credentials import (
 )
 from ..core.known_keys import KeyIndex
 from ..core.redact import Secret
-from ..core.session import Session
+from ..core.session import Session, viewer_username
 from ..core.settings import Profile, get_settings, resolve_profile
 from ..core.sync import Identity, Syncer
 from .common import (
@@ -91,11 +90,7 @@ async def _verify(profile: Profile, key: Secret) -> str:
     assert profile.base_url is not None
     async with Client(profile.base_url, key.reveal(), scim_prefix=profile.scim_prefix,
                       max_retries=2) as client:
-        data = await client.graphql(Q.VIEWER)
-    viewer = data.get("viewer")
-    if not isinstance(viewer, dict) or not viewer.get("username"):
-        raise E.AuthError(f"{profile.host} does not recognise this API key")
-    return str(viewer["username"])
+        return await viewer_username(client, profile.host)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -53,6 +53,22 @@ def _pointed_at(profile_name: str | None, profile: Profile, settings: Settings) 
     return None if source == "default" else source
 
 
+async def viewer_username(client: Client, host: str | None) -> str:
+    """The username the server knows the client's key as (`viewer`): AuthError when it
+    refuses the key, BadResponse when the answer is not W&B's shape."""
+    from .queries import VIEWER
+
+    data = await client.graphql(VIEWER)
+    viewer = data.get("viewer") if isinstance(data, dict) else None
+    if viewer is None:
+        raise E.AuthError(f"{host} does not recognise this API key")
+    if not isinstance(viewer, dict) or not isinstance(viewer.get("username"), str) \
+            or not viewer["username"]:
+        raise E.BadResponse("viewer: the server's answer does not match W&B's API "
+                            "(no username)")
+    return viewer["username"]
+
+
 @dataclass
 class Session:
     profile: Profile
@@ -133,11 +149,6 @@ class Session:
         return "embedded-sandbox" if self.profile.embedded or self.sandbox \
             else str(self.profile.base_url)
 
-    @property
-    def verified(self) -> bool:
-        """Whether this session knows whose key it holds (and so has a cache to read)."""
-        return self.cache is not None
-
     def _open_identity(self, username: str) -> None:
         self.username = username
         self.cache = Cache(paths.identity_cache_path(self.profile.cache_path, self.server,
@@ -166,32 +177,23 @@ class Session:
 
     async def _ask_viewer(self) -> str:
         from .client import Client
-        from .queries import VIEWER
 
         assert self.key is not None and self.profile.base_url is not None
         async with Client(self.profile.base_url, self.key.reveal(),
                           scim_prefix=self.profile.scim_prefix,
                           on_request=self._log_request, request_ids=self.request_ids,
                           **self.settings.network.client_options()) as client:
-            data = await client.graphql(VIEWER)
-        viewer = data.get("viewer") if isinstance(data, dict) else None
-        if viewer is None:
-            raise E.AuthError(f"{self.profile.host} does not recognise this API key")
-        if not isinstance(viewer, dict) or not isinstance(viewer.get("username"), str) \
-                or not viewer["username"]:
-            raise E.BadResponse("viewer: the server's answer does not match W&B's API "
-                                "(no username)")
-        return viewer["username"]
+            return await viewer_username(client, self.profile.host)
 
     def server_cache(self) -> Cache:
         """Facts of the server that are no identity's to keep apart and must survive a key
         switch: which quota alerts were posted (so another admin's key never posts them
         again)."""
         if self._server_cache is None:
-            self._server_cache = Cache(
-                paths.server_cache_path(self.profile.cache_path, self.server)
-                if self.profile.cache_path and self.cache is not None
-                and self.cache.path is not None else None)
+            on_disk = self.cache is not None and self.cache.path is not None
+            self._server_cache = Cache(paths.server_cache_path(self.profile.cache_path,
+                                                               self.server)
+                                       if on_disk else None)  # in memory, as the cache is
         return self._server_cache
 
     # ---- connecting ----------------------------------------------------------------------
