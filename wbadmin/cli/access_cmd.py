@@ -22,7 +22,15 @@ from ..core.changes import Outcome
 from ..core.engine import Progress
 from ..core.journal import iso
 from ..core.session import Session
-from .common import add_command, confirm_guarded, note, run_online, when_text
+from .common import (
+    add_command,
+    add_no_wait,
+    confirm_guarded,
+    note,
+    note_settled,
+    run_online,
+    when_text,
+)
 from .data_cmd import fresh_session
 from .errors import (
     AUTH,
@@ -89,9 +97,7 @@ def _change_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--confirm", metavar="PHRASE",
                         help="the phrase a guard-rail case asks to be typed (for scripts)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="if another wbadmin on this machine is applying changes to the "
-                             "org, exit 6 instead of waiting for it")
+    add_no_wait(parser)
 
 
 def _wrap(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -313,13 +319,9 @@ def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review],
         path = ChangePath(session, confirm, wait=not getattr(args, "no_wait", False),
                           on_wait=note, on_progress=progress, stop_on_error=True)
         report = await path.run(make)
-        for settled in report.reconciled:
-            note(f"journal entry {settled.entry.id} ({settled.entry.target}), left pending by "
-                 f"an interrupted apply: {settled.status} — {settled.result}")
+        note_settled(report.reconciled, report.refresh_error)
         if report.nothing_to_do:
             print("nothing to change: W&B already shows this", file=stream)
-        if report.refresh_error:
-            note(f"could not refresh the cache: {report.refresh_error}")
         return report
 
     return run_online(session, work)

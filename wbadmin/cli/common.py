@@ -107,6 +107,21 @@ def add_command(sub: argparse._SubParsersAction, name: str, handler: Callable[..
 
 # ---- errors ------------------------------------------------------------------------------
 
+def add_no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-wait", action="store_true",
+                        help="if another wbadmin on this machine is applying changes to the "
+                             "org, exit 6 instead of waiting for it")
+
+
+def note_settled(reconciled: list[Any], refresh_error: str | None = None) -> None:
+    """What the change path did besides the change: entries a crash left pending, settled
+    first; a cache refresh that failed afterwards."""
+    for settled in reconciled:
+        note(settled.line())
+    if refresh_error:
+        note(f"could not refresh the cache: {refresh_error}")
+
+
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
 

@@ -12,7 +12,15 @@ from ..core.change_path import ChangePath
 from ..core.changes import Outcome, format_delta, format_state
 from ..core.journal import Entry, parse_when
 from ..core.session import Session
-from .common import add_command, confirm_guarded, note, open_session, run_online
+from .common import (
+    add_command,
+    add_no_wait,
+    confirm_guarded,
+    note,
+    note_settled,
+    open_session,
+    run_online,
+)
 from .errors import (
     BAD_DATA,
     CHANGE_CODES,
@@ -41,9 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     undo.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     undo.add_argument("--confirm", metavar="PHRASE",
                       help="the phrase a guard-rail case asks to be typed (for scripts)")
-    undo.add_argument("--no-wait", action="store_true",
-                      help="if another wbadmin on this machine is applying changes to the "
-                           "org, exit 6 instead of waiting for it")
+    add_no_wait(undo)
 
 
 def _since(text: str) -> float:
@@ -118,10 +124,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         path = ChangePath(session, agree, wait=not args.no_wait, on_wait=note)
         report = await path.run_intent(plan, AccessService(session.cache).review,
                                        shown=False)
-        for settled in report.reconciled:
-            note(f"entry {settled.entry.id}: {settled.result}")
-        if report.refresh_error:
-            note(f"could not refresh the cache: {report.refresh_error}")
+        note_settled(report.reconciled, report.refresh_error)
         if report.nothing_to_do:
             note("W&B already shows the state before that entry: nothing to undo")
             return []

@@ -28,7 +28,7 @@ from ..core.onboarding.diff import OrgPlan, diff
 from ..core.onboarding.state import OrgState, fetch_state
 from ..core.session import Session
 from .access_cmd import FAILURE_CODES, change_callbacks
-from .common import add_command, note, open_session, run_online
+from .common import add_command, add_no_wait, note, note_settled, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
@@ -97,9 +97,7 @@ def _apply_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--confirm", metavar="PHRASE",
                         help="the phrase a guard-rail case asks to be typed (for scripts)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="if another wbadmin on this machine is applying changes to the "
-                             "org, exit 6 instead of waiting for it")
+    add_no_wait(parser)
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -264,9 +262,7 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
         path = ChangePath(s, agree, wait=not args.no_wait, on_wait=note, on_progress=progress,
                           stop_on_error=True)
         report = await path.run_with(fresh)
-        for settled in report.reconciled:
-            note(f"journal entry {settled.entry.id} ({settled.entry.target}), left pending by "
-                 f"an interrupted apply: {settled.status} — {settled.result}")
+        note_settled(report.reconciled, report.refresh_error)
         result: dict[str, Any] = {"plan": plan_json(latest["planned"], latest["state"]),
                                   "outcomes": report.outcomes}
         if report.nothing_to_do:

@@ -15,12 +15,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..core.change_path import ChangePath
+from ..core.engine import Engine
 from ..core.promotions import PromotionService, load_policy, parse_ref
-from ..core.promotions.service import SORTS
+from ..core.promotions.record import Ref
+from ..core.promotions.service import SORTS, decision_notice
 from ..core.promotions.views import Decision
 from ..core.session import Session
 from ..core.sync import Syncer
-from .common import add_command, note, open_session, run_online
+from .common import add_command, add_no_wait, note, note_settled, open_session, run_online
 from .errors import (
     AUTH,
     BAD_DATA,
@@ -55,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--comment", required=True, help="why (shown to the approvers)")
     p.add_argument("--ticket", help="a ticket id, when the policy requires one")
     _policy(p)
+    add_no_wait(p)
 
     p = add_command(psub, "list", cmd_list, codes=READ, help="pending requests")
     p.add_argument("--registry", help="one registry only (e.g. model)")
@@ -73,18 +77,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--comment", default="", help="a note for the record")
     _yes(p)
     _policy(p)
+    add_no_wait(p)
 
     p = add_command(psub, "reject", cmd_reject, codes=CHANGE_CODES,
                     help="reject (a reason is needed)")
     p.add_argument("ref", metavar=REF)
     p.add_argument("--reason", required=True, help="why (recorded and notified)")
     _policy(p)
+    add_no_wait(p)
 
     p = add_command(psub, "cancel", cmd_cancel, codes=CHANGE_CODES,
                     help="withdraw your own request")
     p.add_argument("ref", metavar=REF)
     p.add_argument("--comment", default="")
     _policy(p)
+    add_no_wait(p)
 
     p = add_command(psub, "rollback", cmd_rollback, codes=CHANGE_CODES,
                     help="move an alias back to the version that held it before")
@@ -93,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--comment", default="")
     _yes(p)
     _policy(p)
+    add_no_wait(p)
 
     p = add_command(psub, "history", cmd_history, codes=READ,
                     help="every request and decision on a collection")
@@ -113,18 +121,30 @@ def _yes(p: argparse.ArgumentParser) -> None:
 # ---- plumbing ------------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace, work: Callable[[PromotionService, Session], Awaitable[T]],
-         *, write: bool) -> T:
+         *, writes: Ref | None = None) -> T:
+    """`work` on a session; a decision (`writes`: the version or collection it decides on)
+    goes through the core change path — one writer per org, entries a crash left pending
+    settled first, the collection re-read into the cache afterwards."""
     policy = load_policy(args.policy)  # a malformed file fails before any network call
     session = open_session(args)
-    if write and session.read_only:
+    if writes is not None and session.read_only:
         raise CliError("read-only mode: this would change W&B; run without --read-only",
                        PERMISSION)
 
     async def go(session: Session) -> T:
         assert session.client is not None
-        service = PromotionService(session.client, policy,
-                                   session.engine())
-        return await work(service, session)
+        service = PromotionService(session.client, policy, session.engine())
+        if writes is None:
+            return await work(service, session)
+
+        async def decide(engine: Engine) -> T:
+            service.engine = engine
+            return await work(service, session)
+
+        path = ChangePath(session, wait=not args.no_wait, on_wait=note)
+        decided = await path.decide(decide, decision_notice(writes), org=writes.org)
+        note_settled(decided.reconciled, decided.refresh_error)
+        return decided.result
 
     return run_online(session, go)
 
@@ -177,7 +197,7 @@ async def _org(session: Session, args: argparse.Namespace) -> str:
 def cmd_request(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
     decision = _run(args, lambda s, _: s.request(ref, args.target, args.comment, args.ticket),
-                    write=True)
+                    writes=ref)
     return _report(args, decision)
 
 
@@ -190,17 +210,17 @@ def cmd_approve(args: argparse.Namespace) -> int:
             await asyncio.to_thread(_confirm, detail.record.target, ref.collection, args.yes)
         return await service.approve(ref, args.comment)
 
-    return _report(args, _run(args, work, write=True))
+    return _report(args, _run(args, work, writes=ref))
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
-    return _report(args, _run(args, lambda s, _: s.reject(ref, args.reason), write=True))
+    return _report(args, _run(args, lambda s, _: s.reject(ref, args.reason), writes=ref))
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
-    return _report(args, _run(args, lambda s, _: s.cancel(ref, args.comment), write=True))
+    return _report(args, _run(args, lambda s, _: s.cancel(ref, args.comment), writes=ref))
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -215,7 +235,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         await asyncio.to_thread(_confirm, alias, ref.collection, args.yes)
         return await service.rollback(ref.at(None), alias, args.comment)
 
-    return _report(args, _run(args, work, write=True))
+    return _report(args, _run(args, work, writes=ref.at(None)))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -223,7 +243,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return await service.queue(await _org(session, args), registry=args.registry,
                                    target=args.target, sort=args.sort)
 
-    items = _run(args, work, write=False)
+    items = _run(args, work)
     if args.json:
         emit_json([i.to_json() for i in items])
         return 0
@@ -243,7 +263,7 @@ def _approvals(status: Any, have: int) -> str:
 
 def cmd_show(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
-    detail = _run(args, lambda s, _: s.show(ref), write=False)
+    detail = _run(args, lambda s, _: s.show(ref))
     if args.json:
         emit_json(detail.to_json())
         return 0
@@ -276,7 +296,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref, version=False)
-    entries = _run(args, lambda s, _: s.history(ref), write=False)
+    entries = _run(args, lambda s, _: s.history(ref))
     if args.json:
         emit_json([e.to_json() for e in entries])
         return 0

@@ -14,28 +14,37 @@ from the TUI alike, which only supply the confirmation and show the outcome:
    confirmed again;
 5. apply (the engine re-reads what a lost answer left and finishes it), journal;
 6. the cache is refreshed for what changed, and a `ChangeNotice` goes to every subscriber.
+
+A promotion decision plans inside W&B's own lock on the version (its service re-reads the
+record there and checks the policy again), so it takes the path as `decide`: steps 1, 2 and
+6 around the service's work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import errors as E
 from .changes import Outcome, Plan
-from .engine import ProgressCallback, Reconciled
+from .engine import Engine, ProgressCallback, Reconciled
 from .org_lock import org_lock
 
 if TYPE_CHECKING:
     from .access.plans import Review
     from .session import Session
 
+T = TypeVar("T")
 Confirm = Callable[["Review", bool], Awaitable[bool] | bool]
 MakeReview = Callable[[], "Review"]
+# How a caller applies a confirmed plan when it keeps its own record as it goes (an
+# onboarding walkthrough saves itself after every change): (engine, plan, actor) → outcomes.
+Applier = Callable[[Engine, Plan, str], Awaitable[list[Outcome]]]
 
 
 class ReadOnly(E.PermissionDenied):
@@ -45,11 +54,13 @@ class ReadOnly(E.PermissionDenied):
 @dataclass(frozen=True)
 class ChangeNotice:
     """What a change path run changed, for every screen to refresh: teams touched, people
-    touched, and whether org-wide facts (org roles, seats, registries) may have moved."""
+    touched, registry collections touched (registry, collection), and whether org-wide facts
+    (org roles, seats, registries) may have moved."""
 
     teams: frozenset[str] = frozenset()
     people: frozenset[str] = frozenset()
     org: bool = False
+    collections: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -69,6 +80,16 @@ class ChangeReport:
         return [o for o in self.outcomes if o.status not in ("applied", "skipped")]
 
 
+@dataclass
+class Decided(Generic[T]):
+    """What `decide` did: the work's own result, the pending entries settled first, and the
+    cache refresh's error if it failed."""
+
+    result: T
+    reconciled: list[Reconciled] = field(default_factory=list)
+    refresh_error: str | None = None
+
+
 def fingerprint(plan: Plan) -> list[tuple[Any, ...]]:
     """What a confirmation agreed to: the same changes on the same targets from the same
     states."""
@@ -84,9 +105,10 @@ def touched(plan: Plan) -> ChangeNotice:
 
 class ChangePath:
     """One session's way to change W&B. `confirm(review, changed)` is asked with the plan
-    made from W&B's state (`changed`: W&B moved since the caller last showed a plan)."""
+    made from W&B's state (`changed`: W&B moved since the caller last showed a plan); without
+    it a plan is never applied (`decide` confirms inside its own work)."""
 
-    def __init__(self, session: Session, confirm: Confirm, *, wait: bool = True,
+    def __init__(self, session: Session, confirm: Confirm | None = None, *, wait: bool = True,
                  on_wait: Callable[[str], None] | None = None,
                  on_progress: ProgressCallback | None = None,
                  stop_on_error: bool = False) -> None:
@@ -118,18 +140,14 @@ class ChangePath:
         return await self.run_with(fresh, intent if shown else None)
 
     async def run_with(self, fresh: Callable[[], Awaitable[Review]],
-                       shown: Plan | None = None) -> ChangeReport:
+                       shown: Plan | None = None, *, apply: Applier | None = None,
+                       org: str | None = None) -> ChangeReport:
         """The path with the caller's own fresh planning (`fresh` reads W&B and plans: an
-        org file against W&B's state); `shown` as for run_intent."""
+        org file against W&B's state); `shown` as for run_intent; `apply` instead of the
+        engine's own apply; `org` when the cache cannot tell it."""
         session = self.session
-        if session.read_only:
-            raise ReadOnly("read-only mode: this would change W&B; nothing changed",
-                           hint="run without --read-only")
-        client = session.client or session.connect()
-        async with self._lock():
-            report = ChangeReport()
-            engine = session.engine()
-            report.reconciled = await engine.reconcile(client)
+        async with self._guard(org) as (engine, reconciled):
+            report = ChangeReport(reconciled=reconciled)
             agreed = fingerprint(shown) if shown is not None else None
             while True:
                 review = await fresh()
@@ -141,27 +159,53 @@ class ChangePath:
                     return report
                 if agreed is not None and fingerprint(review.plan) == agreed:
                     break
-                if not await _call(self.confirm, review, agreed is not None):
+                if self.confirm is None or not await _call(self.confirm, review,
+                                                           agreed is not None):
                     report.declined = True
                     return report
                 if shown is None:  # confirmed on the plan just read from W&B: apply it
                     break
                 agreed = fingerprint(review.plan)  # a dialog was open: read once more
             actor = session.username or session.cached_username() or "unknown"
-            report.outcomes = await engine.apply(review.plan, client, actor,
-                                                 on_progress=self.on_progress,
-                                                 stop_on_error=self.stop_on_error)
+            if apply is not None:
+                report.outcomes = await apply(engine, review.plan, actor)
+            else:
+                report.outcomes = await engine.apply(review.plan, session.client, actor,
+                                                     on_progress=self.on_progress,
+                                                     stop_on_error=self.stop_on_error)
             notice = touched(review.plan)
             report.refresh_error = await self._refresh(notice)
             self.notify(notice)
             return report
 
+    async def decide(self, work: Callable[[Engine], Awaitable[T]], notice: ChangeNotice, *,
+                     org: str | None = None) -> Decided[T]:
+        """A write that plans, checks and confirms inside itself from W&B's state (a
+        promotion decision): one writer per org, pending entries settled first, then `work`
+        with the engine to journal through; once it returns, the cache is refreshed for
+        `notice` and every subscriber told. (If it raises, nothing is refreshed: a failed
+        decision changed nothing, and a dead server is not asked twice.)"""
+        async with self._guard(org) as (engine, reconciled):
+            result = await work(engine)
+            refresh_error = await self._refresh(notice)
+            self.notify(notice)
+            return Decided(result, reconciled, refresh_error)
+
     # ---- steps -------------------------------------------------------------------------
 
-    def _lock(self) -> _AsyncOrgLock:
+    @contextlib.asynccontextmanager
+    async def _guard(self, org: str | None) -> AsyncIterator[tuple[Engine, list[Reconciled]]]:
+        """Steps 1 and 2: writable, this org's lock held, pending entries settled."""
         session = self.session
-        org = session.cache.meta("org") if session.cache is not None else None
-        return _AsyncOrgLock(session.server, org, self.wait, self.on_wait)
+        if session.read_only:
+            raise ReadOnly("read-only mode: this would change W&B; nothing changed",
+                           hint="run without --read-only")
+        client = session.client or session.connect()
+        if org is None and session.cache is not None:
+            org = session.cache.meta("org")
+        async with _AsyncOrgLock(session.server, org, self.wait, self.on_wait):
+            engine = session.engine()
+            yield engine, await engine.reconcile(client)
 
     async def _fresh_review(self, make: MakeReview) -> Review:
         """The plan made again once W&B's state of its targets is in the cache."""
@@ -201,10 +245,12 @@ class ChangePath:
         syncer = Syncer(session.client, session.cache, clock=session.clock)
         syncer.identity = session.cached_identity()
         try:
-            if notice.org or syncer.identity is None or not notice.teams:
+            if notice.org or (notice.teams and syncer.identity is None):
                 await syncer.full()
-            else:
+            elif notice.teams:
                 await syncer.refresh_teams(sorted(notice.teams))
+            for registry, name in sorted(notice.collections):
+                await syncer.refresh_collection(registry, name)
         except E.WbError as exc:
             if strict:
                 raise

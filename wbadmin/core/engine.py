@@ -49,6 +49,10 @@ class Reconciled:
     result: str
     current: State = None
 
+    def line(self) -> str:
+        return (f"journal entry {self.entry.id} ({self.entry.target}), left pending by an "
+                f"interrupted apply: {self.status} — {self.result}")
+
 
 class UndoRefused(Exception):
     """An entry cannot be undone; str() says why, in words for the user."""

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from .. import errors as E
+from ..change_path import ChangeNotice
 from ..changes import Outcome, Plan
 from ..client import Client
 from ..engine import Engine
@@ -31,6 +32,12 @@ from .views import Decision, Detail, HistoryEntry, QueueItem, record_state
 from .wire import Actor, Version
 
 SORTS = ("age", "target", "collection", "requester")
+
+
+def decision_notice(ref: Ref) -> ChangeNotice:
+    """What a decision on `ref` changes, for the change path to refresh and announce: its
+    collection (aliases, tags and the record live there)."""
+    return ChangeNotice(collections=frozenset({(ref.registry, ref.collection)}))
 
 
 class PolicyDenied(E.PermissionDenied):

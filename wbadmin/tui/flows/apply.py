@@ -48,8 +48,7 @@ async def apply_plan(app: WbAdminApp, plan: Plan, refresh_scope: str | None = No
         app.notify(str(exc), markup=False, severity="error", timeout=10)
         return False
     for settled in report.reconciled:
-        app.notify(f"journal entry {settled.entry.id} ({settled.entry.target}), left pending "
-                   f"by an interrupted apply: {settled.status}", markup=False, timeout=8)
+        app.notify(settled.line(), markup=False, timeout=8)
     if report.nothing_to_do:
         app.notify("nothing to change: W&B already shows this", timeout=5)
         return True

@@ -1,23 +1,27 @@
 """Promotion decisions from the TUI: approve, reject, cancel, roll back (one request or the
 marked ones). Each asks what it needs (a comment, a reason), shows the plan with Cancel
 focused, asks for the collection's name when a production alias would move, applies through
-`PromotionService` (which journals the alias move and the record), reports the outcome and
-refreshes the touched collections in the cache."""
+`PromotionService` (which journals the alias move and the record) on the core change path,
+and reports the outcome; the path re-reads the touched collection and every screen reloads."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import work
 
 from ...core import errors as E
+from ...core.change_path import ChangePath
 from ...core.changes import Change, Plan
+from ...core.engine import Engine
 from ...core.promotions import PromotionService, load_policy
 from ...core.promotions.changes import MoveAlias, RecordDecision
 from ...core.promotions.policy import Policy
 from ...core.promotions.record import Ref
+from ...core.promotions.service import decision_notice
 from ...core.promotions.views import Decision, Detail, QueueItem, record_state
-from ..messages import DataRefreshed, RefreshFailed
+from ..messages import RefreshFailed
 from ..promotion_data import CONFIRM_ALIASES, rollback_candidates
 from ..screens.plan import ChoiceScreen, TypedConfirmScreen
 from ..screens.promotion_dialogs import PromotionPlanScreen as PlanScreen
@@ -67,20 +71,27 @@ def _report(app: WbAdminApp, decision: Decision) -> None:
                        title="Webhook failed", severity="warning", timeout=10)
 
 
-async def _refresh(app: WbAdminApp, refs: list[Ref]) -> None:
-    """Re-read the touched collections into the cache; the screen redraws on DataRefreshed."""
-    collections = sorted({(r.registry, r.collection) for r in refs})
-    if not collections:
-        return
+async def _decide(app: WbAdminApp, service: PromotionService, ref: Ref, what: str,
+                  work: Callable[[PromotionService], Awaitable[Decision]]) -> None:
+    """One decision through the core change path (as `wbadmin promote` does): this org's
+    writer lock, entries a crash left pending settled first, the collection re-read into the
+    cache afterwards (every screen then reloads)."""
+    path = ChangePath(app.session, on_wait=lambda text: app.notify(text, timeout=6))
+
+    async def decide(engine: Engine) -> Decision:
+        service.engine = engine
+        return await work(service)
+
     try:
-        syncer = app.session.syncer()
-        for registry, name in collections:
-            await syncer.refresh_collection(registry, name)
-    except Exception as exc:
-        app.post_message(RefreshFailed("promotions", str(exc)))
+        decided = await path.decide(decide, decision_notice(ref), org=ref.org)
+    except (E.WbError, ValueError) as exc:
+        _failed(app, what, exc)
         return
-    registry, name = collections[-1]
-    app.post_message(DataRefreshed(f"collection:{registry}/{name}"))
+    for settled in decided.reconciled:
+        app.notify(settled.line(), markup=False, timeout=8)
+    if decided.refresh_error:
+        app.post_message(RefreshFailed("promotions", decided.refresh_error))
+    _report(app, decided.result)
 
 
 def _record_change(detail: Detail, decision: str, status: str, approvals: int) -> Change:
@@ -167,11 +178,9 @@ async def _approve(app: WbAdminApp, items: list[QueueItem]) -> None:
     if not await _confirm_production(app, moving):
         return
     for d in details:
-        try:
-            _report(app, await service.approve(d.version.ref, comment))
-        except E.WbError as exc:
-            _failed(app, f"approve {d.version.ref}", exc)
-    await _refresh(app, [d.version.ref for d in details])
+        ref = d.version.ref
+        await _decide(app, service, ref, f"approve {ref}",
+                      lambda s, ref=ref: s.approve(ref, comment))
 
 
 def _what(details: list[Detail]) -> str:
@@ -220,11 +229,9 @@ async def _reject(app: WbAdminApp, items: list[QueueItem]) -> None:
     if not await app.push_screen_wait(PlanScreen(plan, f"Reason: {reason}")):
         return
     for d in details:
-        try:
-            _report(app, await service.reject(d.version.ref, reason))
-        except E.WbError as exc:
-            _failed(app, f"reject {d.version.ref}", exc)
-    await _refresh(app, [d.version.ref for d in details])
+        ref = d.version.ref
+        await _decide(app, service, ref, f"reject {ref}",
+                      lambda s, ref=ref: s.reject(ref, reason))
 
 
 def start_cancel(app: WbAdminApp, item: QueueItem) -> None:
@@ -249,11 +256,8 @@ async def _cancel(app: WbAdminApp, item: QueueItem) -> None:
                 changes=[_record_change(d, "cancel", "cancelled", len(d.record.approvals))])
     if not await app.push_screen_wait(PlanScreen(plan, "The request leaves the queue.")):
         return
-    try:
-        _report(app, await service.cancel(d.version.ref))
-    except E.WbError as exc:
-        _failed(app, f"cancel {d.version.ref}", exc)
-    await _refresh(app, [d.version.ref])
+    ref = d.version.ref
+    await _decide(app, service, ref, f"cancel {ref}", lambda s: s.cancel(ref))
 
 
 # ---- rollback --------------------------------------------------------------------------------
@@ -295,11 +299,8 @@ async def _rollback(app: WbAdminApp, prefer: Ref | None) -> None:
         return
     if not await _confirm_production(app, [(chosen.ref, chosen.alias)]):
         return
-    try:
-        _report(app, await service.rollback(chosen.ref, chosen.alias))
-    except E.WbError as exc:
-        _failed(app, f"rollback {chosen.ref}:{chosen.alias}", exc)
-    await _refresh(app, [chosen.ref])
+    await _decide(app, service, chosen.ref, f"rollback {chosen.ref}:{chosen.alias}",
+                  lambda s: s.rollback(chosen.ref, chosen.alias))
 
 
 def start_request_flow(app: WbAdminApp, registry: str, collection: str, version: int) -> None:
@@ -335,10 +336,5 @@ async def _request_flow(app: WbAdminApp, registry: str, collection: str, version
         if ticket is None:
             return
     ref = Ref(app.org or "", registry, collection, f"v{version}")
-    try:
-        decision = await service.request(ref, target, comment, ticket=ticket)
-    except (E.WbError, ValueError) as exc:
-        _failed(app, "Request", exc)
-        return
-    _report(app, decision)
-    await _refresh(app, [ref])
+    await _decide(app, service, ref, "Request",
+                  lambda s: s.request(ref, target, comment, ticket=ticket))
