@@ -178,3 +178,43 @@ def test_an_org_viewer_plan_names_what_wandb_does_besides(service) -> None:
         "SELECT username FROM users WHERE org_role = 'member' AND seat = 'viewer'")]
     assert viewers
     assert service.set_org_role(viewers[0], "viewer").is_empty
+
+
+def test_a_removal_names_the_registry_access_it_takes(service) -> None:
+    """data-science-nlp is a member of the dataset registry: whoever leaves the team loses
+    that access (unless they hold it another way), and the plan says so."""
+    cache = service.cache
+    members = [r[0] for r in cache.query(
+        "SELECT username FROM team_members WHERE team = 'data-science-nlp' AND username NOT IN "
+        "(SELECT name FROM registry_members WHERE registry = 'dataset' AND kind = 'user') "
+        "AND username NOT IN (SELECT m.username FROM team_members m JOIN registry_members r "
+        "ON r.kind = 'team' AND r.name = m.team AND r.registry = 'dataset' "
+        "WHERE m.team != 'data-science-nlp')")]
+    assert members
+    review = service.review(service.remove_from_team("data-science-nlp", members[0]))
+    assert review.notes == [f"{members[0]} loses the registry access they had through "
+                            "data-science-nlp: dataset (member)"]
+    # With a dataset role of their own they keep it: nothing to say.
+    with cache.transaction() as conn:
+        conn.execute("INSERT INTO registry_members (registry, kind, name, role, fetched_at) "
+                     "VALUES ('dataset', 'user', ?, 'viewer', 0)", (members[0],))
+    assert service.review(service.remove_from_team("data-science-nlp", members[0])).notes == []
+
+
+def test_a_multi_tenant_deactivation_names_every_team_and_registry_it_takes(
+        sandbox, sandbox_db) -> None:
+    """On Multi-tenant W&B a deactivation removes the person from the org: the plan lists the
+    teams and registry roles that go with it."""
+    from tests.access.conftest import synced_cache
+    from wbadmin.core.access import AccessService
+
+    with sandbox_db.transaction() as conn:
+        conn.execute("UPDATE orgs SET deployment = 'multi_tenant'")
+    service = AccessService(synced_cache(sandbox.base_url))
+    assert service.deployment == "multi_tenant"
+    who = "carol"
+    teams = sorted(r[0] for r in service.cache.query(
+        "SELECT team FROM team_members WHERE username = ?", (who,)))
+    assert teams
+    review = service.review(service.deactivate(who))
+    assert f"W&B takes {who} out of every team: {', '.join(teams)}" in review.notes

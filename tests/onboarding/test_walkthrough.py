@@ -207,7 +207,8 @@ def test_cli_team_dry_run_then_apply_then_nothing_left(cli, live, sandbox_db) ->
         "bob": "admin", "carol": "member", "vision-nlp-ci": "member"}
     again = cli("onboard", "team", "research-team", "--name", "vision-nlp", "--admin", "bob",
                 "--member", "carol,dana@example.com", "--yes")
-    assert again.code == 0 and "nothing to change" in again.err
+    assert again.code == 0 and "nothing left to change" in again.out, again.out
+    assert "data from the cache" not in again.err  # planned from W&B, not the cache
 
 
 def test_cli_bad_input_is_one_line_per_problem_and_nothing_applied(cli, live, sandbox_db,

@@ -294,3 +294,39 @@ async def test_a_new_hire_by_job_function_with_completion_from_the_org() -> None
         team = await wandb(app, "query T($n: String!) { entity(name: $n) { members "
                                 "{ username role } } }", {"n": "search-relevance"})
         assert {"username": "carol", "role": "member"} in team["entity"]["members"]
+
+
+async def test_a_hire_wandb_moved_under_is_shown_and_confirmed_again() -> None:
+    """The dialog showed only registry roles (carol is already a member of the team); while
+    it was open someone made her a viewer of the team. Applying fills the template again from
+    W&B, so the plan now also sets her back to member, and that is what is confirmed."""
+    from tests.tui.test_changes import scim_set_team_role, scim_team_role
+    from wbadmin.tui.flows.apply import MOVED
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_onboarding(app, pilot)
+        await pick(app, pilot, "t:ml-researcher")
+        await pilot.press(*"carol", "tab", *"data-science-nlp", "enter")
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, OnboardingPlanScreen)
+        assert not any("data-science-nlp" in line for line in first.plan.preview())
+        base_url = app.session.profile.base_url
+        scim_set_team_role(base_url, "carol", "data-science-nlp", "viewer")  # meanwhile
+        await pilot.press("tab", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, OnboardingPlanScreen) and app.screen is not first:
+                break
+        again = app.screen
+        assert isinstance(again, OnboardingPlanScreen) and again is not first
+        assert MOVED in again.note
+        assert any("data-science-nlp" in line and "viewer → member" in line
+                   for line in again.plan.preview()), again.plan.preview()
+        await pilot.press("tab", "enter")
+        await settle(app, pilot)
+        assert app.screen.step == "done", screen_text(app, "#ob-now")
+        assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"

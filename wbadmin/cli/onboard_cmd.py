@@ -12,18 +12,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..core.changes import Outcome
-from ..core.engine import Progress
+from ..core.access.plans import Review
+from ..core.change_path import Applier, ChangePath, ChangeReport
+from ..core.changes import Outcome, Plan
+from ..core.engine import Engine, Progress
 from ..core.onboarding import walkthrough as W
 from ..core.onboarding.library import list_templates, load_template
 from ..core.onboarding.template_plan import Filled, Inputs, fill_template, split_people
 from ..core.onboarding.templates import Template
 from ..core.permissions import Capabilities
 from ..core.session import Session
-from ..core.sync import Syncer
-from .common import add_command, confirm, note, open_session, run_online
+from .common import add_command, add_no_wait, confirm, note, note_settled, open_session, run_online
 from .data_cmd import fresh_session
 from .errors import (
     BAD_DATA,
@@ -70,12 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("id", nargs="?", metavar="ID", help="walkthrough id (a prefix is enough)")
     resume.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     resume.add_argument("--discard", action="store_true", help="forget the walkthrough instead")
+    add_no_wait(resume)
 
 
 def _change_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--refresh", action="store_true", help="sync before planning")
+    add_no_wait(parser)
 
 
 def _stream(args: argparse.Namespace):
@@ -144,13 +148,13 @@ def _fill(session: Session, template: Template, inputs: Inputs) -> Filled:
 def cmd_team(args: argparse.Namespace) -> int:
     template = _template(args.template, "team")
     inputs = team_inputs(template, args)
-    session = fresh_session(args)
+    session = fresh_session(args, planning=not args.dry_run)
     return _run(args, session, template, _fill(session, template, inputs))
 
 
 def cmd_hire(args: argparse.Namespace) -> int:
     template = _template(args.template, "hire")
-    session = fresh_session(args)
+    session = fresh_session(args, planning=not args.dry_run)
     inputs = Inputs(user=args.user.strip(), team=args.team.strip())
     return _run(args, session, template, _fill(session, template, inputs))
 
@@ -172,22 +176,32 @@ def _show(filled: Filled, stream) -> None:
 
 def _run(args: argparse.Namespace, session: Session, template: Template,
          filled: Filled) -> int:
+    """A new walkthrough: the template is filled again once W&B's state of what it touches is
+    in the cache (so the plan is W&B's, empty or not), shown, confirmed and applied through
+    the core change path. A declined one leaves nothing behind."""
     stream = _stream(args)
-    if args.dry_run or filled.plan.is_empty:
+    if args.dry_run:
         _show(filled, stream)
         if args.json:
             emit_json(_report(None, filled.plan, [], filled))
-        note("dry run: nothing changed" if args.dry_run else
-             "nothing to change: W&B already shows all of this")
+        note("dry run: nothing changed (planned from the cache; an apply plans from W&B)")
         return 0
+    _writable(session, filled.plan)
     wt = W.new(str(template.path) if not template.shipped else template.name, template.kind,
                session.profile.name, session.clock)
-    wt.step = "review"
-    wt.freeze(filled)
-    if filled.concerns and not args.yes:
-        raise CliError(f"guard rail: {filled.concerns[0].message}; pass --yes after reading "
-                       "the plan to go ahead", USAGE)
-    return _apply(args, session, wt, new=True)
+    latest = [filled]
+
+    def make() -> Review:
+        latest[0] = _fill(session, template, filled.inputs)
+        return Review(latest[0].plan, latest[0].concerns, latest[0].notes)
+
+    def frozen(plan: Plan) -> Plan:  # what was confirmed becomes the walkthrough
+        wt.step = "review"
+        wt.freeze(latest[0])
+        return Plan(title=wt.plan_title, changes=plan.changes)
+
+    return _through_path(args, session, wt, lambda path, apply: path.run(make, apply=apply),
+                         lambda _review: _show(latest[0], stream), frozen=frozen)
 
 
 # ---- applying and resuming -------------------------------------------------------------
@@ -201,52 +215,90 @@ def _caps(session: Session) -> Capabilities:
                            read_only=session.read_only, offline=session.offline)
 
 
-def _apply(args: argparse.Namespace, session: Session, wt: W.Walkthrough, *,
-           new: bool = False) -> int:
-    """Re-read, show, confirm, apply. A new walkthrough is saved once the apply starts (a
-    declined one leaves nothing behind); a resumed one stays saved whatever happens."""
-    stream = _stream(args)
+def _writable(session: Session, plan: Plan) -> None:
     if session.read_only or session.offline:
-        raise CliError(f"not applied: {W.blocker(wt.changes(), _caps(session))}", PERMISSION)
-    store = _store(session)
+        raise CliError(f"not applied: {W.blocker(plan.changes, _caps(session))}", PERMISSION)
 
-    async def work(session: Session) -> int:
-        client = session.client
-        engine = session.engine()
-        plan, skipped = await W.remaining(wt, engine, client)
+
+def _resume(args: argparse.Namespace, session: Session, wt: W.Walkthrough) -> int:
+    """A saved walkthrough: what is left of it, read from W&B (never a change the journal
+    shows applied under it), shown, confirmed and applied through the core change path."""
+    stream = _stream(args)
+    _writable(session, Plan(changes=wt.changes()))
+    skipped: list[str] = []
+
+    async def fresh() -> Review:
+        plan, done = await W.remaining(wt, session.engine(), session.client)
+        skipped[:] = done
+        return Review(plan, notes=list(wt.notes))
+
+    def show(review: Review) -> None:
         print(wt.plan_title, file=stream)
         for line in skipped:
             print(f"  {line}", file=stream)
-        if plan.is_empty:
+        for line in review.plan.preview():
+            print(f"  {line}", file=stream)
+        print(review.plan.summary(), file=stream)
+        for line in review.notes:
+            print(f"note: {line}", file=stream)
+
+    return _through_path(args, session, wt, lambda path, apply: path.run_with(fresh,
+                                                                               apply=apply),
+                         show, resumed=True)
+
+
+def _through_path(args: argparse.Namespace, session: Session, wt: W.Walkthrough,
+                  run: Callable[[ChangePath, Applier], Awaitable[ChangeReport]],
+                  show: Callable[[Review], None], *, frozen: Callable[[Plan], Plan] | None = None,
+                  resumed: bool = False) -> int:
+    """The core change path (this org's writer lock, pending entries settled, the plan from
+    W&B, confirmation, apply, cache refresh) with the walkthrough saved after every change."""
+    stream = _stream(args)
+    store = _store(session)
+
+    async def agree(review: Review, _changed: bool) -> bool:
+        show(review)
+        if (why := W.blocker(review.plan.changes, _caps(session))) is not None:
+            raise CliError(f"not applied: {why}", PERMISSION)
+        if review.concerns and not args.yes:
+            raise CliError(f"guard rail: {review.concerns[0].message}; pass --yes after "
+                           "reading the plan to go ahead", USAGE)
+        if await asyncio.to_thread(confirm, "Apply these changes?", args.yes):
+            return True
+        note(f"nothing changed; the walkthrough is kept: `wbadmin onboard resume {wt.id}`"
+             if resumed else "nothing changed")
+        return False
+
+    def progress(p: Progress) -> None:
+        if p.outcome is not None:
+            print(f"[{p.index}/{p.total}] {p.outcome.line()}", file=stream)
+
+    async def apply(engine: Engine, plan: Plan, actor: str) -> list[Outcome]:
+        if frozen is not None:
+            plan = frozen(plan)
+        return await W.apply(wt, store, engine, plan, session.client, actor,
+                             on_progress=progress)
+
+    async def work(session: Session) -> int:
+        path = ChangePath(session, agree, wait=not args.no_wait, on_wait=note)
+        report = await run(path, apply)
+        note_settled(report.reconciled, report.refresh_error)
+        if report.nothing_to_do:
+            if report.review is not None:
+                show(report.review)
             print("nothing left to change: W&B already shows all of it", file=stream)
-            if not new:
+            if resumed:
                 wt.status, wt.step = "applied", "done"
                 store.save(wt)
             return 0
-        for line in plan.preview():
-            print(f"  {line}", file=stream)
-        print(plan.summary(), file=stream)
-        for line in wt.notes:
-            print(f"note: {line}", file=stream)
-        if (why := W.blocker(plan.changes, _caps(session))) is not None:
-            raise CliError(f"not applied: {why}", PERMISSION)
-        if not await asyncio.to_thread(confirm, "Apply these changes?", args.yes):
-            note("nothing changed" if new else f"nothing changed; the walkthrough is kept: "
-                 f"`wbadmin onboard resume {wt.id}`")
+        if report.declined:
             return INTERRUPTED
-        actor = (session.cached_identity() or await Syncer(client, session.cache).identify())
-
-        def progress(p: Progress) -> None:
-            if p.outcome is not None:
-                print(f"[{p.index}/{p.total}] {p.outcome.line()}", file=stream)
-
-        outcomes = await W.apply(wt, store, engine, plan, client, actor.username,
-                                 on_progress=progress)
-        await _refresh(session)
+        assert report.review is not None
+        plan = Plan(title=wt.plan_title, changes=report.review.plan.changes)
         if args.json:
-            emit_json(_report(wt, plan, outcomes, None))
+            emit_json(_report(wt, plan, report.outcomes, None))
         _summary(wt, session, stream)
-        failed = [o for o in outcomes if o.status == "failed"]
+        failed = [o for o in report.outcomes if o.status == "failed"]
         if failed:
             raise CliError(f"{failed[0].change.target}: {failed[0].result}; later changes "
                            f"were not attempted — fix it, then `wbadmin onboard resume "
@@ -254,14 +306,6 @@ def _apply(args: argparse.Namespace, session: Session, wt: W.Walkthrough, *,
         return 0
 
     return run_online(session, work)
-
-
-async def _refresh(session: Session) -> None:
-    syncer = Syncer(session.client, session.cache)
-    try:
-        await syncer.full()
-    except Exception as exc:  # the cache is a convenience; the changes are done
-        note(f"could not refresh the cache: {exc}")
 
 
 def _summary(wt: W.Walkthrough, session: Session, stream) -> None:
@@ -315,10 +359,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if wt.finished:
         note(f"walkthrough {wt.id} is already complete")
         return 0
-    session = fresh_session(args)  # who is asking, and what W&B looked like
+    session = fresh_session(args, planning=True)  # who is asking
     if not wt.plan:  # paused before the review: fill it now
         template = load_template(wt.template)
         wt.freeze(_fill(session, template, wt.get_inputs()))
         wt.step = "review"
-    return _apply(args, session, wt)
+    return _resume(args, session, wt)
 

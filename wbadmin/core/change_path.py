@@ -121,13 +121,13 @@ class ChangePath:
 
     # ---- the whole path ----------------------------------------------------------------
 
-    async def run(self, make: MakeReview) -> ChangeReport:
+    async def run(self, make: MakeReview, *, apply: Applier | None = None) -> ChangeReport:
         """Plan with `make` — on the cache, once it holds W&B's state of the plan's
         targets — confirm, apply. For commands, whose plan is made from their arguments."""
         async def fresh() -> Review:
             return await self._fresh_review(make)
 
-        return await self.run_with(fresh)
+        return await self.run_with(fresh, apply=apply)
 
     async def run_intent(self, intent: Plan, review_of: Callable[[Plan], Review], *,
                          shown: bool = True) -> ChangeReport:
@@ -216,9 +216,15 @@ class ChangePath:
         except AccessError:  # the cache may be what is wrong: read everything, then judge
             await self._refresh(ChangeNotice(org=True), strict=True)
             return make()
-        await self._refresh(touched(first.plan) if not first.plan.is_empty
-                            else ChangeNotice(org=True), strict=True)
+        await self.read_targets(first.plan)
         return make()
+
+    async def read_targets(self, plan: Plan) -> None:
+        """W&B's state of what `plan` touches, into the cache, before planning again from it
+        (everything, for a plan that looks empty or org-wide); raises if W&B cannot be read,
+        so no plan is made from a cache W&B could not refresh."""
+        await self._refresh(touched(plan) if not plan.is_empty else ChangeNotice(org=True),
+                            strict=True)
 
     async def _reread(self, intent: Plan) -> Plan:
         """`intent` as W&B shows its targets now: changes already in place dropped, the

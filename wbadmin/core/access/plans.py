@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from ..cache import Cache
 from ..changes import Plan
 from ..changes_team import RemoveFromTeam, SetTeamRole
-from ..org_roles import effective_org_role, viewer_knock_ons
+from ..org_roles import (
+    effective_org_role,
+    leaving_org_knock_ons,
+    removal_knock_ons,
+    viewer_knock_ons,
+)
 from . import guards
 from .changes import AddToTeam, CancelInvite, Deactivate, Invite, Reactivate, SetOrgRole
 from .changes_registry import CreateServiceAccount, SetRegistryRole
@@ -98,6 +103,18 @@ class AccessService:
         and registry roles), so the plan shows it before it is confirmed."""
         notes: list[str] = []
         for change in plan:
+            if isinstance(change, RemoveFromTeam):
+                notes.extend(self._removal_knock_ons(change.team, change.username))
+                continue
+            if isinstance(change, Deactivate) and change.multi_tenant:
+                notes.extend(leaving_org_knock_ons(
+                    change.username,
+                    [r[0] for r in self.cache.query(
+                        "SELECT team FROM team_members WHERE username = ?", (change.username,))],
+                    [r[0] for r in self.cache.query(
+                        "SELECT registry FROM registry_members WHERE kind = 'user' AND name = ?",
+                        (change.username,))]))
+                continue
             if not isinstance(change, SetOrgRole) or (change.after or {}).get("role") != "viewer":
                 continue
             who = change.username
@@ -109,6 +126,16 @@ class AccessService:
                 "registry_members WHERE kind = 'user' AND name = ?)", (who,))]
             notes.extend(viewer_knock_ons(who, seat, teams, registries))
         return notes
+
+    def _removal_knock_ons(self, team: str, username: str) -> list[str]:
+        through = [(r[0], r[1]) for r in self.cache.query(
+            "SELECT registry, role FROM registry_members WHERE kind = 'team' AND name = ?",
+            (team,))]
+        kept = [r[0] for r in self.cache.query(  # their own role, or another team's
+            "SELECT registry FROM registry_members WHERE (kind = 'user' AND name = ?) OR "
+            "(kind = 'team' AND name != ? AND name IN (SELECT team FROM team_members WHERE "
+            "username = ?))", (username, team, username))]
+        return removal_knock_ons(username, team, through, kept)
 
     # ---- team roles and membership ----------------------------------------------------------
 
