@@ -47,7 +47,7 @@ def test_teams_syncs_an_empty_cache_then_reads_it(live, cli) -> None:
     second = cli("teams")
     assert second.code == 0
     assert "data from the cache" in second.err and "synced" not in second.err
-    assert second.out.splitlines()[0].split()[:2] == ["TEAM", "MEMBERS"]
+    assert second.out.splitlines()[0].split()[:2] == ["TEAM", "PEOPLE"]
     assert any(line.startswith("customer-insights ") for line in second.out.splitlines())
 
 

@@ -146,9 +146,12 @@ def cmd_findings(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([f.to_dict() for f in found])
     else:
-        if not found:
-            print("no findings")
+        if not any(f.count for f in found):
+            print("no findings" + (" among what you can see" if found else ""))
         for f in found:
+            if f.hidden:
+                print(f"[{f.severity.upper()}] {f.id}: {f.title} (?)\n    {f.hidden}")
+                continue
             print(f"[{f.severity.upper()}] {f.id}: {f.title} ({f.count})")
             for item in f.items:
                 print(f"    {item}")
@@ -156,7 +159,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
                 print(f"    note: {f.note}")
             if f.fix_note:
                 print(f"    fix: {f.fix_note} (`wbadmin access fix {f.id}`)")
-    return FINDINGS if any(f.severity == "high" for f in found) else 0
+    return FINDINGS if any(f.severity == "high" and f.count for f in found) else 0
 
 
 # ---- changing -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import explorer
 from ..core.journal import iso
+from ..core.org_roles import effective_org_role
 from ..core.session import Session
 from ..core.sync import SyncReport
 from .common import (
@@ -126,14 +127,15 @@ def cmd_teams(args: argparse.Namespace) -> int:
     session = fresh_session(args)
     rows = explorer.teams(session.cache)
     if args.json:
-        emit_json([{"name": t.name, "members": t.members, "service_accounts": t.service_accounts,
+        emit_json([{"name": t.name, "people": t.people, "service_accounts": t.service_accounts,
+                    "members": t.members,
                     "projects": t.projects, "storage_bytes": t.storage_bytes,
                     "last_activity_at": iso(t.last_activity_at), "readable": t.readable}
                    for t in rows])
         return 0
-    emit_table([[t.name, t.members, t.service_accounts, t.projects, size_text(t.storage_bytes),
+    emit_table([[t.name, t.people, t.service_accounts, t.projects, size_text(t.storage_bytes),
                  when_text(t.last_activity_at)] for t in rows],
-               ["team", "members", "service accts", "projects", "storage", "last activity"])
+               ["team", "people", "service accts", "projects", "storage", "last activity"])
     return 0
 
 
@@ -204,7 +206,8 @@ def _users(session: Session, text: str) -> list[dict[str, Any]]:
         " OR COALESCE(u.name, '') LIKE ?1 ESCAPE '\\' OR COALESCE(u.email, '') LIKE ?1"
         " ESCAPE '\\' ORDER BY u.account_type DESC, u.username", (like,))
     return [{"username": r["username"], "name": r["name"], "email": r["email"],
-             "org_role": r["org_role"], "active": bool(r["active"]),
+             "org_role": effective_org_role(r["org_role"], r["seat"]),
+             "active": bool(r["active"]),
              "service_account": r["account_type"] == "SERVICE", "seat": r["seat"],
              "teams": r["teams"], "last_active_at": iso(r["last_active_at"])} for r in rows]
 

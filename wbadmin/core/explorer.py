@@ -15,13 +15,20 @@ from .cache import Cache
 
 @dataclass(frozen=True)
 class TeamRow:
+    """A team's figures, as every command and screen shows them: `people` are its members who
+    are persons (invitations not counted), `service_accounts` the rest; `members` both."""
+
     name: str
-    members: int
+    people: int
     service_accounts: int
     projects: int | None
     storage_bytes: int | None
     last_activity_at: float | None
     readable: bool
+
+    @property
+    def members(self) -> int:
+        return self.people + self.service_accounts
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,8 @@ def team(cache: Cache, name: str) -> TeamRow | None:
 
 
 def _team(r) -> TeamRow:
-    return TeamRow(name=r["name"], members=r["member_count"],
+    # W&B's member list holds the team's service accounts too: counted once, as accounts.
+    return TeamRow(name=r["name"], people=r["member_count"] - r["service_accounts"],
                    service_accounts=r["service_accounts"], projects=r["project_count"],
                    storage_bytes=r["storage_bytes"],
                    last_activity_at=r["last_activity_at"], readable=bool(r["readable"]))

@@ -4,6 +4,11 @@ Every finding has an id, a severity (high | medium | low), the items it counts, 
 and teams affected, and `fix()` → Plan (empty, with `fix_note` saying why, when the fix
 needs a person's judgement). Thresholds come from `[access]` in the config file.
 
+Who is looking: findings are computed from what this identity can see. The org's people —
+their org roles, whether they are active, when they were last — come from SCIM, which W&B opens
+to org admins only; for anyone else a finding that needs them is `hidden` (with the reason),
+never "none", and team admins are counted whether active or not (W&B does not say).
+
 Invite ages: W&B's team member listing gives no invite date, so an invite's age is known only
 when the cache has it or wbadmin's journal recorded sending it; other invites are counted
 as of unknown age (`unknown_ages`) and left out, and the finding says so.
@@ -38,6 +43,7 @@ class Finding:
     note: str = ""                        # caveats (e.g. invites of unknown age)
     fix_note: str = ""                    # what the fix does, or why there is none
     make_fix: Callable[[], Plan] | None = field(default=None, repr=False)
+    hidden: str = ""                      # why this identity cannot judge it ("": it can)
 
     @property
     def count(self) -> int:
@@ -49,12 +55,26 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "severity": self.severity,
-                "count": self.count, "items": self.items, "people": self.people,
-                "teams": self.teams, "note": self.note, "fix": self.fix_note}
+                "visible": not self.hidden, "count": None if self.hidden else self.count,
+                "items": self.items, "people": self.people, "teams": self.teams,
+                "note": self.hidden or self.note, "fix": self.fix_note}
 
 
 def _plan(title: str, changes: list) -> Callable[[], Plan]:
     return lambda: Plan(title=title, changes=list(changes))
+
+
+def _needs_people(method: Callable[[_Triage], Finding]) -> Callable[[_Triage], Finding]:
+    """A finding over the org's people: hidden from an identity SCIM is closed to."""
+    def judged(self: _Triage) -> Finding:
+        found = method(self)
+        if self.knows_people:
+            return found
+        who = self.s.actor or "this identity"
+        return Finding(found.id, found.title, found.severity, [],
+                       hidden=f"not visible to {who}: it needs the org's people (roles, "
+                              "activity), which W&B shows to org admins only (SCIM)")
+    return judged
 
 
 class _Triage:
@@ -62,6 +82,7 @@ class _Triage:
                  journal: Any) -> None:
         self.s, self.cache, self.cfg, self.now, self.journal = (
             service, service.cache, settings, now, journal)
+        self.knows_people = service.scim
 
     def rows(self, sql: str, params: tuple = ()) -> list:
         return self.cache.query(sql, params)
@@ -89,10 +110,13 @@ class _Triage:
         return changes, notes
 
     def admin_counts(self) -> dict[str, int]:
+        """Admins of each team this identity can read: active ones where SCIM says who is
+        active, else every admin (W&B does not tell a team admin who is deactivated)."""
+        active = "u.active = 1" if self.knows_people else "COALESCE(u.active, 1) = 1"
         return {r[0]: r[1] for r in self.rows(
-            "SELECT t.name, COUNT(u.username) FROM teams t LEFT JOIN team_members m ON "
-            "m.team = t.name AND m.role = 'admin' AND m.account_type = 'USER' LEFT JOIN users u "
-            "ON u.username = m.username AND u.active = 1 WHERE t.readable = 1 GROUP BY t.name "
+            "SELECT t.name, (SELECT COUNT(*) FROM team_members m LEFT JOIN users u ON "
+            "u.username = m.username WHERE m.team = t.name AND m.role = 'admin' AND "
+            f"m.account_type = 'USER' AND {active}) FROM teams t WHERE t.readable = 1 "
             "ORDER BY t.name")}
 
     # ---- the findings ---------------------------------------------------------------------
@@ -101,22 +125,26 @@ class _Triage:
         teams = [t for t, n in self.admin_counts().items() if n == 0]
         changes, notes = self.promote(teams)
         return Finding("teams-without-admin", "Teams without an admin", "high",
-                       [f"{t}: no active admin" for t in teams], teams=teams,
+                       [f"{t}: no {'active ' if self.knows_people else ''}admin"
+                        for t in teams], teams=teams,
                        fix_note="; ".join(notes),
                        make_fix=_plan("Give admin-less teams an admin", changes))
 
     def single_admin(self) -> Finding:
         counts = self.admin_counts()
         teams = [t for t, n in counts.items() if n == 1]
-        admins = {t: self.rows("SELECT m.username FROM team_members m JOIN users u ON "
+        active = "u.active = 1" if self.knows_people else "COALESCE(u.active, 1) = 1"
+        admins = {t: self.rows("SELECT m.username FROM team_members m LEFT JOIN users u ON "
                                "u.username = m.username WHERE m.team = ? AND m.role = 'admin' "
-                               "AND u.active = 1", (t,))[0][0] for t in teams}
+                               f"AND m.account_type = 'USER' AND {active}", (t,))[0][0]
+                  for t in teams}
         changes, notes = self.promote(teams)
         return Finding("teams-single-admin", "Teams with a single admin", "medium",
                        [f"{t}: only {admins[t]}" for t in teams], people=sorted(
                            set(admins.values())), teams=teams, fix_note="; ".join(notes),
                        make_fix=_plan("Give single-admin teams a second admin", changes))
 
+    @_needs_people
     def too_many_org_admins(self) -> Finding:
         limit = self.cfg.max_org_admins
         admins = self.rows("SELECT username, last_active_at FROM users WHERE org_role = 'admin' "
@@ -133,6 +161,7 @@ class _Triage:
                        make_fix=_plan("Reduce the org admins", [
                            SetOrgRole.make(u, "member", "admin") for u in demote]))
 
+    @_needs_people
     def deactivated_in_teams(self) -> Finding:
         rows = self.rows("SELECT m.username, m.team, m.role FROM team_members m JOIN users u ON "
                          "u.username = m.username WHERE u.active = 0 ORDER BY m.username, m.team")
@@ -230,6 +259,7 @@ class _Triage:
                        "administer first); member elsewhere — review the choice",
                        make_fix=_plan(f"Admin of at most {n - 1} teams", fix))
 
+    @_needs_people
     def inactive_admins(self) -> Finding:
         days = self.cfg.inactive_admin_days
         rows = self.rows("SELECT username, last_active_at FROM users WHERE org_role = 'admin' "
@@ -244,6 +274,7 @@ class _Triage:
                            SetOrgRole.make(r[0], "member", "admin") for r in rows
                            if r[0] != self.s.actor]))
 
+    @_needs_people
     def registry_admins(self) -> Finding:
         rows = self.rows("SELECT rm.registry, rm.name, u.org_role FROM registry_members rm JOIN "
                          "users u ON u.username = rm.name WHERE rm.kind = 'user' AND rm.role = "
@@ -266,7 +297,7 @@ def findings(service: AccessService, settings: AccessSettings, *, now: float | N
     found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
              t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
              t.registry_admins(), t.stale_invites(), t.many_teams()]
-    found = [f for f in found if include_empty or f.count]
+    found = [f for f in found if include_empty or f.count or f.hidden]
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..cache import Cache
 from ..identity import Identity
+from ..org_roles import effective_org_role
 
 ORG_ROLES = ("admin", "member", "viewer")
 TEAM_ROLES = ("admin", "member", "viewer")
@@ -144,7 +145,8 @@ def _registry_roles(cache: Cache, username: str | None = None) -> dict[str, dict
 
 def _person(r, teams: dict[str, str], registries: dict[str, str]) -> Person:
     return Person(username=r["username"], name=r["name"], email=r["email"],
-                  org_role=r["org_role"], seat=r["seat"], active=bool(r["active"]),
+                  org_role=effective_org_role(r["org_role"], r["seat"]), seat=r["seat"],
+                  active=bool(r["active"]),
                   service_account=r["account_type"] == "SERVICE",
                   last_active_at=r["last_active_at"], teams=teams, registries=registries)
 

@@ -159,9 +159,11 @@ class AccessScreen(Screen):
             self.found = []
             table.add_row(Text("—"), Text(f"findings unavailable: {exc}"), "")
             return
-        for f in self.found:
-            table.add_row(Text(f"● {f.severity}", style=SEVERITY_STYLE[f.severity]),
-                          Text(f.title), str(f.count))
+        for f in self.found:  # one the viewer cannot judge shows "?", never 0
+            table.add_row(Text(f"● {f.severity}", style=SEVERITY_STYLE[f.severity]
+                               if not f.hidden else "dim"),
+                          Text(f.title, style="dim" if f.hidden else ""),
+                          "?" if f.hidden else str(f.count))
         if not self.found:
             table.add_row(Text("✓", style="green"), Text("nothing to report"), "")
 
@@ -225,6 +227,10 @@ class AccessScreen(Screen):
             text.append(f"  • {item}\n")
         if len(f.items) > 12:
             text.append(f"  … and {len(f.items) - 12} more\n", style="dim")
+        if f.hidden:
+            text.append(f"{f.hidden}\n", style="yellow")
+            self.query_one("#person-detail", Static).update(text)
+            return
         if f.note:
             text.append(f"{f.note}\n", style="dim italic")
         text.append(f"fix (f): {f.fix_note or 'needs a person’s judgement'}", style="dim")

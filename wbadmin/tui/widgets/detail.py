@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from ...core import explorer as X
 from ...core import humanize
 from ...core.cache import Cache
+from ...core.org_roles import effective_org_role
 from ..locations import Location
 
 INACTIVE_DAYS = 30
@@ -70,7 +71,7 @@ class DetailPane(VerticalScroll):
         t = self.table
         t.add_columns("team", "people", "svc accts", "projects", "storage", "last activity")
         for team in X.teams(self.cache):
-            t.add_row(Text(team.name), str(team.members - team.service_accounts),
+            t.add_row(Text(team.name), str(team.people),
                       str(team.service_accounts),
                       humanize.count(team.projects), humanize.size(team.storage_bytes),
                       self._ago(team.last_activity_at))
@@ -205,7 +206,8 @@ class DetailPane(VerticalScroll):
         status = "active" if u["active"] else "deactivated"
         summary = Text.assemble(
             (u["name"] or username, "bold"), f"  {u['email'] or ''}\n",
-            ("org role ", "dim"), (u["org_role"] or "—", "bold"), ("   seat ", "dim"),
+            ("org role ", "dim"),
+            (effective_org_role(u["org_role"], u["seat"]) or "—", "bold"), ("   seat ", "dim"),
             u["seat"] or "—", ("   status ", "dim"), status, ("   last active ", "dim"),
             self._ago(u["last_active_at"]))
         t = self.table

@@ -143,7 +143,7 @@ class OrgTree(Tree[NodeData]):
             label.append("  (no access)", style="dim italic")
             return label
         projects = team.projects if matches is None else matches
-        people = team.members - team.service_accounts
+        people = team.people
         label.append(f"  {people} · {humanize.count(projects)} prj", style="dim")
         return label
 
