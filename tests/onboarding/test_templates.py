@@ -143,7 +143,7 @@ def test_names_w_and_b_would_reject_are_caught_at_plan_time(cache, tmp_path: Pat
     template = load_template("research-team")
     bad = fill_template(template, Inputs(team="Vision NLP", people={"admins": ["bob"]}), cache)
     assert not bad.ok and bad.plan.is_empty
-    assert str(bad.problems[0]).startswith("team name: team name 'Vision NLP': use lowercase")
+    assert str(bad.problems[0]).startswith("team name 'Vision NLP': use lowercase")
     taken = fill_template(template, Inputs(team="carol", people={}), cache)
     assert "already taken by a user or team" in str(taken.problems[0])
     path = tmp_path / "slashes.toml"

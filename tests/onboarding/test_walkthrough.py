@@ -217,7 +217,7 @@ def test_cli_bad_input_is_one_line_per_problem_and_nothing_applied(cli, live, sa
               "nobody-here", "--yes")
     assert bad.code == 2
     assert bad.err_lines[-3:] == [
-        "wbadmin: team name: team name 'Vision NLP': use lowercase letters, digits, '-' and "
+        "wbadmin: team name 'Vision NLP': use lowercase letters, digits, '-' and "
         "'_', starting with a letter or digit",
         "wbadmin: members: nobody-here: unknown user 'nobody-here' (not in the org as cached; "
         "give an email address to invite someone new)",

@@ -201,7 +201,8 @@ async def test_bad_names_are_shown_before_anything_can_be_applied() -> None:
         await pilot.pause()
         review = screen_text(app, "#ob-review-body")
         assert "Nothing can be applied until these are fixed" in review
-        assert "team name: team name 'Vision NLP'" in review
+        assert "team name 'Vision NLP': use lowercase" in review
+        assert "team name: team name" not in review  # said once
         assert app.screen.check_action("apply", ()) is False
         await pilot.press("escape")
         await pilot.pause()

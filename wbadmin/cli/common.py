@@ -101,7 +101,8 @@ def add_command(sub: argparse._SubParsersAction, name: str, handler: Callable[..
     parser = sub.add_parser(name, parents=[common_flags(json_flag)], help=help,
                             description=description or help, epilog=epilog(*codes),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(handler=command(handler))
+    # The parser itself, so an unknown flag is reported with this command's usage.
+    parser.set_defaults(handler=command(handler), command_parser=parser)
     return parser
 
 

@@ -45,8 +45,13 @@ class Problem:
     where: str
     reason: str
 
+    @property
+    def place(self) -> str:
+        """`where`, unless the reason names it already ("team name 'X': …")."""
+        return "" if self.reason.startswith(self.where) else self.where
+
     def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
+        return f"{self.place}: {self.reason}" if self.place else self.reason
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def review_body(plan: Plan, *, done: list[str], notes: list[str],
                     style="bold red")
         for p in problems:
             text.append("✗ ", style="red")
-            text.append(f"{p.where}: ", style="bold")
+            if p.place:
+                text.append(f"{p.place}: ", style="bold")
             text.append(f"{p.reason}\n")
         return text
     parts: list[RenderableType] = []
