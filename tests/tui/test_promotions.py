@@ -249,13 +249,25 @@ async def test_the_requester_may_cancel_but_not_approve() -> None:
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         screen = await open_promotions(app, pilot)
         await select(app, pilot, "support-chatbot-ft")
-        assert not offered(app, "approve") and not offered(app, "reject")
+        assert not offered(app, "reject")
         assert offered(app, "cancel_request")
         text = text_of(screen.query_one("#promo-body"))
         assert "bob cannot approve" in text and "requester never approves" in text
+        before = cached_version(app, "support-chatbot-ft", 7)
+        notes: list[str] = []
+        keep = app.notify
+        app.notify = lambda message, *a, **k: (notes.append(str(message)), keep(message, *a, **k))
+        await pilot.press("A")  # says why not, and changes nothing
+        await settle(app, pilot)
+        assert any("cannot approve" in n and "requester never approves" in n for n in notes)
+        assert cached_version(app, "support-chatbot-ft", 7) == before
+        assert not isinstance(app.screen, PlanScreen)
+        app.notify = keep
         await pilot.press("C")
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
+        buttons = [str(b.label) for b in app.screen.query(Button)]
+        assert buttons == ["Keep the request", "Cancel the request"]  # not Cancel / Apply
         await pilot.press("tab", "enter")
         await settle(app, pilot)
         _, metadata = cached_version(app, "support-chatbot-ft", 7)

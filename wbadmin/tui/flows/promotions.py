@@ -254,7 +254,9 @@ async def _cancel(app: WbAdminApp, item: QueueItem) -> None:
         return
     plan = Plan(title=f"Cancel the request {_what(details)}",
                 changes=[_record_change(d, "cancel", "cancelled", len(d.record.approvals))])
-    if not await app.push_screen_wait(PlanScreen(plan, "The request leaves the queue.")):
+    if not await app.push_screen_wait(PlanScreen(plan, "The request leaves the queue.",
+                                                 labels=("Keep the request",
+                                                         "Cancel the request"))):
         return
     ref = d.version.ref
     await _decide(app, service, ref, f"cancel {ref}", lambda s: s.cancel(ref))

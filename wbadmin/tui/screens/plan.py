@@ -117,10 +117,14 @@ class PlanScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, plan: Plan, note: str = "") -> None:
+    def __init__(self, plan: Plan, note: str = "", *,
+                 labels: tuple[str, str] | None = None) -> None:
+        """`labels`: the two buttons' words (back out, go ahead) where "Cancel" and "Apply"
+        would mislead — cancelling a request is its go-ahead."""
         super().__init__()
         self.plan = plan
         self.note = note
+        self.labels = labels
 
     def compose(self) -> ComposeResult:
         n = len(self.plan.changes)
@@ -135,9 +139,9 @@ class PlanScreen(ModalScreen[bool]):
                 summary += f"\n{self.note}"
             yield Static(Text(summary, style="dim"), id="plan-summary")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
-                yield Button(f"Apply {n} change{'s' if n != 1 else ''}", id="apply",
-                             variant="warning")
+                back, go = self.labels or ("Cancel", f"Apply {n} change{'s' if n != 1 else ''}")
+                yield Button(back, id="cancel", variant="default")
+                yield Button(go, id="apply", variant="warning")
 
     def lines(self) -> RenderableType:
         """The changes, one line each (subclasses draw them otherwise)."""
