@@ -77,6 +77,9 @@ def test_undo_twice_is_refused(live, promoted, cli) -> None:
     assert cli("undo", str(promoted.entry_id), "--yes").code == 0
     r = cli("undo", str(promoted.entry_id), "--yes")
     assert r.code == 6 and "already undone" in r.err
+    rows = {line.split()[0]: line for line in cli("journal").out.splitlines()[1:]}
+    undo = max(int(i) for i in rows if i.isdigit())
+    assert rows[str(promoted.entry_id)].rstrip().endswith(f"undone by {undo}")
 
 
 def test_undo_after_a_later_edit_is_a_conflict(live, promoted, sandbox_db, cli) -> None:

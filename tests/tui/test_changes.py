@@ -113,6 +113,22 @@ async def test_set_a_role_through_the_plan_then_undo_it() -> None:
         assert isinstance(app.screen, PlanScreen)
         await pilot.press("tab", "enter")
         await wait_for_role(pilot, base_url, "carol", "data-science-nlp", "member")
+        # The undone entry says so, and is not offered for undo again.
+        await settle(app, pilot)
+        journal.reload()
+        undo_id, undone_id = journal.entries[0].id, journal.entries[1].id
+        journal.query_one("#journal-table").move_cursor(row=1)
+        await pilot.pause()
+        table = journal.query_one("#journal-table")
+        assert str(table.get_cell_at((1, 6))) == f"undone #{undo_id}"
+        assert not journal.check_action("undo", ())
+        assert journal.undone == {undone_id: undo_id}
+        # Times tick: later, the same entry reads older.
+        first = str(table.get_cell_at((1, 1)))
+        now = app.clock()
+        app.clock = lambda: now + 3600
+        journal._tick()
+        assert str(table.get_cell_at((1, 1))) != first and "1h" in str(table.get_cell_at((1, 1)))
 
 
 async def test_demoting_the_last_admin_needs_a_typed_confirmation() -> None:

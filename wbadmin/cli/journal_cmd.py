@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from ..core import changes_team  # noqa: F401  (registers the W&B change kinds for undo)
 from ..core.access.plans import AccessService, Review
@@ -84,10 +85,18 @@ def cmd_journal(args: argparse.Namespace) -> int:
     elif fmt == "csv":
         session.journal.export_csv(sys.stdout, entries)
     else:
+        undone = {e.undo_of: e.id for e in entries if e.undo_of and e.status == "applied"}
+
+        def undo_text(e: Any) -> str:
+            if e.undo_of:
+                return f"undoes {e.undo_of}"
+            if e.id in undone:
+                return f"undone by {undone[e.id]}"
+            return "yes" if e.undoable else "no"
+
         emit_table([[e.id, e.to_dict()["created_at"], e.actor, e.target, _change_text(e),
                      e.status + ("" if e.verified is not False else " (unverified)"),
-                     f"undoes {e.undo_of}" if e.undo_of else ("yes" if e.undoable else "no")]
-                    for e in entries],
+                     undo_text(e)] for e in entries],
                    ["id", "when (UTC)", "actor", "target", "change", "status", "undo"])
         if not entries:
             note(f"no journal entries for profile {session.profile.name}"

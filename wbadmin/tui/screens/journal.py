@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -43,10 +44,13 @@ class JournalScreen(Screen):
         yield Footer()
 
     entries: list = []
+    undone: dict[int, int] = {}  # entry id → the entry that undid it
+    TICK_S = 5.0
 
     def on_mount(self) -> None:
         self.query_one("#journal").border_title = "Journal"
         self.query_one(ApiLog).display = self.app.api_log_visible
+        self.set_interval(self.TICK_S, self._tick)  # "12s ago" must not stand still
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -59,19 +63,39 @@ class JournalScreen(Screen):
         table.clear(columns=True)
         table.add_columns("#", "when", "actor", "target", "change", "result", "undo")
         self.entries = self.app.session.journal.query(limit=500)
+        self.undone = {e.undo_of: e.id for e in self.entries
+                       if e.undo_of is not None and e.status == "applied"}
         now = self.app.clock()
         for e in self.entries:
             try:
                 change = e.change().describe()
             except Exception:
                 change = f"{e.kind} {e.target}"
-            table.add_row(str(e.id), humanize.ago(e.created_at, now) + " ago", Text(e.actor),
+            table.add_row(str(e.id), self._when(e, now), Text(e.actor),
                           Text(e.target), Text(change),
                           Text(e.status, style=STATUS_STYLE.get(e.status, "")),
-                          "✓" if e.undoable else "")
+                          self._undo_cell(e))
         box = self.query_one("#journal")
         box.border_subtitle = humanize.plural(len(self.entries), "entry", "entries")
         self._show_detail()
+
+    @staticmethod
+    def _when(entry, now: float) -> str:
+        return humanize.ago(entry.created_at, now) + " ago"
+
+    def _undo_cell(self, entry) -> Text:
+        if (by := self.undone.get(entry.id)) is not None:
+            return Text(f"undone #{by}", style="dim")
+        return Text("✓" if entry.undoable else "")
+
+    def _tick(self) -> None:
+        table = self.query_one("#journal-table", DataTable)
+        now = self.app.clock()
+        for row, entry in enumerate(self.entries[:table.row_count]):
+            table.update_cell_at(Coordinate(row, 1), self._when(entry, now))
+
+    def may_undo(self, entry) -> bool:
+        return bool(entry and entry.undoable and entry.id not in self.undone)
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
@@ -92,6 +116,8 @@ class JournalScreen(Screen):
         text.append(f"{entry.status}: {entry.result}")
         if entry.request_id:
             text.append(f"  (request {entry.request_id})", style="dim")
+        if (by := self.undone.get(entry.id)) is not None:
+            text.append(f"\nundone by entry {by}", style="dim")
         detail.update(text)
 
     def _selected(self):
@@ -113,5 +139,5 @@ class JournalScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
             entry = self._selected()
-            return self.app.capabilities.can_change and bool(entry and entry.undoable)
+            return self.app.capabilities.can_change and self.may_undo(entry)
         return True
