@@ -185,3 +185,24 @@ async def test_a_plan_wandb_moved_under_is_shown_and_confirmed_again() -> None:
         entries = app.session.journal.query()
         assert [(e.target, e.before) for e in entries] == [("data-science-nlp/carol",
                                                             {"role": "admin"})]
+
+
+async def test_the_role_picker_starts_on_the_current_role() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await open_team(app, pilot, "data-science-nlp")
+        detail = app.screen.query_one(DetailPane)
+        table = detail.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=detail.row_keys.index("carol"))
+        await pilot.press("e")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, ChoiceScreen)
+        options = picker.query_one(OptionList)
+        current = options.get_option_at_index(options.highlighted)
+        assert current.id == "member" and "(current)" in str(current.prompt)
+        await pilot.press("enter")  # the current role again: nothing is planned
+        await pilot.pause()
+        assert not isinstance(app.screen, (ChoiceScreen, PlanScreen))

@@ -331,3 +331,17 @@ async def test_a_hire_wandb_moved_under_is_shown_and_confirmed_again() -> None:
         await settle(app, pilot)
         assert app.screen.step == "done", screen_text(app, "#ob-now")
         assert scim_team_role(base_url, "carol", "data-science-nlp") == "member"
+
+
+async def test_the_template_list_starts_on_its_first_template() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_onboarding(app, pilot)
+        options = app.screen.query_one("#ob-list")
+        assert app.focused is options
+        first = options.get_option_at_index(options.highlighted)
+        assert first.id is not None and not first.disabled  # a template, not a heading
+        from wbadmin.core.onboarding.library import load_template
+
+        described = load_template(first.id.removeprefix("t:")).description
+        assert screen_text(app, "#ob-detail-body").startswith(described)  # and it is shown

@@ -25,11 +25,13 @@ def _choices(values: list[str], labels: dict[str, str] | None = None
 
 
 async def _choose(app: WbAdminApp, title: str, values: list[str],
-                  labels: dict[str, str] | None = None) -> str | None:
+                  labels: dict[str, str] | None = None, current: str | None = None
+                  ) -> str | None:
     if not values:
         app.notify(f"{title}: nothing to choose from", severity="warning")
         return None
-    return await app.push_screen_wait(ChoiceScreen(title, _choices(values, labels)))
+    return await app.push_screen_wait(ChoiceScreen(title, _choices(values, labels),
+                                                   current=current))
 
 
 def _all_teams(app: WbAdminApp) -> list[str]:
@@ -57,13 +59,15 @@ async def _plan_for(app: WbAdminApp, action: str, people: list[str]) -> Plan | N
         role = ""
         if action != "remove_from_team":
             roles, labels = _team_roles(app)
-            role = await _choose(app, f"Role of {who} in {team}", roles, labels)
+            role = await _choose(app, f"Role of {who} in {team}", roles, labels,
+                                 current=one.teams.get(team) if one else None)
             if role is None:
                 return None
         name = {"team_role": "set_team_role"}.get(action, action)
         return _bulk(app, plan_marked(service, people, name, team=team, role=role))
     if action == "org_role":
-        role = await _choose(app, f"Org role of {who}", list(ORG_ROLES))
+        role = await _choose(app, f"Org role of {who}", list(ORG_ROLES),
+                             current=one.org_role if one else None)
         if role is None:
             return None
         return _bulk(app, plan_marked(service, people, "set_org_role", role=role))

@@ -34,16 +34,25 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(self.title_text, style="bold"), id="dialog-title")
-            yield OptionList(*[Option(Text(label), id=value, disabled=not enabled)
+            yield OptionList(*[Option(self._label(value, label), id=value,
+                                      disabled=not enabled)
                                for value, label, enabled in self.options], id="choices")
             yield Static(Text("enter choose · esc cancel", style="dim"))
 
+    def _label(self, value: str, label: str) -> Text:
+        text = Text(label)
+        if value == self.current:
+            text.append("  (current)", style="dim")
+        return text
+
     def on_mount(self) -> None:
+        """The cursor starts on the current value (you see where you are), else on the
+        first option that can be chosen."""
         choices = self.query_one(OptionList)
-        for i, (value, _, enabled) in enumerate(self.options):
-            if enabled and value != self.current:
-                choices.highlighted = i
-                break
+        enabled = [i for i, (_, _, ok) in enumerate(self.options) if ok]
+        current = [i for i in enabled if self.options[i][0] == self.current]
+        if current or enabled:
+            choices.highlighted = (current or enabled)[0]
         choices.focus()
 
     @on(OptionList.OptionSelected)

@@ -91,7 +91,7 @@ class TemplatePicker(Horizontal):
                           "see the reason on the right", f"t:{entry.name}")
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
         first = next((i for i, oid in enumerate(ids) if oid is not None), None)
-        options.highlighted = ids.index(keep) if keep in ids else first
+        options.highlighted = ids.index(keep) if keep is not None and keep in ids else first
         self.show_detail()
 
     def highlighted_id(self) -> str | None:
