@@ -139,6 +139,14 @@ class Cache:
             self._local.conn = conn
         return conn
 
+    def data_version(self) -> int | None:
+        """SQLite's `PRAGMA data_version` on this thread's connection: it moves when another
+        connection (another process, or a worker thread) commits to the file. None in memory,
+        where no other connection exists."""
+        if self.path is None:
+            return None
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def close_thread_connection(self) -> None:
         """Close the calling thread's connection (a worker thread that is done with it)."""
         self._close_thread_conn()

@@ -257,6 +257,10 @@ class Journal:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def data_version(self) -> int:
+        """`PRAGMA data_version`: it moves when another process writes to the journal."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
     @property
     def schema_version(self) -> int:
         return self._read("PRAGMA user_version")[0][0]

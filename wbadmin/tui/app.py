@@ -46,6 +46,9 @@ def _later(module: str, name: str) -> Callable[[], Screen]:
 SCREENS = Binding.Group("screens", compact=True)
 
 
+WATCH_S = 1.0  # how often the cache and journal files are checked for others' changes
+
+
 class WbAdminApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "wbadmin"
@@ -111,6 +114,7 @@ class WbAdminApp(App):
             self.set_keymap(dict(self.session.settings.keys))
         self.update_header()
         self.set_interval(1.0, self.update_header)
+        self.set_interval(WATCH_S, self.watch_files)
         if self.session.fallback_reason and not self.session.offline:
             self.notify(f"{self.session.fallback_reason}: showing the embedded sandbox "
                         "(demo org). Sign in to W&B with `wbadmin login`.",
@@ -228,8 +232,36 @@ class WbAdminApp(App):
         self.refreshing = False
         self.refresh_error = None
         self.capabilities = self._capabilities()
+        self.generation += 1  # first: the screen reloading now records it has this one
         self._reload_screen()
         self.update_header()
+        self._seen_versions = self._file_versions()  # what this reload has shown
+
+    # ---- changes made elsewhere ----------------------------------------------------------
+
+    _seen_versions: tuple[int | None, int | None] | None = None
+    generation = 0  # moves whenever the data may have: a screen coming back compares it
+
+    def _file_versions(self) -> tuple[int | None, int | None]:
+        session = self.session
+        try:
+            return (session.cache.data_version() if session.cache is not None else None,
+                    session.journal.data_version())
+        except Exception:  # a file being replaced: look again at the next tick
+            return self._seen_versions or (None, None)
+
+    def watch_files(self) -> None:
+        """A change made elsewhere — the CLI in another process, another wbadmin — reaches
+        the cache or the journal file: every screen reloads from them within WATCH_S."""
+        versions = self._file_versions()
+        if self._seen_versions is None:
+            self._seen_versions = versions
+        elif versions != self._seen_versions and not self.refreshing:
+            self._seen_versions = versions
+            self.generation += 1
+            self.capabilities = self._capabilities()
+            self._reload_screen()
+            self.update_header()
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         self.refreshing = False

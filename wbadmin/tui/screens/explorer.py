@@ -73,8 +73,17 @@ class ExplorerScreen(Screen):
         self.reload()
         self.tree.focus()
 
+    shown_generation = -1
+
+    def on_screen_resume(self) -> None:
+        """Back from another screen: redraw if the data moved meanwhile (a change applied
+        there, a refresh, another process)."""
+        if self.shown_generation != self.app.generation:
+            self.reload()
+
     def reload(self) -> None:
         """Redraw from the cache, keeping expansion and selection."""
+        self.shown_generation = self.app.generation
         tree = self.tree
         current = self.detail.location
         tree.rebuild()

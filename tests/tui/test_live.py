@@ -1,0 +1,83 @@
+"""Live everywhere: a change another process writes to the cache or the journal file reaches
+the screen within WATCH_S (SQLite's data_version), and a change applied on one screen shows on
+the others when they come back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.tui.conftest import make_app, settle
+from wbadmin.tui.app import WATCH_S
+from wbadmin.tui.widgets.org_tree import OrgTree
+
+
+def team_label(app, team: str) -> str:
+    tree = app.screen.query_one(OrgTree)
+    node = next(n for n in tree.root.children if n.data.kind == "team" and n.data.team == team)
+    return " ".join(str(node.label).split())
+
+
+def another_process(db: str, sql: str) -> None:
+    subprocess.run([sys.executable, "-c", "import sqlite3, sys\n"
+                    "c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                    db, sql], check=True, timeout=30)
+
+
+async def wait_until(pilot, condition, seconds: float) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        await pilot.pause(0.05)
+        if condition():
+            return True
+    return False
+
+
+async def test_a_cache_change_by_another_process_reaches_the_explorer() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        before = team_label(app, "vision-research")
+        assert before.startswith("vision-research 7")
+        another_process(str(app.session.cache.path),
+                        "UPDATE teams SET member_count = member_count + 5 "
+                        "WHERE name = 'vision-research'")
+        assert await wait_until(
+            pilot, lambda: team_label(app, "vision-research").startswith("vision-research 12"),
+            WATCH_S * 2 + 1), team_label(app, "vision-research")
+
+
+async def test_a_journal_entry_by_another_process_reaches_the_journal_screen() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.switch_mode("journal")
+        await pilot.pause()
+        journal = app.screen
+        assert journal.entries == []
+        another_process(str(app.session.journal.path),
+                        "INSERT INTO entries (plan_id, plan_title, seq, created_at, actor, "
+                        "profile, kind, target, via, before, after, params, status, result, "
+                        "reversible) VALUES ('p', 'elsewhere', 0, 1, 'alice', 'sandbox', "
+                        "'team.set_role', 'ml-infra/bob', 'SCIM', '{}', '{}', '{}', "
+                        "'applied', 'done', 0)")
+        assert await wait_until(pilot, lambda: len(journal.entries) == 1, WATCH_S * 2 + 1)
+
+
+async def test_a_change_on_the_access_screen_shows_in_the_explorer_on_return() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        assert team_label(app, "vision-research").startswith("vision-research 7")
+        app.switch_mode("access")
+        await pilot.pause()
+        # What the change path does after an apply elsewhere: the cache moved, subscribers
+        # are told (here by a refresh of the team, as the path would).
+        await app.session.syncer().refresh_team("vision-research")
+        seen = app.generation
+        another_process(str(app.session.cache.path),
+                        "UPDATE teams SET member_count = member_count + 3 "
+                        "WHERE name = 'vision-research'")
+        assert await wait_until(pilot, lambda: app.generation > seen, WATCH_S * 2 + 1)
+        app.switch_mode("explorer")
+        await pilot.pause()
+        assert team_label(app, "vision-research").startswith("vision-research 10")
