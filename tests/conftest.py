@@ -4,7 +4,10 @@ identities and keys, and an isolated environment for the real `wandb` SDK."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -109,3 +112,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"wbadmin clock: {clock.ENV}={os.environ[clock.ENV]} ({clock.iso(SEED_NOW)})"
+
+
+@contextlib.contextmanager
+def org_lock_held_elsewhere(server: str, org: str = "inference-systems") -> Iterator[int]:
+    """Another process on this machine holding the writer lock of (server, org); its pid."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from wbadmin.core.org_lock import org_lock\n"
+         f"with org_lock({server!r}, {org!r}):\n"
+         "    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

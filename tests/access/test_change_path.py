@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import key_of
+from tests.conftest import key_of, org_lock_held_elsewhere
 from wbadmin.core import paths
 
 
@@ -70,19 +70,10 @@ def test_a_csv_is_planned_again_from_wandb(live, cli, sandbox_db, tmp_path: Path
 
 def test_a_second_writer_with_no_wait_exits_6_naming_the_first(live, cli, home) -> None:
     assert cli("sync").code == 0
-    holder = subprocess.Popen(  # another process on this machine, applying to the same org
-        [sys.executable, "-c", "import sys, time; from wbadmin.core.org_lock import org_lock\n"
-         f"with org_lock({live!r}, 'inference-systems'):\n"
-         "    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with org_lock_held_elsewhere(live) as pid:
         r = cli("access", "set-role", "ml-infra", "dana.levi", "admin", "--yes", "--no-wait")
-    finally:
-        holder.kill()
-        holder.wait()
     assert r.code == 6, r.err
-    assert f"pid {holder.pid}" in r.err and "applying changes to org inference-systems" in r.err
+    assert f"pid {pid}" in r.err and "applying changes to org inference-systems" in r.err
     assert "nothing changed" in r.err and len(r.err_lines) == 1
     assert journal(cli) == []
     assert cli("access", "set-role", "ml-infra", "dana.levi", "admin", "--yes",

@@ -5,11 +5,9 @@ walkthrough is saved only once its apply starts."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.access.test_change_path import role_in_wandb
+from tests.conftest import org_lock_held_elsewhere
 
 
 def remove_behind_our_back(db, team: str, username: str) -> None:
@@ -37,20 +35,11 @@ def test_a_hire_the_cache_shows_done_is_planned_from_wandb(cli, live, sandbox_db
 def test_a_second_writer_with_no_wait_exits_6_and_leaves_no_walkthrough(cli, live,
                                                                         sandbox_db) -> None:
     assert cli("sync").code == 0
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from wbadmin.core.org_lock import org_lock\n"
-         f"with org_lock({live!r}, 'inference-systems'):\n"
-         "    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with org_lock_held_elsewhere(live) as pid:
         r = cli("onboard", "hire", "ml-researcher", "--user", "carol", "--team",
                 "search-relevance", "--yes", "--no-wait")
-    finally:
-        holder.kill()
-        holder.wait()
     assert r.code == 6, r.err
-    assert f"pid {holder.pid}" in r.err and len(r.err_lines) == 1
+    assert f"pid {pid}" in r.err and len(r.err_lines) == 1
     assert role_in_wandb(sandbox_db, "search-relevance", "carol") is None
     assert json.loads(cli("onboard", "resume", "--json").out) == []
 

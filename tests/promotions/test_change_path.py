@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 from tests.cli.conftest import cache_file, journal_file
-from tests.conftest import key_of
+from tests.conftest import key_of, org_lock_held_elsewhere
 
 from .conftest import CHATBOT, World
 
@@ -31,19 +28,10 @@ def test_a_second_writer_with_no_wait_exits_6_and_decides_nothing(live, cli, mon
                                                                   world: World) -> None:
     monkeypatch.setenv("WANDB_API_KEY", key_of("grace"))
     before = world.state(V7)
-    holder = subprocess.Popen(  # another wbadmin on this machine, applying to the same org
-        [sys.executable, "-c", "import sys, time; from wbadmin.core.org_lock import org_lock\n"
-         f"with org_lock({live!r}, 'inference-systems'):\n"
-         "    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with org_lock_held_elsewhere(live) as pid:
         r = cli("promote", "approve", V7, "--yes", "--no-wait")
-    finally:
-        holder.kill()
-        holder.wait()
     assert r.code == 6, r.err
-    assert f"pid {holder.pid}" in r.err and len(r.err_lines) == 1
+    assert f"pid {pid}" in r.err and len(r.err_lines) == 1
     assert world.state(V7) == before
     assert cli("promote", "approve", V7, "--yes", "--no-wait").code == 0
     assert world.version(f"{CHATBOT}:production").version == "v7"
