@@ -264,6 +264,70 @@ def test_start_to_first_frame(demo_files: dict[str, Path], home: dict[str, str],
         record(label, ms(med), spread(times) + over)
 
 
+# ---- benchmark 1b: quitting -----------------------------------------------------------------
+
+GOAL_QUIT_S = 0.3
+QUITS = 7
+
+
+def quit_once(env: dict[str, str], settle_s: float) -> tuple[float, float]:
+    """`wbadmin --sandbox` on a pty: wait for the Explorer with its teams and `settle_s`
+    more (connected and synced), press q; seconds from the key to the terminal leaving the
+    alternate screen, and to the process's end (the shell prompt)."""
+    import fcntl
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    seen = bytearray()
+    restored: list[float] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            seen.extend(data)
+            if not restored and b"\x1b[?1049l" in data:
+                restored.append(time.perf_counter())
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.Popen([sys.executable, "-m", "wbadmin", "--sandbox"], env=env,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 60
+        while b"llm-platform" not in seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(settle_s)
+        pressed = time.perf_counter()
+        os.write(master, b"q")
+        proc.wait(timeout=30)
+        ended = time.perf_counter()
+    finally:
+        proc.kill()
+        reader.join(timeout=2)
+        os.close(master)
+    assert restored, "the terminal never left the alternate screen"
+    return restored[0] - pressed, ended - pressed
+
+
+def test_quit(home: dict[str, str]) -> None:
+    quit_once(home, 1.0)  # seeds the sandbox's file in this HOME, untimed
+    for label, settle_s in (("connected and synced", 2.0), ("while connecting", 0.0)):
+        runs = [quit_once(home, settle_s) for _ in range(QUITS)]
+        back = [r[0] for r in runs]
+        ended = [r[1] for r in runs]
+        med = statistics.median(ended)
+        record(f"q → prompt back (process ended), {label}", ms(med),
+               f"{spread(ended)}; goal <= {GOAL_QUIT_S:.1f} s: {verdict(med <= GOAL_QUIT_S)}; "
+               f"alternate screen left after {ms(statistics.median(back))}")
+
+
 # ---- benchmark 2: the huge preset ----------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__, clock
 from . import (
@@ -49,7 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def entry() -> None:
+    """The `wbadmin` console script (and `python -m wbadmin`)."""
+    sys.exit(main(leave_at_once=True))
+
+
+def leave_now(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown, which frees every module the TUI
+    loaded (a third of a second measured): after `q` the user waits for their prompt.
+    Streams and log handlers are flushed first; every cache and journal write was committed
+    when it was made, and the sandbox's state is a SQLite file that survives an abrupt end."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed terminal: nothing to keep
+            stream.flush()
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None, *, leave_at_once: bool = False) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # said with the usage of the command that was typed, not the top level's
@@ -60,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         clock.check()
         if args.command is None:
-            return tui_cmd.run(args)
+            code = tui_cmd.run(args)
+            if leave_at_once:
+                leave_now(code)
+            return code
         return int(args.handler(args) or 0)
     except CliError as exc:
         print(f"wbadmin: {exc}", file=sys.stderr)
@@ -86,4 +108,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -8,6 +8,7 @@ creates the client. Core never imports the sandbox: the caller passes a launcher
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -238,16 +239,24 @@ class Session:
         client = self.client or self.connect()
         return Syncer(client, self.cache, clock=self.clock)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, wait_for_sandbox: bool = True) -> None:
         if self.client is not None:
             await self.client.aclose()
             self.client = None
-        self.close_sandbox()
+        self.close_sandbox(wait=wait_for_sandbox)
 
-    def close_sandbox(self) -> None:
-        if self._sandbox_handle is not None:
-            self._sandbox_handle.stop()
-            self._sandbox_handle = None
+    def close_sandbox(self, *, wait: bool = True) -> None:
+        """Stop the embedded sandbox. `wait=False` (the TUI quitting) stops it on a daemon
+        thread: its server takes a tenth of a second or more to wind down, and a user who
+        pressed q is waiting for their prompt, not for the demo server."""
+        handle, self._sandbox_handle = self._sandbox_handle, None
+        if handle is None:
+            return
+        if wait:
+            handle.stop()
+        else:
+            threading.Thread(target=handle.stop, name="wbadmin-sandbox-stop",
+                             daemon=True).start()
 
     # ---- what the cache knows about us -----------------------------------------------------
 

@@ -7,6 +7,7 @@ drawn from the cache before any network call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from importlib import import_module
 
@@ -23,6 +24,7 @@ from ..core.session import SandboxLauncher, Session
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
+from .no_wait_executor import NoWaitExecutor
 from .screens.explorer import ExplorerScreen
 from .screens.help import HelpScreen
 from .screens.jump import JumpScreen, parse_jump
@@ -105,6 +107,10 @@ class WbAdminApp(App):
         session.change_subscribers.append(lambda _: self.post_message(DataRefreshed("org")))
 
     # ---- start-up ------------------------------------------------------------------------
+
+    def on_load(self) -> None:
+        asyncio.get_running_loop().set_default_executor(
+            NoWaitExecutor(max_workers=4, thread_name_prefix="wbadmin-worker"))
 
     def on_mount(self) -> None:
         ui = self.session.settings.ui
@@ -400,7 +406,8 @@ class WbAdminApp(App):
             log.add_record(message.record)
 
     async def on_unmount(self) -> None:
-        await self.session.aclose()
+        # The terminal is restored after this returns: never wait on the sandbox here.
+        await self.session.aclose(wait_for_sandbox=False)
 
     def _handle_exception(self, error: Exception) -> None:
         # An exception nothing handled is a bug: keep it for the CLI, which prints one line
