@@ -25,6 +25,7 @@ from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
 from .no_wait_executor import NoWaitExecutor
+from .pane_focus import move_focus
 from .screens.explorer import ExplorerScreen
 from .screens.help import HelpScreen
 from .screens.jump import JumpScreen, parse_jump
@@ -386,6 +387,13 @@ class WbAdminApp(App):
             self.notify(f"{target.kind} {target.name or target.team} is not in the org "
                         "(or not cached yet: press r to refresh)", markup=False,
                         severity="warning")
+
+    # Tab and Shift+Tab (bound by every Screen to these actions) move between panes.
+    def action_focus_next(self) -> None:
+        move_focus(self.screen, 1)
+
+    def action_focus_previous(self) -> None:
+        move_focus(self.screen, -1)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen))

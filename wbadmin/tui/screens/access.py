@@ -28,6 +28,7 @@ SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
 class AccessScreen(Screen):
+    PANES = "#people-pane, #findings"  # Tab / Shift+Tab move between these
     BINDINGS = [
         Binding("slash", "filter", "filter", id="access.filter"),
         Binding("space", "mark", "mark", id="access.mark"),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 class ExplorerScreen(Screen):
     mode_name = "explorer"
+    PANES = "#tree-pane, #detail"
     BINDINGS = [
         Binding("slash", "filter", "filter", id="filter"),
         Binding("r", "refresh_node", "refresh", id="refresh"),
@@ -36,7 +37,6 @@ class ExplorerScreen(Screen):
         Binding("s", "team_action('service_account')", "new service account",
                 id="service_account"),
         Binding("p", "request_promotion", "request promotion", id="request_promotion"),
-        Binding("tab", "focus_next", "next pane", show=False),
         Binding("escape", "back", "back", show=False, id="back"),
     ]
 

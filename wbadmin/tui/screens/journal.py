@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -28,6 +28,7 @@ STATUS_STYLE = {"applied": "green", "failed": "bold red", "pending": "yellow",
 
 
 class JournalScreen(Screen):
+    PANES = "#journal-table, #journal-detail-pane"  # Tab / Shift+Tab move between these
     BINDINGS = [
         Binding("u", "undo", "undo", id="undo"),
         Binding("r", "reload", "reload", id="journal.reload"),
@@ -39,7 +40,8 @@ class JournalScreen(Screen):
         yield ShellHeader(id="header")
         with Vertical(id="journal"):
             yield DataTable(id="journal-table", cursor_type="row", zebra_stripes=True)
-            yield Static(id="journal-detail")
+            with VerticalScroll(id="journal-detail-pane"):  # a long entry scrolls
+                yield Static(id="journal-detail")
         yield ApiLog(id="api-log")
         yield Footer()
 
@@ -48,7 +50,7 @@ class JournalScreen(Screen):
     TICK_S = 5.0
 
     def on_mount(self) -> None:
-        self.query_one("#journal").border_title = "Journal"
+        self.query_one("#journal-table").border_title = "Journal"
         self.query_one(ApiLog).display = self.app.api_log_visible
         self.set_interval(self.TICK_S, self._tick)  # "12s ago" must not stand still
 

@@ -41,6 +41,8 @@ STEP_KEYS = ("a", "o", "n", "x", "P", "escape")
 
 
 class OnboardingScreen(Screen):
+    # Tab / Shift+Tab move between these (the step on show has some of them).
+    PANES = "#ob-list, #ob-detail, PeopleForm, #ob-step-review, #ob-step-apply, #ob-step-done"
     DEFAULT_CSS = """
     #onboarding { height: 1fr; }
     #ob-banner { height: auto; padding: 0 1; color: $warning; }

@@ -36,6 +36,7 @@ def key_of(item: QueueItem) -> str:
 
 
 class PromotionsScreen(Screen):
+    PANES = "#promo-queue-pane, #promo-detail"  # Tab / Shift+Tab move between these
     BINDINGS = [
         Binding("A", "approve", "approve", id="promotions.approve"),
         Binding("R", "reject", "reject", id="promotions.reject"),

@@ -27,6 +27,7 @@ class TemplatePicker(Horizontal):
                               border: round $primary 40%; }
     TemplatePicker #ob-list:focus { border: round $primary; }
     TemplatePicker #ob-detail { width: 1fr; border: round $primary 40%; padding: 0 1; }
+    TemplatePicker #ob-detail:focus { border: round $primary; }
     """
 
     def __init__(self, **kwargs) -> None:
