@@ -149,3 +149,68 @@ def test_a_key_switch_never_posts_an_alert_again(cli, live, usage, receiver, mon
     r = cli("quotas", "check", "--policy", pol)
     assert r.code == 2, r.err  # bob sees the same team over its limit...
     assert len(receiver.hits) == posted  # ...and posts nothing again
+
+
+def keys_of(value: object) -> set[str]:
+    """Every key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_of(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_of(v)}
+    return set()
+
+
+@pytest.mark.parametrize("metric", ["storage_gb", "concurrent_runs"])
+def test_storage_and_concurrency_show_no_gpu_cost_or_gpu_forecast(cli, usage, tmp_path: Path,
+                                                                  metric: str) -> None:
+    """data-science-nlp is within its GPU-hour limit but forecast past it, far within its
+    storage and concurrency limits: only the GPU-hours view warns, and only it costs."""
+    team = "data-science-nlp"
+    pol = write(tmp_path, f"price_per_gpu_hour = 2.0\n[teams.{team}]\n"
+                          f"gpu_hours = {usage[team] * 1.02:.1f}\n"
+                          "storage_gb = 1000000\nconcurrent_runs = 1000\n")
+    full = json.loads(cli("quotas", "--json", "--policy", pol).out)
+    dsn = next(t for t in full["teams"] if t["team"] == team)
+    assert dsn["gpu_hours"]["status"] == "ok" and dsn["status"] == "warn", \
+        "the GPU-hour forecast should warn (the seed burns GPU-hours every day)"
+    gpu = cli("quotas", "--metric", "gpu_hours", "--policy", pol)
+    assert "COST" in gpu.out and "$" in gpu.out
+    assert "warning" in next(line for line in gpu.out.splitlines() if line.startswith(team))
+
+    r = cli("quotas", "--metric", metric, "--policy", pol)
+    assert r.code == 0, r.err
+    header = next(line for line in r.out.splitlines() if line.startswith("TEAM"))
+    assert "COST" not in header and "FORECAST" not in header
+    assert "$" not in r.out and "warning" not in r.out
+    row = next(line for line in r.out.splitlines() if line.startswith(team))
+    assert " ok " in row and ("below the hard limit" in row or "room for" in row)
+    assert "GPU metadata" not in r.err
+
+    j = cli("quotas", "--metric", metric, "--json", "--policy", pol)
+    assert j.code == 0, j.err
+    out = json.loads(j.out)
+    assert out["metric"] == metric and out["status"] == "ok"
+    assert not keys_of(out) & {"cost", "forecast", "daily_gpu_hours", "gpu_hours",
+                               "runs_without_gpu_metadata"}
+    mine = next(t for t in out["teams"] if t["team"] == team)
+    assert mine["status"] == "ok" and mine[metric]["hard"] in (1000000, 1000)
+
+
+def test_unlimited_teams_say_so_and_share_the_bar_scale(cli, usage, tmp_path: Path) -> None:
+    """Only data-science-nlp has a limit: the others say they have none, and every bar is on
+    one scale, so more GPU-hours never draw a shorter bar, limited or not."""
+    team = "data-science-nlp"
+    pol = write(tmp_path, f"[teams.{team}]\ngpu_hours = {usage[team] * 1.5:.1f}\n")
+    r = cli("quotas", "--policy", pol)
+    assert r.code == 0, r.err
+    rows = {line.split()[0]: line for line in r.out.splitlines()[2:]}
+    assert set(rows) == set(usage)
+    assert all("no limit" in line for name, line in rows.items() if name != team)
+    assert "no limit" not in rows[team]
+    eighths = " ▏▎▍▌▋▊▉█"
+    filled = {name: sum(eighths.index(c) / 8 for c in line.split()[1] if c in eighths)
+              for name, line in rows.items()}
+    for a in usage:
+        for b in usage:
+            if usage[a] > usage[b] * 1.1:
+                assert filled[a] >= filled[b], (a, b)

@@ -168,3 +168,77 @@ async def test_narrow_terminal() -> None:
         assert app.screen.table.row_count == 9
         detail = plain(app.screen.query_one("#quota-detail", Static))
         assert "daily" in detail
+
+
+def filled(bar_cell: str) -> float:
+    """How many cells of a gauge are filled (eighths count; a limit mark with fill after it
+    stands in the filled part)."""
+    eighths = " ▏▎▍▌▋▊▉█"
+    fill = [i for i, c in enumerate(bar_cell) if c in eighths[1:]]
+    if not fill:
+        return 0.0
+    return sum(eighths.index(c) / 8 if c in eighths else 1.0
+               for c in bar_cell[:fill[-1] + 1])
+
+
+async def test_every_bar_of_a_metric_is_on_one_scale() -> None:
+    """Concurrency: vision-research (no limit) runs 2, product-ai-agents 3 of its 10; the
+    unlimited team's bar is the shorter one, and says it has no limit."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _quotas(app, pilot)
+        screen = app.screen
+        await pilot.press("c")
+        await pilot.pause()
+        vision = row_of(screen.table, "vision-research")
+        agents = row_of(screen.table, "product-ai-agents")
+        assert vision[2] == "2 / no limit" and vision[4] == "no limit"
+        assert agents[2] == "3 / 10"
+        assert 0 < filled(vision[1]) < filled(agents[1])
+        await pilot.press("g")
+        await pilot.pause()
+        rows = {r[0]: r for r in cells(screen.table)}
+        used = {t.team: t.gpu_hours.used for t in screen.rows}
+        for a in used:  # more GPU-hours never draw a shorter bar, limited or not
+            for b in used:
+                if used[a] > used[b] * 1.1:
+                    assert filled(rows[a][1]) >= filled(rows[b][1]), (a, b)
+
+
+async def test_the_chart_and_outlook_follow_the_metric() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _quotas(app, pilot)
+        screen = app.screen
+        names = [t.team for t in screen.rows]
+        screen.table.move_cursor(row=names.index("llm-platform-eng"))
+        await pilot.pause()
+
+        def detail() -> str:
+            return plain(screen.query_one("#quota-detail", Static))
+
+        gpu = detail()
+        assert "GPU-hours per day" in gpu and "forecast" in gpu and "$" in gpu
+        assert "by period end" in row_of(screen.table, "llm-platform-eng")[4]
+
+        await pilot.press("c")
+        await pilot.pause()
+        runs = detail()
+        assert "llm-platform-eng · most runs at once, November 2026" in runs
+        assert "peak" in runs and "soft 8 · hard 12" in runs and "room for 11 more" in runs
+        assert "GPU" not in runs and "forecast" not in runs and "$" not in runs
+        outlooks = [r[4] for r in cells(screen.table)]
+        assert row_of(screen.table, "product-ai-agents")[4] == "room for 7 more runs (hard limit)"
+        assert not any("period end" in o or "over since" in o for o in outlooks)
+
+        await pilot.press("s")
+        await pilot.pause()
+        storage = detail()
+        assert "llm-platform-eng · storage now" in storage and "no daily history" in storage
+        assert "below the hard limit" in storage and "soft 1.5 TB · hard 2.5 TB" in storage
+        assert "GPU" not in storage and "at period end" not in storage and "$" not in storage
+        assert "below the hard limit" in row_of(screen.table, "llm-platform-eng")[4]
+
+        await pilot.press("g")
+        await pilot.pause()
+        assert "GPU-hours per day" in detail() and "forecast" in detail()

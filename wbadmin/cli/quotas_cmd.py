@@ -6,6 +6,7 @@ one, a built-in demo policy. Usage is refreshed incrementally (finished runs are
 again; --full recomputes everything); --offline reports from the cache.
 
   wbadmin quotas [--json]                 usage, limits and forecasts per team
+  wbadmin quotas --metric storage_gb      one metric: gpu_hours, storage_gb, concurrent_runs
   wbadmin quotas check                    exit 0 fine, 1 warning, 2 over a hard limit
                                           (posts threshold alerts to the policy's webhooks)
   wbadmin quotas report --format csv      GPU-hours and cost per team and project
@@ -35,7 +36,8 @@ from typing import Any
 
 from ..core.quotas import QuotaService, UsageReport, policy_for, policy_notice
 from ..core.quotas.policy import METRIC_LABELS, METRICS
-from ..core.quotas.text import amount, day, money, percent
+from ..core.quotas.scale import bar_text
+from ..core.quotas.text import amount, day, headroom_text, money, percent
 from ..core.session import Session
 from .common import add_command, note, open_session, run_online
 from .errors import AUTH, BAD_DATA, PERMISSION, UNAVAILABLE, USAGE, CliError
@@ -43,14 +45,16 @@ from .output import emit_json, emit_table
 
 CODES = (USAGE, AUTH, PERMISSION, UNAVAILABLE, BAD_DATA)
 CHECK_EXIT = {"ok": 0, "warn": 1, "over": 2}
+BAR = 16  # cells of the usage bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     quotas = add_command(sub, "quotas", cmd_show, codes=CODES, description=__doc__,
                          help="GPU-hour, storage and concurrency quotas per team")
     _flags(quotas)
-    quotas.add_argument("--metric", choices=METRICS, default="gpu_hours",
-                        help="what the table shows (default: gpu_hours)")
+    quotas.add_argument("--metric", choices=METRICS,
+                        help="one metric only (default: the table shows gpu_hours, --json "
+                             "every metric)")
     qsub = quotas.add_subparsers(dest="quotas_command", metavar="ACTION")
     check = add_command(qsub, "check", cmd_check, codes=CODES,
                         help="exit 0 when fine, 1 on a warning, 2 when over a hard limit")
@@ -115,34 +119,42 @@ def _warn(report: UsageReport) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     report, _ = _report(args)
     _warn(report)
-    if args.json:
-        emit_json(report.to_json())
+    if args.json:  # every metric, unless one was asked for
+        emit_json(report.metric_json(args.metric) if args.metric else report.to_json())
         return 0
-    metric = args.metric
+    metric = args.metric or "gpu_hours"
     first = report.teams[0] if report.teams else None
     if first is not None:
         p = first.period
         elapsed = min(p.days, int(p.elapsed_days(report.now)) + 1)
         print(f"{METRIC_LABELS[metric]} · {p.label} (day {elapsed} of {p.days})")
+    scale = report.scale(metric)  # one scale for every team's bar: the TUI's too
+    gpu = metric == "gpu_hours"  # forecasts and cost are GPU-hours' alone
     rows = []
     for t in report.teams:
         g = t.gauge(metric)
-        f = g.forecast
-        rows.append([t.team, amount(metric, g.used), amount(metric, g.limit.soft),
-                     amount(metric, g.limit.hard), percent(g), _status(t.status),
-                     "" if f is None or metric != "gpu_hours" else amount(metric, f.at_end),
-                     "" if f is None else day(f.over_since or f.hard_day),
-                     money(t.cost, t.rules.currency)])
-    emit_table(rows, ["team", "used", "soft", "hard", "%", "status", "forecast",
-                      "hard limit on", "cost"])
-    if report.missing:
+        row = [t.team, bar_text(g, scale, BAR), amount(metric, g.used),
+               amount(metric, g.limit.soft), amount(metric, g.limit.hard), percent(g),
+               _status(g.outlook_status)]
+        if gpu:
+            f = g.forecast
+            row += ["" if f is None else amount(metric, f.at_end),
+                    "" if f is None else day(f.over_since or f.hard_day),
+                    money(t.cost, t.rules.currency)]
+        else:
+            row.append("—" if g.limit.reference is None else headroom_text(g))
+        rows.append(row)
+    headers = ["team", "usage", "used", "soft", "hard", "%", "status"]
+    headers += ["forecast", "hard limit on", "cost"] if gpu else ["outlook"]
+    emit_table(rows, headers)
+    if gpu and report.missing:
         note(f"{report.missing} run(s) without GPU metadata counted as 0 GPUs "
              "(see --json: runs_without_gpu_metadata)")
     return 0
 
 
 def _status(status: str) -> str:
-    return {"over": "OVER", "warn": "warning", "ok": "ok", "none": "—"}[status]
+    return {"over": "OVER", "warn": "warning", "ok": "ok", "none": "no limit"}[status]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

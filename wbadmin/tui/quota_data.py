@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.quotas import QuotaService, UsageReport, policy_for, policy_notice
+from ..core.quotas.history import Series
 from ..core.quotas.policy import QuotaPolicy
 from ..core.quotas.service import TopEntry
 from ..core.session import Session
@@ -24,6 +25,7 @@ class QuotaView:
     has_data: bool = False
     top_runs: dict[str, list[TopEntry]] = field(default_factory=dict)
     top_users: dict[str, list[TopEntry]] = field(default_factory=dict)
+    history: dict[tuple[str, str], Series | None] = field(default_factory=dict)
 
 
 def load_policy(session: Session) -> tuple[QuotaPolicy, str | None]:
@@ -60,6 +62,17 @@ def drill(session: Session, view: QuotaView, team: str) -> None:
     usage = view.report.team(team)
     if usage is not None:
         _ = usage.projects  # its projects are read on first use: now, with the rest
+
+
+def history(session: Session, view: QuotaView, team: str, metric: str) -> Series | None:
+    """A team's daily history of `metric` (None for storage: W&B keeps none), read once per
+    view: concurrency is one query over the team's runs."""
+    if view.report is None or view.policy is None:
+        return None
+    if (team, metric) not in view.history:
+        svc = service(session, view.policy)
+        view.history[(team, metric)] = svc.daily(view.report, team, metric)
+    return view.history[(team, metric)]
 
 
 async def refresh(session: Session, full: bool = False) -> str:

@@ -2,7 +2,8 @@
 
 policy.py (the TOML policy), period.py, wire.py (what is asked of W&B), refresh.py (full and
 incremental refresh of the usage store), store.py (the store in the SQLite cache), usage.py
-(usage, limits, cost), forecast.py, alerts.py (webhooks, once per threshold per period),
+(usage, limits, cost), scale.py (one bar scale per metric), history.py (each metric's
+daily history), forecast.py, alerts.py (webhooks, once per threshold per period),
 service.py (all of it for the CLI and the TUI).
 """
 

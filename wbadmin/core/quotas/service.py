@@ -12,6 +12,7 @@ from ..batch_gc import fewer_collections
 from ..cache import Cache
 from ..client import Client
 from .alerts import AlertResult, AlertSender, due
+from .history import Series, daily
 from .policy import HOW_TO, QuotaPolicy, load_policy, policy_path
 from .refresh import QuotaRefresher, RefreshReport
 from .store import UsageStore
@@ -93,3 +94,11 @@ class QuotaService:
                          f"{r['project']}/{r['name']} · {r['gpus']} GPU · {r['state']}",
                          r["gpu_seconds"] / 3600, 1, r["project"], r["gpus"], r["state"])
                 for r in rows]
+
+    def daily(self, report: UsageReport, team: str, metric: str) -> Series | None:
+        """The team's history of `metric` in the period (None: storage has none)."""
+        usage = report.team(team)
+        if usage is None:
+            return None
+        return daily(self.store, usage, metric,
+                     report.now + float(self.store.get("skew") or 0.0))

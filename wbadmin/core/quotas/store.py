@@ -203,6 +203,12 @@ class UsageStore:
         return self.cache.query("SELECT team, project, created_at, heartbeat_at, gpus FROM "
                                 "quota_runs WHERE state = 'running'")
 
+    def spans(self, team: str, start: float, end: float) -> list[sqlite3.Row]:
+        """(created_at, heartbeat_at, state) of a team's runs active in [start, end)."""
+        return self.cache.query(
+            "SELECT created_at, heartbeat_at, state FROM quota_runs WHERE team = ? AND "
+            "created_at < ? AND (heartbeat_at >= ? OR state = 'running')", (team, end, start))
+
     def stale_running(self, after: float, before: float) -> list[sqlite3.Row]:
         """Running runs whose last heartbeat is in [after, before) (maybe crashed)."""
         return self.cache.query("SELECT team, project, name FROM quota_runs WHERE state = "

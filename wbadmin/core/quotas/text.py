@@ -48,6 +48,22 @@ def ordinal(d: date) -> str:
     return f"{n}{suffix}"
 
 
+def headroom_text(gauge: Gauge) -> str:
+    """How far usage is from its limit, in the metric's own unit: '0.9 TB below the hard
+    limit', 'room for 7 more runs', 'over the hard limit by 90 GB', 'no limit'."""
+    limit = gauge.limit.hard if gauge.limit.hard is not None else gauge.limit.soft
+    if limit is None:
+        return "no limit"
+    which = "hard" if gauge.limit.hard is not None else "soft"
+    left = limit - gauge.used
+    if left <= 0:
+        return f"at the {which} limit" if left == 0 else \
+            f"over the {which} limit by {amount(gauge.metric, -left)}"
+    if gauge.metric == "concurrent_runs":
+        return f"room for {left:,.0f} more run{'s' if left != 1 else ''} ({which} limit)"
+    return f"{amount(gauge.metric, left)} below the {which} limit"
+
+
 def forecast_text(gauge: Gauge) -> str:
     """'→ 1,462 h by Nov 30 · hard limit Nov 23' or 'over since Nov 15'."""
     f = gauge.forecast

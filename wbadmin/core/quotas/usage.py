@@ -11,7 +11,7 @@ Cost: GPU-hours × the policy's price per GPU-hour (per team, or per project).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,6 +20,7 @@ from ..cache import Cache
 from .forecast import Forecast, forecast
 from .period import DAY, Period, epoch_day
 from .policy import METRICS, Limit, QuotaPolicy, Rules
+from .scale import metric_scale
 from .store import UsageStore
 
 GB = 1_000_000_000
@@ -53,6 +54,14 @@ class Gauge:
     def forecast_over(self) -> bool:
         return (self.forecast is not None and self.limit.hard is not None
                 and self.forecast.at_end >= self.limit.hard and self.status != "over")
+
+    @property
+    def outlook_status(self) -> str:
+        """The status, with this metric's own forecast past its hard limit as a warning
+        (only GPU-hours have a forecast: storage and concurrency never warn on one)."""
+        if self.status in ("none", "ok") and self.forecast_over:
+            return "warn"
+        return self.status
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"used": round(self.used, 3), "soft": self.limit.soft,
@@ -104,12 +113,8 @@ class TeamUsage:
 
     @property
     def status(self) -> str:
-        order = ["none", "ok", "warn", "over"]
-        worst = max((g.status for g in (self.gpu_hours, self.storage, self.running)),
-                    key=order.index)
-        if worst in ("none", "ok") and self.gpu_hours.forecast_over:
-            return "warn"
-        return worst
+        """The worst over every metric (a GPU-hour forecast past the hard limit warns)."""
+        return worst(g.outlook_status for g in (self.gpu_hours, self.storage, self.running))
 
     def to_json(self) -> dict[str, Any]:
         return {"team": self.team, "period": self.period.key, "period_label": self.period.label,
@@ -124,6 +129,27 @@ class TeamUsage:
                               "concurrent_runs": p.running.to_json(),
                               "cost": None if p.cost is None else round(p.cost, 2)}
                              for p in self.projects]}
+
+    def metric_json(self, metric: str) -> dict[str, Any]:
+        """One metric of the team (`--metric`): cost and runs without GPU metadata belong
+        to GPU-hours only."""
+        gauge = self.gauge(metric)
+        out: dict[str, Any] = {"team": self.team, "period": self.period.key,
+                               "period_label": self.period.label,
+                               "status": gauge.outlook_status, metric: gauge.to_json()}
+        if metric == "gpu_hours":
+            out |= {"cost": None if self.cost is None else round(self.cost, 2),
+                    "currency": self.rules.currency,
+                    "daily_gpu_hours": [round(v, 2) for v in self.daily],
+                    "runs_without_gpu_metadata": self.missing}
+        return out
+
+
+STATUS_ORDER = ("none", "ok", "warn", "over")
+
+
+def worst(statuses: Iterable[str]) -> str:
+    return max(statuses, key=STATUS_ORDER.index, default="none")
 
 
 @dataclass
@@ -146,6 +172,24 @@ class UsageReport:
 
     def team(self, name: str) -> TeamUsage | None:
         return next((t for t in self.teams if t.team == name), None)
+
+    def scale(self, metric: str) -> float:
+        """What a full bar of `metric` stands for: one scale for every team's bar."""
+        return metric_scale(t.gauge(metric) for t in self.teams)
+
+    def metric_status(self, metric: str) -> str:
+        """ok | warn | over, from `metric` alone."""
+        found = worst(t.gauge(metric).outlook_status for t in self.teams)
+        return "ok" if found == "none" else found
+
+    def metric_json(self, metric: str) -> dict[str, Any]:
+        """The report of one metric (`wbadmin quotas --metric M --json`)."""
+        out: dict[str, Any] = {"metric": metric, "status": self.metric_status(metric),
+                               "policy": policy_label(self.policy),
+                               "refreshed_at": self.refreshed_at, "warnings": self.warnings}
+        if metric == "gpu_hours":
+            out["runs_without_gpu_metadata"] = self.missing
+        return out | {"teams": [t.metric_json(metric) for t in self.teams]}
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "policy": policy_label(self.policy),

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
 from ...core.quotas.policy import METRIC_LABELS
-from ...core.quotas.text import amount, day, money, percent
+from ...core.quotas.text import amount, day, headroom_text, money, percent
 from ...core.quotas.usage import TeamUsage
 from .. import quota_data as D
 from ..widgets.api_log import ApiLog
@@ -223,13 +223,16 @@ class QuotasScreen(Screen):
         table.clear(columns=True)
         metric = self.metric
         table.add_columns("team", "usage", "used / limit", "%", "outlook")
-        shared = max((t.gauge(metric).used for t in self.rows), default=0.0)
+        report = self.view.report
+        # One scale for the metric, over every team (not just the filtered ones), so a longer
+        # bar always means more use, limited or not.
+        scale = report.scale(metric) if report is not None else 1.0
         for t in self.rows:
             g = t.gauge(metric)
             limit = g.limit.hard or g.limit.soft
-            figures = f"{amount(metric, g.used)} / {amount(metric, limit)}" if limit else \
-                amount(metric, g.used)
-            table.add_row(Text(t.team), bar(g, self._bar_width(), shared * 1.05),
+            figures = f"{amount(metric, g.used)} / " + (amount(metric, limit) if limit else
+                                                         "no limit")
+            table.add_row(Text(t.team), bar(g, self._bar_width(), scale),
                           Text(figures, justify="right"),
                           Text(percent(g), justify="right", style=STATUS_STYLE[g.status]),
                           self._outlook(t), key=t.team)
@@ -239,10 +242,16 @@ class QuotasScreen(Screen):
         return BAR if self.app.size.width >= 100 else 12
 
     def _outlook(self, team: TeamUsage) -> Text:
+        """The metric's own outlook: the forecast for GPU-hours, the room left otherwise."""
         g = team.gauge(self.metric)
-        f = g.forecast if self.metric == "gpu_hours" else None
+        if self.metric != "gpu_hours":
+            if g.limit.reference is None:
+                return Text("no limit", style="dim")
+            return Text(headroom_text(g), style=STATUS_STYLE[g.status])
+        f = g.forecast
         if f is None or self.period_offset:
-            return status_text(g)
+            return status_text(g) if g.limit.reference is not None else \
+                Text("no limit", style="dim")
         if f.over_since is not None:
             return Text(f"✗ over since {day(f.over_since)}", style="bold red")
         text = Text(f"→ {amount('gpu_hours', f.at_end)} by period end")
@@ -297,8 +306,9 @@ class QuotasScreen(Screen):
             detail.update(Text("No usage yet: press r to read it from W&B."
                                if report is None and not self.pending else "", style="dim"))
             return
-        detail.update(team_detail(team, report.now, bool(self.period_offset),
-                                  narrow=self.app.size.width < 100))
+        series = D.history(self.app.session, self.view, team.team, self.metric)
+        detail.update(team_detail(team, self.metric, series, report.now,
+                                  bool(self.period_offset), narrow=self.app.size.width < 100))
 
     def _draw_team(self) -> None:
         report = self.view.report

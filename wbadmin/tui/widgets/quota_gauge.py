@@ -2,58 +2,36 @@
 
 A gauge is a bar: the used part filled in eighths of a cell, coloured by status (green
 within limits, yellow past the soft limit, red past the hard one), with `┊` at the soft
-limit and `│` at the hard one. A team without limits gets a plain bar on a shared scale.
+limit and `│` at the hard one. Every bar of a metric is on one scale (core/quotas/scale.py),
+so a team without limits (cyan) compares with the others.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from ...core.quotas.scale import HARD_MARK, gauge_cells
 from ...core.quotas.usage import Gauge
 
-EIGHTHS = " ▏▎▍▌▋▊▉█"
 SPARKS = "▁▂▃▄▅▆▇█"
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "over": "red", "none": "cyan"}
 STATUS_WORD = {"ok": "ok", "warn": "warning", "over": "OVER", "none": ""}
-SOFT_MARK, HARD_MARK, EMPTY = "┊", "│", "·"
 
 
-def scale_of(gauge: Gauge, shared_max: float) -> float:
-    """What a full bar stands for: a little past the hard limit, or past the usage."""
-    ref = gauge.limit.hard or gauge.limit.soft
-    if ref:
-        return max(ref * 1.2, gauge.used * 1.02)
-    return max(shared_max, 1e-9)
-
-
-def bar(gauge: Gauge, width: int, shared_max: float = 0.0) -> Text:
-    """The gauge as `width` cells."""
-    scale = scale_of(gauge, shared_max)
+def bar(gauge: Gauge, width: int, scale: float) -> Text:
+    """The gauge as `width` cells on `scale` (what a full bar stands for: one per metric,
+    `UsageReport.scale`, so every team's bar of a metric compares)."""
     style = STATUS_STYLE[gauge.status]
-    filled = max(0.0, min(width, gauge.used / scale * width))
-    full = int(filled)
-    part = round((filled - full) * 8)
-    if part == 8:
-        full, part = full + 1, 0
-    cells: list[tuple[str, str]] = [("█", style)] * full
-    if part and full < width:
-        cells.append((EIGHTHS[part], style))
-    while len(cells) < width:
-        cells.append((EMPTY, "grey37"))
-    if gauge.used > 0 and not any(c == "█" or c in EIGHTHS[1:] for c, _ in cells):
-        cells[0] = ("▏", style)  # a sliver, so some use never looks like none
-    for limit, mark in ((gauge.limit.soft, SOFT_MARK), (gauge.limit.hard, HARD_MARK)):
-        if limit is None:
-            continue
-        at = min(width - 1, int(limit / scale * width))
-        char, cell_style = cells[at]
-        if char == EMPTY:
-            cells[at] = (mark, "bold" if mark == HARD_MARK else "")
-        else:  # the mark inside the filled part: keep the fill, show the mark's place
-            cells[at] = (mark, f"bold {style} reverse")
     text = Text()
-    for char, cell_style in cells:
-        text.append(char, style=cell_style)
+    for cell in gauge_cells(gauge, scale, width):
+        if cell.kind == "fill":
+            text.append(cell.char, style=style)
+        elif cell.kind == "empty":
+            text.append(cell.char, style="grey37")
+        elif cell.kind == "mark":
+            text.append(cell.char, style="bold" if cell.char == HARD_MARK else "")
+        else:  # the mark inside the filled part: keep the fill, show the mark's place
+            text.append(cell.char, style=f"bold {style} reverse")
     return text
 
 
