@@ -166,7 +166,7 @@ class ExplorerScreen(Screen):
 
     def action_open_in_wandb(self) -> None:
         location = self.current()
-        url = location.url(self.app.session.profile.app_url, self.app.org) if location else None
+        url = location.url(self.app.session.web_app_url, self.app.org) if location else None
         if url is None:
             self.notify("no W&B page for this (the sandbox has no web UI)", severity="warning")
             return
