@@ -1,67 +1,98 @@
-"""The layering rules of ARCHITECTURE.md, checked on the source and at import time."""
+"""The layering rules of ARCHITECTURE.md: which layer may import which (import-linter's
+contracts in pyproject.toml), and which dependencies stay unloaded until they are used."""
 
 from __future__ import annotations
 
-import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "wbadmin"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "wbadmin"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
-FORBIDDEN = {
-    "core": ("textual", "wbadmin.tui"),
-    "sandbox": ("textual", "wbadmin.tui", "wbadmin.core"),
+# The sandbox's server stack: started only by `wbadmin sandbox serve` or the embedded launcher.
+SANDBOX_STACK = ("wbadmin.sandbox", "uvicorn", "starlette", "graphql", "orjson")
+# Found by wbadmin's tests, never by a user's install.
+TEST_ONLY = ("wandb", "pytest", "hypothesis", "pyte")
+
+# Importing every module of a layer (as a command or a screen does) loads none of these.
+LAYER_LEAVES_UNLOADED = {
+    # keyring: backend discovery can be slow (D-Bus); credentials import it when asked.
+    "core": ("textual", "wbadmin.tui", "wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    "sandbox": ("textual", "wbadmin.tui", "wbadmin.core", "wbadmin.cli", *TEST_ONLY),
+    # ARCHITECTURE: the CLI imports core; the TUI and the sandbox lazily, when a command needs
+    # them, so `wbadmin teams` never pays for Textual or the server.
+    "cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    # The TUI starts the sandbox through wbadmin.embedded only when the session uses it.
+    "tui": ("wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+}
+
+# Single modules whose docstrings or comments promise a lazy import.
+MODULE_LEAVES_UNLOADED = {
+    "wbadmin.cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    # "the client pulls in httpx: imported when connecting, not at start-up"
+    "wbadmin.core.session": ("httpx", "wbadmin.core.client", "keyring"),
+    "wbadmin.core.credentials": ("keyring",),
+    # the one place joining core and the sandbox imports the sandbox when it launches it
+    "wbadmin.embedded": SANDBOX_STACK,
 }
 
 
-def _imports(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names = []
-    package = "wbadmin." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts[:-1])
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # resolve relative imports against the module's package
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                names.append(".".join([*base, node.module] if node.module else base))
-            elif node.module:
-                names.append(node.module)
-    return names
+def lint_imports() -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=ROOT,
+                          capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_layer_source_never_imports_forbidden(layer: str) -> None:
-    layer_dir = PACKAGE / layer
-    if not layer_dir.exists():
-        pytest.skip(f"wbadmin/{layer} does not exist yet")
-    bad = []
-    for path in layer_dir.rglob("*.py"):
-        for name in _imports(path):
-            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
-                bad.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
-    assert bad == []
+def test_import_linter_contracts_are_kept() -> None:
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_layer_import_loads_no_forbidden_module(layer: str) -> None:
-    if not (PACKAGE / layer).exists():
-        pytest.skip(f"wbadmin/{layer} does not exist yet")
-    modules = sorted(
-        "wbadmin." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts)
-        for p in (PACKAGE / layer).rglob("*.py")
-    )
-    modules = [m.removesuffix(".__init__") for m in modules]
+def test_import_linter_catches_a_forbidden_import(tmp_path: Path) -> None:
+    """The contracts bite: core importing Textual breaks them (on a copy of the package)."""
+    copy = tmp_path / "wbadmin"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (copy / "core" / "sneaky.py").write_text("import textual\n")
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=tmp_path,
+                            capture_output=True, text=True,
+                            env={"PATH": str(LINT_IMPORTS.parent), "PYTHONPATH": str(tmp_path)})
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "wbadmin.core.sneaky -> textual" in result.stdout
+
+
+def _modules(layer: str) -> list[str]:
+    return sorted(
+        ("wbadmin." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts))
+        .removesuffix(".__init__")
+        for p in (PACKAGE / layer).rglob("*.py"))
+
+
+def _loaded_after_importing(modules: list[str], watched: tuple[str, ...]) -> list[str]:
+    """Which of `watched` (or their submodules) a fresh interpreter holds after importing
+    `modules`."""
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"bad = [m for m in sys.modules if any(m == f or m.startswith(f + '.') "
-        f"for f in {FORBIDDEN[layer]!r})]\n"
+        f"bad = {{w for w in {watched!r} for m in sys.modules\n"
+        f"       if m == w or m.startswith(w + '.')}}\n"
         "print(','.join(sorted(bad)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return [name for name in out.stdout.strip().split(",") if name]
+
+
+@pytest.mark.parametrize("layer", sorted(LAYER_LEAVES_UNLOADED))
+def test_importing_a_layer_loads_nothing_it_defers(layer: str) -> None:
+    assert _loaded_after_importing(_modules(layer), LAYER_LEAVES_UNLOADED[layer]) == []
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_LEAVES_UNLOADED))
+def test_importing_a_module_loads_nothing_it_defers(module: str) -> None:
+    assert _loaded_after_importing([module], MODULE_LEAVES_UNLOADED[module]) == []

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import key_of
 from tests.core.conftest import Home
+from wbadmin.core.session import Session
 from wbadmin.core.settings import (
     AccessSettings,
     ConfigFileError,
@@ -401,3 +403,15 @@ def test_settings_and_credentials_import_no_ui_and_no_sdk() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_links_go_to_the_web_app_and_never_to_the_sandbox(isolated_home: Home,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", key_of("alice"))
+    saas = Session.resolve(flags={"base_url": "https://api.wandb.ai"})
+    assert saas.web_app_url == "https://wandb.ai"
+    self_hosted = Session.resolve(flags={"base_url": "https://wandb.acme.internal"})
+    assert self_hosted.web_app_url == "https://wandb.acme.internal"
+    # the sandbox profile pointed at `wbadmin sandbox serve`: W&B's API, but no web UI
+    served = Session.resolve("sandbox", flags={"base_url": "http://127.0.0.1:8080"})
+    assert served.profile.app_url == "http://127.0.0.1:8080" and served.web_app_url is None

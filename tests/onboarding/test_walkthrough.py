@@ -211,6 +211,31 @@ def test_cli_team_dry_run_then_apply_then_nothing_left(cli, live, sandbox_db) ->
     assert "data from the cache" not in again.err  # planned from W&B, not the cache
 
 
+def test_cli_done_links_go_to_the_web_app_of_a_real_server(cli, live, sandbox_db) -> None:
+    """A server that is not the sandbox (here LIVE at its base URL, as a self-hosted W&B, whose
+    web app is the host itself) gets a link to each thing made."""
+    done = cli("onboard", "team", "research-team", "--name", "vision-nlp", "--admin", "bob",
+               "--yes")
+    assert done.code == 0, done.err
+    assert f"project vision-nlp/vision-nlp-evals  {live}/vision-nlp/vision-nlp-evals" \
+        in done.out
+    assert "no web UI" not in done.out
+
+
+def test_cli_done_on_the_sandbox_links_nowhere_and_names_a_command(cli, monkeypatch) -> None:
+    """The sandbox speaks W&B's API only: a link to its port would open nothing."""
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    done = cli("onboard", "team", "research-team", "--name", "vision-nlp", "--admin", "bob",
+               "--sandbox", "--yes")
+    assert done.code == 0, done.err
+    assert "project vision-nlp/vision-nlp-evals" in done.out
+    assert "http" not in done.out
+    assert ("the sandbox has no web UI: `wbadmin members vision-nlp --profile sandbox` "
+            "lists the team") in done.out
+    members = cli("members", "vision-nlp", "--profile", "sandbox")
+    assert members.code == 0 and "bob" in members.out, members.err
+
+
 def test_cli_bad_input_is_one_line_per_problem_and_nothing_applied(cli, live, sandbox_db,
                                                                   tmp_path: Path) -> None:
     bad = cli("onboard", "team", "research-team", "--name", "Vision NLP", "--member",

@@ -78,6 +78,32 @@ async def test_marked_people_get_one_plan(tmp_path) -> None:
             if all("vision-research" in r for r in roles):
                 break
         assert all("vision-research" in r for r in roles)
+        # Applied: the marks are spent, so the next action is not on bob and carol again.
+        await settle(app, pilot)
+        assert screen.marked == set()
+        assert not any(str(cells[0]) == "◉" for cells in table.cells)
+        assert screen.query_one("#people-pane").border_subtitle == ""
+        assert screen.targets() == [screen.selected().username]
+
+
+async def test_marks_stay_when_the_plan_is_cancelled() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_access(app, pilot)
+        table = screen.query_one("#people", FastTable)
+        for name in ("bob", "carol"):
+            table.move_cursor(row=[p.username for p in screen.rows].index(name))
+            await pilot.press("space")
+        await pilot.press("a")
+        await pilot.pause()
+        await choose(app, pilot, "vision-research")
+        await choose(app, pilot, "member")
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("enter")  # Cancel has the focus
+        await settle(app, pilot)
+        assert isinstance(app.screen, AccessScreen)
+        assert screen.marked == {"bob", "carol"}
+        assert screen.query_one("#people-pane").border_subtitle == "2 marked"
 
 
 async def test_demoting_yourself_needs_the_typed_phrase() -> None:

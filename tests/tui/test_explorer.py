@@ -61,6 +61,27 @@ async def test_filter_shows_n_of_m_and_esc_clears() -> None:
         assert len([n for n in tree.root.children if n.data.kind == "team"]) == 9
 
 
+async def test_filter_count_counts_what_matched_and_names_it() -> None:
+    """'rag' names 3 projects and 1 registry collection (the 2 teams above those projects are
+    shown, but match nothing themselves): of all 9 teams, 29 projects, 2 registries and 7
+    collections."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"rag")
+        await pilot.pause()
+        tree = app.screen.query_one(OrgTree)
+        assert tree.find(Location("collection", name="rag-embedder-v1", registry="model"))
+        count = app.screen.query_one("#filter-count")
+        assert str(count.render()) == "4 of 47 match: 3 projects, 1 collection"
+        app.screen.query_one("#tree-filter", Input).value = "eval"
+        await pilot.pause()
+        assert str(count.render()) == "5 of 47 match: 1 team, 4 projects"
+        app.screen.query_one("#tree-filter", Input).value = "no-such-thing"
+        await pilot.pause()
+        assert str(count.render()) == "0 of 47 match"
+
+
 async def test_jump_to_a_project_and_back() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

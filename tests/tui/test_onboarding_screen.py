@@ -94,14 +94,17 @@ async def test_a_team_walkthrough_end_to_end(tmp_path: Path) -> None:
         summary = screen_text(app, "#ob-done-summary")
         assert "✓ 9 changes applied and verified by a re-read" in summary
         assert "vision-nlp-quota.toml" in summary
+        # The sandbox has no web UI: what was made is listed, with no link to its port.
+        assert "The sandbox has no web UI: the Explorer shows what now exists" in summary
+        assert "o: open" not in summary
         links = screen.query_one("#ob-links")
         prompts = [str(links.get_option_at_index(i).prompt) for i in range(links.option_count)]
-        assert any("project vision-nlp/vision-nlp-evals" in p and "/vision-nlp/vision-nlp-evals"
-                   in p for p in prompts)
+        assert "▤ project vision-nlp/vision-nlp-evals" in prompts
+        assert not any("http" in p or "127.0.0.1" in p for p in prompts), prompts
         opened: list[str] = []
         app.open_url = lambda url, **_: opened.append(url)
         await pilot.press("o")
-        assert opened == [f"{app.session.profile.app_url.rstrip('/')}/vision-nlp"]
+        assert opened == []
 
         # W&B (the sandbox, over HTTP) shows what the walkthrough created.
         team = await wandb(app, "query T($n: String!) { entity(name: $n) { isTeam members "

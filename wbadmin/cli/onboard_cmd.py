@@ -309,12 +309,17 @@ def _through_path(args: argparse.Namespace, session: Session, wt: W.Walkthrough,
 
 
 def _summary(wt: W.Walkthrough, session: Session, stream) -> None:
-    base = (session.profile.app_url or "").rstrip("/")
+    base = (session.web_app_url or "").rstrip("/")
     for link in wt.link_list():
         if link.kind == "quota":
             continue
         url = f"{base}/{link.path}" if base and link.path else ""
         print(f"  {link.label}" + (f"  {url}" if url else ""), file=stream)
+    if session.on_sandbox:  # its port serves the API only: say where to look instead
+        team = wt.get_inputs().team
+        see = (f": `wbadmin members {team} --profile {session.profile.name}` lists the team"
+               if team else "")
+        print(f"the sandbox has no web UI{see}", file=stream)
     if wt.quota_path:
         print(f"quota policy written to {wt.quota_path}: merge it into your quota policy "
               "file (wbadmin applied nothing to quotas)", file=stream)

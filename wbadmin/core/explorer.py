@@ -122,6 +122,45 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+# What a filter can match by name, as (table, one, many).
+FILTERED_KINDS = (("teams", "team", "teams"), ("projects", "project", "projects"),
+                  ("registries", "registry", "registries"),
+                  ("collections", "collection", "collections"))
+
+
+@dataclass(frozen=True)
+class FilterMatches:
+    """How many teams, projects, registries and collections a filter matches by name (the
+    Explorer shows a team or registry that does not match itself when something in it does),
+    out of how many there are."""
+
+    matched: dict[str, int]  # table -> how many match, in FILTERED_KINDS order
+    total: int
+
+    @property
+    def count(self) -> int:
+        return sum(self.matched.values())
+
+    def headline(self) -> str:
+        return f"{self.count:,} of {self.total:,} match"
+
+    def breakdown(self) -> str:
+        """'3 projects, 1 collection': the kinds that matched, in the tree's order."""
+        return ", ".join(f"{n:,} {one if n == 1 else many}"
+                         for table, one, many in FILTERED_KINDS
+                         if (n := self.matched[table]))
+
+
+def filter_matches(cache: Cache, text: str) -> FilterMatches:
+    matched, total = {}, 0
+    for table, _one, _many in FILTERED_KINDS:
+        row = cache.query(f"SELECT COUNT(*), COALESCE(SUM(name LIKE ? ESCAPE '\\'), 0) "
+                          f"FROM {table}", (_like(text),))[0]
+        total += row[0]
+        matched[table] = row[1]
+    return FilterMatches(matched=matched, total=total)
+
+
 def org_summary(cache: Cache) -> OrgSummary:
     return OrgSummary(
         name=cache.meta("org") or None,

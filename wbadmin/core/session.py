@@ -290,8 +290,20 @@ class Session:
         return self._journal
 
     @property
+    def on_sandbox(self) -> bool:
+        """Whether the server is wbadmin's sandbox: the embedded one, or the `sandbox` profile
+        pointed at a `wbadmin sandbox serve`."""
+        return self.sandbox or self.profile.name == SANDBOX_PROFILE
+
+    @property
+    def web_app_url(self) -> str | None:
+        """W&B's web app for this server, to link to (https://wandb.ai for api.wandb.ai); None
+        on the sandbox, which speaks W&B's API but has no web UI."""
+        return None if self.on_sandbox else self.profile.app_url
+
+    @property
     def mode(self) -> str:
         """The header badge: SANDBOX, LIVE or OFFLINE."""
         if self.offline:
             return "OFFLINE"
-        return "SANDBOX" if self.sandbox or self.profile.name == SANDBOX_PROFILE else "LIVE"
+        return "SANDBOX" if self.on_sandbox else "LIVE"

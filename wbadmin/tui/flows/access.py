@@ -3,6 +3,7 @@ guard (last admins, yourself: typed confirmation), confirm the plan, apply, repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -91,39 +92,44 @@ def _bulk(app: WbAdminApp, bulk) -> Plan | None:
     return bulk.plan
 
 
-async def confirm_and_apply(app: WbAdminApp, plan: Plan, scope: str = "org") -> None:
-    """Guard rails (typed phrase), then the plan with Cancel focused, then the engine."""
+async def confirm_and_apply(app: WbAdminApp, plan: Plan, scope: str = "org") -> bool:
+    """Guard rails (typed phrase), then the plan with Cancel focused, then the engine.
+    True when the plan was applied in full (or W&B already showed it)."""
     if plan.is_empty:
         app.notify("nothing to change: everyone already has that", timeout=4)
-        return
+        return False
     service = AccessService(app.session.cache)
     try:
         review = service.review(plan)
     except AccessError as exc:
         app.notify(str(exc), markup=False, severity="error", timeout=10)
-        return
+        return False
     if review.phrase and not await app.push_screen_wait(TypedConfirmScreen(
             "; ".join(c.message for c in review.concerns), review.phrase)):
-        return
+        return False
     if not await app.push_screen_wait(PlanScreen(plan, note="\n".join(review.notes))):
-        return
-    await apply_plan(app, plan, scope)
+        return False
+    return await apply_plan(app, plan, scope)
 
 
-def start_access_flow(app: WbAdminApp, action: str, people: list[str]) -> None:
-    _access_flow(app, action, people)
+def start_access_flow(app: WbAdminApp, action: str, people: list[str],
+                      on_applied: Callable[[], None] | None = None) -> None:
+    """`on_applied` runs once the plan applied in full (the screen clears its marks then;
+    a cancelled or failed apply keeps them for another try)."""
+    _access_flow(app, action, people, on_applied)
 
 
 # `work` runs these as workers of their first argument, the app.
 @work(exclusive=True, group="change")
-async def _access_flow(app: WbAdminApp, action: str, people: list[str]) -> None:
+async def _access_flow(app: WbAdminApp, action: str, people: list[str],
+                       on_applied: Callable[[], None] | None) -> None:
     try:
         plan = await _plan_for(app, action, people)
     except AccessError as exc:
         app.notify(str(exc), markup=False, severity="error", timeout=10)
         return
-    if plan is not None:
-        await confirm_and_apply(app, plan)
+    if plan is not None and await confirm_and_apply(app, plan) and on_applied is not None:
+        on_applied()
 
 
 def start_fix_flow(app: WbAdminApp, finding: Finding) -> None:

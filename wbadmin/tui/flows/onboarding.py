@@ -138,6 +138,9 @@ async def _apply_flow(app: WbAdminApp, screen: OnboardingScreen) -> None:
         summary.append(_home(wt.quota_path), style="bold")
         summary.append(": merge it into your quota policy (W&B has no quotas; wbadmin applied "
                        "nothing there).", style="dim")
-    summary.append("\no: open the highlighted link · n: a new walkthrough", style="dim")
-    screen.query_one(DonePane).show(summary, wt.link_list(), app.session.profile.app_url)
+    web = app.session.web_app_url
+    summary.append("\no: open the highlighted link · n: a new walkthrough" if web else
+                   "\nThe sandbox has no web UI: the Explorer shows what now exists · "
+                   "n: a new walkthrough", style="dim")
+    screen.query_one(DonePane).show(summary, wt.link_list(), web)
     screen.go("done")

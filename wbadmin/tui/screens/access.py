@@ -261,10 +261,13 @@ class AccessScreen(Screen):
                 self._load_people()
             self.table.focus()
         elif self.marked:
-            self.marked.clear()
-            self._load_people(self.limit)
+            self.clear_marks()
         else:
             self.app.action_history_back()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._load_people(self.limit)
 
     def action_mark(self) -> None:
         person = self.selected()
@@ -322,7 +325,8 @@ class AccessScreen(Screen):
             return
         from ..flows.access import start_access_flow
 
-        start_access_flow(self.app, action, people)
+        start_access_flow(self.app, action, people,
+                          on_applied=self.clear_marks if self.marked else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("team_role", "add_to_team", "remove_from_team", "org_role",

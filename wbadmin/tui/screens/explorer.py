@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
+from ...core import explorer as X
 from ..locations import Location
 from ..widgets.api_log import ApiLog
 from ..widgets.detail import DetailPane
@@ -130,8 +131,10 @@ class ExplorerScreen(Screen):
         tree = self.tree
         text = Text()
         if tree.filter_text:
-            text.append(f"{tree.shown:,} of {tree.total:,}", style="bold")
-            text.append(" teams and projects match", style="dim")
+            matches = X.filter_matches(tree.cache, tree.filter_text)
+            text.append(matches.headline(), style="bold")
+            if matches.count:
+                text.append(f": {matches.breakdown()}", style="dim")
         self.query_one("#filter-count", Static).update(text)
 
     def action_back(self) -> None:
@@ -166,7 +169,7 @@ class ExplorerScreen(Screen):
 
     def action_open_in_wandb(self) -> None:
         location = self.current()
-        url = location.url(self.app.session.profile.app_url, self.app.org) if location else None
+        url = location.url(self.app.session.web_app_url, self.app.org) if location else None
         if url is None:
             self.notify("no W&B page for this (the sandbox has no web UI)", severity="warning")
             return

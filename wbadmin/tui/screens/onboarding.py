@@ -160,7 +160,7 @@ class OnboardingScreen(Screen):
                                   "open_link") or None
         allowed = {
             "apply": self.step == "review" and self._can_apply(),
-            "open_link": self.step == "done",
+            "open_link": self.step == "done" and self.app.session.web_app_url is not None,
             "start_over": self.step == "done",
             "discard": self.step == "template" and (
                 self.query_one(TemplatePicker).highlighted_id() or "").startswith("w:"),
@@ -319,9 +319,10 @@ class OnboardingScreen(Screen):
 
     def action_open_link(self) -> None:
         link = self.query_one(DonePane).selected()
-        base = self.app.session.profile.app_url
+        base = self.app.session.web_app_url
         if link is None or not base:
-            self.notify("no W&B page for this", severity="warning")
+            self.notify("no W&B page for this" if base else "the sandbox has no web UI",
+                        severity="warning")
             return
         url = f"{base.rstrip('/')}/{link.path}"
         self.app.open_url(url)

@@ -72,6 +72,8 @@ class DonePane(Vertical):
         yield OptionList(id="ob-links")
 
     def show(self, summary: Text, links: list[Link], app_url: str | None) -> None:
+        """What now exists; with its web page when there is a web app (`app_url`; None for the
+        sandbox, which has none)."""
         self.border_title = "Done"
         self.links = [link for link in links if link.path]
         self.query_one("#ob-done-summary", Static).update(summary)
@@ -80,9 +82,9 @@ class DonePane(Vertical):
         base = (app_url or "").rstrip("/")
         for i, link in enumerate(self.links):
             prompt = Text.assemble((f"{LINK_ICONS.get(link.kind, '·')} ", "cyan"), link.label)
-            prompt.append("   ")
-            prompt.append(f"{base}/{link.path}" if base else f"/{link.path}",
-                          style="dim underline")
+            if base:
+                prompt.append("   ")
+                prompt.append(f"{base}/{link.path}", style="dim underline")
             options.add_option(Option(prompt, id=str(i)))
         if self.links:
             options.highlighted = 0

@@ -43,8 +43,6 @@ class OrgTree(Tree[NodeData]):
         self.filter_text = ""
         self.user_expanded: set[str] = set()
         self.guide_depth = 3
-        self.shown = 0
-        self.total = 0
 
     # ---- building ------------------------------------------------------------------------
 
@@ -92,14 +90,11 @@ class OrgTree(Tree[NodeData]):
         text = self.filter_text
         counts = X.project_counts(self.cache, text) if text else {}
         all_teams = X.teams(self.cache)
-        self.total = len(all_teams) + summary.projects
-        self.shown = 0
         budget = FILTER_LINES
         for team in all_teams:
             matches = counts.get(team.name, 0) if text else team.projects
             if text and text.lower() not in team.name.lower() and not matches:
                 continue
-            self.shown += 1 + (matches or 0)
             node = root.add(self._team_label(team, matches if text else None),
                             data=Location("team", team=team.name),
                             allow_expand=bool(matches))
