@@ -142,6 +142,7 @@ class WbAdminApp(App):
 
     def on_screen_resume(self) -> None:
         self.screen.set_class(self.size.width < 100, "narrow")
+        self.update_header()
 
     @property
     def org(self) -> str | None:
@@ -314,16 +315,12 @@ class WbAdminApp(App):
         if session.read_only:
             badges.append("READ-ONLY")
         header.badges = tuple(badges)
-        location = self.history[-1] if self.history else Location("org")
-        # The screen the header sits on names the mode (it may not be the active one yet).
+        # The breadcrumb names what the pane of the header's screen shows (that screen may not
+        # be the active one yet), not the last place visited on some other screen.
         mode = getattr(header.screen, "mode_name", None) or self.current_mode
-        if mode == "explorer":
-            header.crumbs = tuple(location.crumbs(self.org))
-        else:
-            crumbs = [self.org or "organization", mode]
-            if mode == "access" and location.kind == "user" and location.name:
-                crumbs.append(location.name)
-            header.crumbs = tuple(crumbs)
+        crumbs_of = getattr(header.screen, "crumbs", None)
+        header.crumbs = tuple(crumbs_of() if callable(crumbs_of)
+                              else [self.org or "organization", mode])
 
     # ---- navigation ----------------------------------------------------------------------
 

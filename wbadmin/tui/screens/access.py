@@ -168,6 +168,11 @@ class AccessScreen(Screen):
         if not self.found:
             table.add_row(Text("✓", style="green"), Text("nothing to report"), "")
 
+    def crumbs(self) -> list[str]:
+        """The header's breadcrumb: the screen, and the person its detail shows."""
+        shown = [self._shown_person] if self._shown_person else []
+        return [self.app.org or "organization", "access", *shown]
+
     def selected(self) -> P.Person | None:
         row = self.table.cursor_row
         return self.rows[row] if 0 <= row < len(self.rows) else None
@@ -192,6 +197,7 @@ class AccessScreen(Screen):
             return  # already shown (a reload re-highlights the same row)
         self._shown_person = person.username if person else None
         if person is None:
+            self.app.update_header()
             identity = self.app.session.cached_identity()
             if identity is not None and not identity.scim:
                 box.update(Text(

@@ -63,6 +63,10 @@ class ExplorerScreen(Screen):
     def detail(self) -> DetailPane:
         return self.query_one(DetailPane)
 
+    def crumbs(self) -> list[str]:
+        """The header's breadcrumb: the place the detail pane shows."""
+        return (self.detail.location or Location("org")).crumbs(self.app.org)
+
     def on_mount(self) -> None:
         box = self.query_one("#tree-filter", Input)
         box.display = False
