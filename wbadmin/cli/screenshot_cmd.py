@@ -19,7 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     shot.add_argument("--all", type=Path, metavar="DIR",
                       help="render every screen into DIR (SVG, plus PNG via rsvg-convert)")
     shot.add_argument("--png", action="store_true", help="also write OUT.png")
+    shot.add_argument("--size", type=terminal_size, metavar="COLSxROWS",
+                      help="the terminal size to render at, e.g. 160x48 (default: the "
+                           "screen state's own)")
     shot.set_defaults(handler=cmd_screenshot)
+
+
+def terminal_size(text: str) -> tuple[int, int]:
+    cols, sep, rows = text.lower().partition("x")
+    if not (sep and cols.isdigit() and rows.isdigit()) or int(cols) < 40 or int(rows) < 12:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a terminal size: give COLSxROWS, at least 40x12, e.g. 160x48")
+    return int(cols), int(rows)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
@@ -34,6 +45,6 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     if args.screen not in SCENARIOS:
         raise CliError(f"unknown screen {args.screen!r}; choose one of {', '.join(SCENARIOS)}",
                        USAGE)
-    for path in save(args.screen, args.out, png=args.png):
+    for path in save(args.screen, args.out, png=args.png, size=args.size):
         print(path)
     return 0

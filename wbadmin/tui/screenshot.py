@@ -269,11 +269,13 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
 }
 
 
-async def capture(name: str, workdir: Path | None = None) -> str:
-    """The SVG of scenario `name`."""
+async def capture(name: str, workdir: Path | None = None,
+                  size: tuple[int, int] | None = None) -> str:
+    """The SVG of scenario `name` (at its own terminal size, or `size`)."""
     if name not in SCENARIOS:
         raise KeyError(name)
-    _, scenario, size = SCENARIOS[name]
+    _, scenario, own_size = SCENARIOS[name]
+    size = size or own_size
     with tempfile.TemporaryDirectory(prefix="wbadmin-shot-") as tmp, _default_config(tmp):
         app = make_demo_app(Path(workdir or tmp))
         async with app.run_test(size=size, notifications=True) as pilot:
@@ -336,8 +338,9 @@ def to_png(svg_path: Path, png_path: Path, width: int = 1400) -> bool:
     return True
 
 
-def save(name: str, out: Path, png: bool = False) -> list[Path]:
-    svg = asyncio.run(capture(name))
+def save(name: str, out: Path, png: bool = False,
+         size: tuple[int, int] | None = None) -> list[Path]:
+    svg = asyncio.run(capture(name, size=size))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(svg)
     written = [out]
