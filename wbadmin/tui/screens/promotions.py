@@ -113,7 +113,7 @@ class PromotionsScreen(Screen):
         if service is None:
             return
         try:
-            items = await service.queue(self.app.org or "")
+            items = await service.queue(self.app.org or "", holders=True)
         except Exception as exc:
             self.live_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self._draw_title()
@@ -159,7 +159,7 @@ class PromotionsScreen(Screen):
         # The registry gets a column only when the queue spans more than one.
         several = len({i.version.ref.registry for i in self.items}) > 1
         table.add_columns(" ", *(["registry"] if several else []), "collection", "ver",
-                          "target", "age", "by", "appr", "ok")
+                          "target", "age", "by", "appr", "ok", "metrics")
         now = self.app.clock()
         for item in self.items:
             r, ref = item.record, item.version.ref
@@ -171,12 +171,20 @@ class PromotionsScreen(Screen):
             table.add_row(mark, *([ref.registry] if several else []), Text(ref.collection),
                           item.version.version, r.target,
                           humanize.ago(D.requested_ts(r), now), Text(r.requested_by), need,
-                          checks, key=key_of(item))
+                          checks, self._regression_cell(item), key=key_of(item))
         keys = [key_of(i) for i in self.items]
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
         self._draw_title()
         self._show_detail()
+
+    @staticmethod
+    def _regression_cell(item: QueueItem) -> Text:
+        """`2 regressed` where metrics got worse than the holder's beyond the policy's
+        threshold (the detail names them)."""
+        if regressed := item.regressions:
+            return Text(f"{len(regressed)} regressed", style="bold red")
+        return Text("")
 
     def _draw_title(self) -> None:
         pane = self.query_one("#promo-queue-pane")
