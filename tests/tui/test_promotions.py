@@ -473,10 +473,17 @@ async def test_a_mistyped_production_name_asks_again_and_keeps_the_comment() -> 
 
 def diff_cells(screen) -> dict[str, Text]:
     """The detail's metadata diff: key -> the candidate's cell (with its marker)."""
+    from rich.console import Group
     from rich.table import Table
 
-    group = screen.query_one("#promo-body").content
-    table = next(r for r in group.renderables if isinstance(r, Table))
+    def tables(renderable):
+        if isinstance(renderable, Table):
+            yield renderable
+        elif isinstance(renderable, Group):
+            for inner in renderable.renderables:
+                yield from tables(inner)
+
+    table = next(tables(screen.query_one("#promo-body").content))
     keys = [str(c) for c in table.columns[0]._cells]
     return dict(zip(keys, table.columns[2]._cells, strict=True))
 
@@ -496,16 +503,21 @@ async def test_worse_metrics_are_red_and_regressions_flag_the_row() -> None:
         cells = diff_cells(screen)
         # A loss that went up reads as a regression in red, not as a gain.
         loss = cells["run.loss"]
-        assert "▲" in loss.plain and "regression" in loss.plain and "red" in styles_of(loss)
+        assert "▲ +" in loss.plain and "%" in loss.plain and "red" in styles_of(loss)
+        assert "better" not in loss.plain
         for key, row in rows.items():
             if row["change"] == "better":
                 assert "better" in cells[key].plain and "green" in styles_of(cells[key])
             elif row["change"] == "worse" and not row["regression"]:
                 assert "worse" in cells[key].plain and "red" in styles_of(cells[key])
         text = text_of(screen.query_one("#promo-body"))
-        assert "regressions" in text and "by more than 5%" in text
-        # The request's row in the queue says how many metrics regressed.
+        note = next(line for line in text.splitlines() if "✗ regressions" in line)
+        assert "by more than 5%" in note and "run.loss" in note
+        # The request's row in the queue is marked, and the hint below says how many.
+        assert len(detail.regressions) >= 1
         table = screen.query_one("#promo-queue", DataTable)
         row = table.get_row("inference-systems/model/intent-classifier:v12")
-        assert str(row[-1]) == f"{len(detail.regressions)} regressed"
-        assert len(detail.regressions) >= 1
+        assert str(row[-1]).endswith("!")
+        hint = text_of(screen.query_one("#promo-hint"))
+        assert "! metrics worse than the current holder's by more than 5%" in hint
+        assert f"intent-classifier:v12 ({len(detail.regressions)})" in hint

@@ -159,7 +159,7 @@ class PromotionsScreen(Screen):
         # The registry gets a column only when the queue spans more than one.
         several = len({i.version.ref.registry for i in self.items}) > 1
         table.add_columns(" ", *(["registry"] if several else []), "collection", "ver",
-                          "target", "age", "by", "appr", "ok", "metrics")
+                          "target", "age", "by", "appr", "ok")
         now = self.app.clock()
         for item in self.items:
             r, ref = item.record, item.version.ref
@@ -168,23 +168,17 @@ class PromotionsScreen(Screen):
                 str(len(r.approvals))
             blocked = [b for b in item.blockers if "approvals" not in b]
             checks = Text("✗", style="bold red") if blocked else Text("✓", style="green")
+            if item.regressions:  # no room for a column: a mark, the hint below says what
+                checks.append("!", style="bold red")
             table.add_row(mark, *([ref.registry] if several else []), Text(ref.collection),
                           item.version.version, r.target,
                           humanize.ago(D.requested_ts(r), now), Text(r.requested_by), need,
-                          checks, self._regression_cell(item), key=key_of(item))
+                          checks, key=key_of(item))
         keys = [key_of(i) for i in self.items]
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
         self._draw_title()
         self._show_detail()
-
-    @staticmethod
-    def _regression_cell(item: QueueItem) -> Text:
-        """`2 regressed` where metrics got worse than the holder's beyond the policy's
-        threshold (the detail names them)."""
-        if regressed := item.regressions:
-            return Text(f"{len(regressed)} regressed", style="bold red")
-        return Text("")
 
     def _draw_title(self) -> None:
         pane = self.query_one("#promo-queue-pane")
@@ -197,6 +191,12 @@ class PromotionsScreen(Screen):
         hint = Text()
         if self.policy_error:
             hint.append(f"✗ {self.policy_error}\n", style="red")
+        if regressed := [i for i in self.items if i.regressions]:
+            percent = regressed[0].metrics.regression_percent
+            hint.append(f"! metrics worse than the current holder's by more than {percent:g}%: "
+                        + ", ".join(f"{i.version.ref.collection}:{i.version.version} "
+                                    f"({len(i.regressions)})" for i in regressed) + "\n",
+                        style="red")
         if not self.items:
             hint.append("No pending promotion requests" + ("" if self.live else
                                                            " in the cache") + ".",

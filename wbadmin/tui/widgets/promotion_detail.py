@@ -120,7 +120,7 @@ class PromotionDetail(VerticalScroll):
         return text
 
     @staticmethod
-    def _diff(detail: Detail) -> Table:
+    def _diff(detail: Detail) -> Table | Group:
         holder, v = detail.holder, detail.version
         table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False,
                       header_style="bold", expand=True)
@@ -140,12 +140,14 @@ class PromotionDetail(VerticalScroll):
             table.add_row(row["key"], _cell(row["current"]), cell)
         if v.run or (holder and holder.run):
             table.add_row("run", _run(holder.run if holder else None), _run(v.run))
-        if regressed := regressions(diff):
-            table.add_row(Text("regressions", style="bold red"), Text(
-                f"worse than {holder.version if holder else 'the holder'} by more than "
-                f"{detail.metrics.regression_percent:g}%", style="red"),
-                Text(", ".join(regressed), style="bold red"))
-        return table
+        regressed = regressions(diff)
+        if not regressed:
+            return table
+        note = Text("✗ regressions ", style="bold red")
+        note.append(f"(worse than {holder.version if holder else 'the holder'} by more than "
+                    f"{detail.metrics.regression_percent:g}%): ", style="red")
+        note.append(", ".join(regressed), style="bold red")
+        return Group(table, note)
 
     @staticmethod
     def _lineage(detail: Detail, live: bool) -> Text:
@@ -188,16 +190,16 @@ def _cell(value: Any) -> Text:
 
 def _marker(row: dict[str, Any]) -> tuple[str, str]:
     """(marker, style) for a diff row: ▲ / ▼ where a number went up or down from the current
-    holder, with the word for it (better green, worse red, a regression bold red, since up
-    is not better for a loss); ≠ for other changes."""
+    holder, with the word for it (better green, worse red; a regression bold red with its
+    relative size), since up is not better for a loss; ≠ for other changes."""
     candidate, current, change = row["candidate"], row["current"], row["change"]
     if change is None:
         return ("≠" if candidate != current and current is not None else "", "bold")
     if change == "same":
         return "", ""
     arrow = "▲" if candidate > current else "▼"
-    if row["regression"]:
-        return f"{arrow} {percent_text(row['relative'])} regression", "bold red"
+    if row["regression"]:  # the size says how far; the note under the table names it
+        return f"{arrow} {percent_text(row['relative'])}", "bold red"
     return f"{arrow} {change}", "green" if change == "better" else "red"
 
 
