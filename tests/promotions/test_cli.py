@@ -140,3 +140,54 @@ def test_a_malformed_policy_file_is_reported_with_file_and_line(cli, as_user,
     assert r.code == 8
     assert len(r.err_lines) == 1
     assert f"{policy}, line 2" in r.err and "approvals must be" in r.err
+
+
+INTENT_V12 = "inference-systems/model/intent-classifier:v12"
+
+
+def test_show_flags_worse_metrics_and_regressions(cli, as_user, tmp_path: Path) -> None:
+    as_user("grace")
+    r = cli("promote", "show", INTENT_V12, "--json")
+    assert r.code == 0, r.err
+    detail = json.loads(r.out)
+    rows = {d["key"]: d for d in detail["diff"]}
+    loss = rows["run.loss"]
+    # The seeded v12's loss is higher than production's (v10): worse, not a gain.
+    assert loss["candidate"] > loss["current"]
+    assert (loss["direction"], loss["change"], loss["regression"]) == ("lower", "worse", True)
+    accuracy = rows["metrics.accuracy"]
+    assert accuracy["direction"] == "higher"
+    assert accuracy["change"] == ("better" if accuracy["candidate"] > accuracy["current"]
+                                  else "worse")
+    assert rows["framework"]["direction"] is None and rows["framework"]["regression"] is False
+    assert detail["regressions"] == [k for k, d in rows.items() if d["regression"]]
+    assert "run.loss" in detail["regressions"]
+    assert detail["regression_percent"] == 5
+
+    text = cli("promote", "show", INTENT_V12)
+    assert text.code == 0, text.err
+    loss_line = next(line for line in text.out.splitlines() if line.startswith("run.loss"))
+    assert "lower" in loss_line and "REGRESSION" in loss_line
+    assert any(line.strip().startswith("REGRESSIONS") and "run.loss" in line
+               for line in text.out.splitlines())
+
+    # The policy's [metrics] decides: loss higher-is-better, a 10000 % threshold.
+    policy = tmp_path / "promotions.toml"
+    policy.write_text("[registries.model.production]\n[metrics]\nlower_is_better = []\n"
+                      "regression_percent = 10000\n")
+    relaxed = json.loads(cli("promote", "show", INTENT_V12, "--json", "--policy",
+                             str(policy)).out)
+    loss = next(d for d in relaxed["diff"] if d["key"] == "run.loss")
+    assert (loss["direction"], loss["change"], loss["regression"]) == ("higher", "better",
+                                                                       False)
+    assert relaxed["regressions"] == []
+
+
+def test_a_malformed_metrics_section_fails_in_one_line(cli, as_user, tmp_path: Path) -> None:
+    as_user("grace")
+    policy = tmp_path / "promotions.toml"
+    policy.write_text("[metrics]\nregression_percent = 'five'\n")
+    r = cli("promote", "show", INTENT_V12, "--policy", str(policy))
+    assert r.code == 8
+    assert len(r.err_lines) == 1
+    assert f"{policy}, line 2" in r.err and "regression_percent must be a number" in r.err

@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 from textual.widgets import Button, DataTable
 
 from tests.tui.conftest import make_app, settle
 from wbadmin.core.session import Session
 from wbadmin.tui.app import WbAdminApp
-from wbadmin.tui.screens.plan import PlanScreen, TypedConfirmScreen
+from wbadmin.tui.screens.plan import ChoiceScreen, PlanScreen, TypedConfirmScreen
 from wbadmin.tui.screens.promotion_dialogs import HistoryScreen, PromptScreen
 from wbadmin.tui.screens.promotions import PromotionsScreen
 from wbadmin.tui.screenshot import APP_NOW, make_demo_app
@@ -143,10 +144,21 @@ async def test_grace_approves_to_production_with_the_typed_confirmation() -> Non
         assert any(e.kind == "registry.move_alias" and e.status == "applied" for e in journal)
 
         # Rolling back: production goes back to v5 (plan, typed confirmation, journaled).
+        # The selected request is intent-classifier's, which has nothing to roll back: the
+        # dialog says so before it offers support-chatbot-ft's production.
+        await select(app, pilot, "intent-classifier")
         assert offered(app, "rollback")
         await pilot.press("B")
         await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        title = app.screen.title_text
+        assert "model/intent-classifier" in title and "nothing to roll back" in title
+        assert [label for _, label, _ in app.screen.options] == [
+            "model/support-chatbot-ft:production  v7 → v5"]
+        await pilot.press("enter")
+        await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
+        assert app.screen.plan.title == "Roll back model/support-chatbot-ft:production"
         await pilot.press("tab", "enter")
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirmScreen)
@@ -393,3 +405,119 @@ async def test_a_registry_member_requests_a_promotion_from_the_explorer() -> Non
             "version_index=0"))
         request = meta["wbadmin"]["promotion"]
         assert request["requested_by"] == "carol" and request["status"] == "pending"
+
+
+async def test_b_rolls_back_the_selected_rows_collection() -> None:
+    from wbadmin.core.promotions import PromotionService, load_policy
+    from wbadmin.core.promotions.record import Ref
+
+    app = make_app(user="grace")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await open_promotions(app, pilot)
+        # Two aliases wbadmin moved: rag-embedder-v1's staging, intent-classifier's production.
+        for name in ("rag-embedder-v1", "intent-classifier"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        await pilot.press("A", "enter")
+        await pilot.pause()
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        await pilot.press(*"intent-classifier", "enter")
+        await settle(app, pilot)
+        assert "production" in cached_version(app, "intent-classifier", 12)[0]
+        # Someone asks for another intent-classifier version: a row of that collection.
+        service = PromotionService(app.session.client, load_policy(), app.session.engine())
+        await service.request(Ref("inference-systems", "model", "intent-classifier", "v9"),
+                              "staging", "rollback drill")
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert ("intent-classifier", "v9", "staging", "grace") in queue(app)
+        await select(app, pilot, "intent-classifier")
+        await pilot.press("B")
+        await pilot.pause()
+        # Straight to that collection's plan: no pick among other collections' aliases.
+        assert isinstance(app.screen, PlanScreen)
+        assert app.screen.plan.title == "Roll back model/intent-classifier:production"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        assert "production" in cached_version(app, "intent-classifier", 12)[0]
+
+
+async def test_a_mistyped_production_name_asks_again_and_keeps_the_comment() -> None:
+    app = make_app(user="grace")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await open_promotions(app, pilot)
+        await select(app, pilot, "support-chatbot-ft")
+        await pilot.press("A", *"looks good", "enter")
+        await pilot.pause()
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        confirm = app.screen
+        assert isinstance(confirm, TypedConfirmScreen)
+        await pilot.press(*"support-chatbot", "enter")
+        await pilot.pause()
+        # Still asking, and saying why; nothing moved.
+        assert app.screen is confirm
+        error = text_of(confirm.query_one("#confirm-error"))
+        assert "'support-chatbot' is not 'support-chatbot-ft'" in error
+        assert confirm.query_one("#confirm-word").value == ""
+        assert "production" in cached_version(app, "support-chatbot-ft", 5)[0]
+        await pilot.press(*"support-chatbot-ft", "enter")
+        await settle(app, pilot)
+        assert app.screen is screen
+        aliases, metadata = cached_version(app, "support-chatbot-ft", 7)
+        assert "production" in aliases
+        assert metadata["wbadmin"]["promotion"]["approvals"][0]["comment"] == "looks good"
+
+
+def diff_cells(screen) -> dict[str, Text]:
+    """The detail's metadata diff: key -> the candidate's cell (with its marker)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    def tables(renderable):
+        if isinstance(renderable, Table):
+            yield renderable
+        elif isinstance(renderable, Group):
+            for inner in renderable.renderables:
+                yield from tables(inner)
+
+    table = next(tables(screen.query_one("#promo-body").content))
+    keys = [str(c) for c in table.columns[0]._cells]
+    return dict(zip(keys, table.columns[2]._cells, strict=True))
+
+
+def styles_of(cell: Text) -> str:
+    return " ".join(str(span.style) for span in cell.spans)
+
+
+async def test_worse_metrics_are_red_and_regressions_flag_the_row() -> None:
+    app = make_app(user="grace")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_promotions(app, pilot)
+        await select(app, pilot, "intent-classifier")
+        detail = screen.details["inference-systems/model/intent-classifier:v12"]
+        rows = {d["key"]: d for d in detail.diff}
+        assert rows["run.loss"]["candidate"] > rows["run.loss"]["current"]
+        cells = diff_cells(screen)
+        # A loss that went up reads as a regression in red, not as a gain.
+        loss = cells["run.loss"]
+        assert "▲ +" in loss.plain and "%" in loss.plain and "red" in styles_of(loss)
+        assert "better" not in loss.plain
+        for key, row in rows.items():
+            if row["change"] == "better":
+                assert "better" in cells[key].plain and "green" in styles_of(cells[key])
+            elif row["change"] == "worse" and not row["regression"]:
+                assert "worse" in cells[key].plain and "red" in styles_of(cells[key])
+        text = text_of(screen.query_one("#promo-body"))
+        note = next(line for line in text.splitlines() if "✗ regressions" in line)
+        assert "by more than 5%" in note and "run.loss" in note
+        # The request's row in the queue is marked, and the hint below says how many.
+        assert len(detail.regressions) >= 1
+        table = screen.query_one("#promo-queue", DataTable)
+        row = table.get_row("inference-systems/model/intent-classifier:v12")
+        assert str(row[-1]).endswith("!")
+        hint = text_of(screen.query_one("#promo-hint"))
+        assert "! metrics worse than the current holder's by more than 5%" in hint
+        assert f"intent-classifier:v12 ({len(detail.regressions)})" in hint

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from ..core.change_path import ChangePath
 from ..core.engine import Engine
 from ..core.promotions import PromotionService, load_policy, parse_ref
+from ..core.promotions.metrics import regressions, verdict
 from ..core.promotions.record import Ref
 from ..core.promotions.service import SORTS, decision_notice
 from ..core.promotions.views import Decision
@@ -287,10 +288,16 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  gate {g.gate}: {'pass' if g.ok else 'FAIL'} ({g.actual})")
     if detail.why_not:
         print(f"  you cannot approve: {detail.why_not[0]}")
-    changed = [d for d in detail.diff if d["changed"]]
+    diff = detail.diff
+    changed = [d for d in diff if d["changed"]]
     if changed:
-        emit_table([[d["key"], d["candidate"], d["current"]] for d in changed],
-                   ["metadata", v.version, holder.version if holder else "—"])
+        emit_table([[d["key"], d["candidate"], d["current"], d["direction"] or "",
+                     verdict(d)] for d in changed],
+                   ["metadata", v.version, holder.version if holder else "—", "better",
+                    "change"])
+    if regressed := regressions(diff):
+        print(f"  REGRESSIONS (worse by more than {detail.metrics.regression_percent:g}% "
+              f"than {holder.version if holder else 'the holder'}): {', '.join(regressed)}")
     return 0
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..core.cache import Cache
 from ..core.permissions import Capabilities
+from ..core.promotions.metrics import MetricRules
 from ..core.promotions.policy import Policy, Target
 from ..core.promotions.record import TAG_PREFIX, Record, Ref, parse_record
 from ..core.promotions.views import Detail, HistoryEntry, QueueItem
@@ -69,7 +70,9 @@ def cached_queue(cache: Cache, policy: Policy | None) -> list[QueueItem]:
             continue
         rules = policy.target(version.ref.registry, record.target) if policy else None
         items.append(QueueItem(version, record, None if rules is None
-                               else rules.status(record, version.metadata)))
+                               else rules.status(record, version.metadata),
+                               holder=cached_holder(cache, version.ref, record.target),
+                               metrics=policy.metrics if policy else MetricRules()))
     return sort_items(items, "age")
 
 
@@ -125,7 +128,8 @@ def cached_detail(cache: Cache, caps: Capabilities, policy: Policy | None,
     actor = cached_actor(cache, caps, version.ref.registry)
     return Detail(version, record, rules, item.policy,
                   cached_holder(cache, version.ref, record.target), actor,
-                  approve_problems(record, rules, actor, version))
+                  approve_problems(record, rules, actor, version),
+                  metrics=policy.metrics if policy else MetricRules())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@
 
     [registries."*".staging]         # every registry
 
+    [metrics]                        # how metric diffs read (see metrics.py)
+    lower_is_better = ["*loss*", "*latency*"]   # glob patterns on a metric's last name
+    regression_percent = 5           # a worse change beyond 5 % flags a regression
+
     [[webhooks]]
     url = "https://hooks.slack.com/services/..."
     format = "slack"                 # or "json"
@@ -36,6 +40,7 @@ from typing import Any
 
 from .. import paths, tomlfile
 from ..settings import PolicyFileError
+from .metrics import MetricRules
 from .record import Record, lookup
 
 POLICY_FILE_NAME = "promotions.toml"
@@ -49,6 +54,8 @@ _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.
         ">": operator.gt, "<": operator.lt}
 _GATE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$")
 _TARGET_KEYS = {"approvals", "registry_admins", "users", "teams", "gates", "required"}
+_METRIC_KEYS = ("lower_is_better", "regression_percent")
+_SECTIONS = ("defaults", "metrics", "registries", "webhooks")
 BUILT_IN = Path("<built-in policy>")
 
 
@@ -179,6 +186,7 @@ class Policy:
     path: Path | None
     targets: dict[tuple[str, str], Target] = field(default_factory=dict)
     webhooks: tuple[Webhook, ...] = ()
+    metrics: MetricRules = field(default_factory=MetricRules)
 
     def target(self, registry: str, alias: str) -> Target | None:
         return self.targets.get((registry, alias)) or self.targets.get(("*", alias))
@@ -229,11 +237,11 @@ class _Loader:
         return tomlfile.line_of(self.lines, table, key, sub_tables=True)
 
     def policy(self, data: dict[str, Any]) -> Policy:
-        unknown = set(data) - {"defaults", "registries", "webhooks"}
+        unknown = set(data) - set(_SECTIONS)
         if unknown:
             name = sorted(unknown)[0]
-            raise PolicyError(self.path, f"unknown section or key {name!r} (known: defaults, "
-                              "registries, webhooks)",
+            raise PolicyError(self.path, f"unknown section or key {name!r} (known: "
+                              f"{', '.join(_SECTIONS)})",
                               self.line_of(None, name) or self.line_of(name, None))
         defaults = self.table(data, "defaults", None)
         base = self.target_fields(defaults, "defaults")
@@ -251,7 +259,8 @@ class _Loader:
                 short = registry.removeprefix("wandb-registry-")
                 targets[(short, alias)] = Target(registry=short, alias=alias, **fields)
         path = None if self.path == BUILT_IN else self.path
-        return Policy(path, targets, self.webhooks(data.get("webhooks", [])))
+        return Policy(path, targets, self.webhooks(data.get("webhooks", [])),
+                      self.metrics(self.table(data, "metrics", None)))
 
     def table(self, data: dict[str, Any], key: str, parent: str | None) -> dict[str, Any]:
         value = data.get(key, {})
@@ -319,6 +328,24 @@ class _Loader:
                                 f"required.{name}: bad regex {pattern!r}: {exc}") from None
             out.append((name, pattern))
         return tuple(out)
+
+    def metrics(self, section: dict[str, Any]) -> MetricRules:
+        for key in section:
+            if key not in _METRIC_KEYS:
+                raise self.fail("metrics", key, f"unknown key {key!r} in [metrics] (known: "
+                                f"{', '.join(_METRIC_KEYS)})")
+        rules = MetricRules()
+        patterns = section.get("lower_is_better", rules.lower_is_better)
+        if not isinstance(patterns, list | tuple) or not all(
+                isinstance(p, str) and p.strip() for p in patterns):
+            raise self.fail("metrics", "lower_is_better", "metrics.lower_is_better must be a "
+                            "list of glob patterns such as [\"*loss*\", \"*latency*\"]")
+        percent = section.get("regression_percent", rules.regression_percent)
+        if not isinstance(percent, int | float) or isinstance(percent, bool) \
+                or not math.isfinite(percent) or percent < 0:
+            raise self.fail("metrics", "regression_percent", "metrics.regression_percent must "
+                            "be a number of percent >= 0, such as 5")
+        return MetricRules(tuple(p.strip() for p in patterns), float(percent))
 
     def webhooks(self, value: Any) -> tuple[Webhook, ...]:
         if not isinstance(value, list):

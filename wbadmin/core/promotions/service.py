@@ -59,8 +59,10 @@ class PromotionService:
     # ---- reading ---------------------------------------------------------------------------
 
     async def queue(self, org: str, *, registry: str | None = None, target: str | None = None,
-                    sort: str = "age") -> list[QueueItem]:
-        """Open requests across the org's registries (or one), sorted."""
+                    sort: str = "age", holders: bool = False) -> list[QueueItem]:
+        """Open requests across the org's registries (or one), sorted. `holders`: also read
+        each target alias's current holder (one call per collection and alias), so each item
+        knows its metric regressions."""
         versions = await wire.registry_versions(self.client, org, registry=registry,
                                                 tag_prefix="promote-to-")
         items = []
@@ -70,7 +72,16 @@ class PromotionService:
                 continue
             rules = self.policy.target(version.ref.registry, record.target)
             items.append(QueueItem(version, record, None if rules is None
-                                   else rules.status(record, version.metadata)))
+                                   else rules.status(record, version.metadata),
+                                   metrics=self.policy.metrics))
+        if holders:
+            found: dict[tuple[str, str, str], Version | None] = {}
+            for item in items:
+                ref, alias = item.version.ref, item.record.target
+                key = (ref.registry, ref.collection, alias)
+                if key not in found:
+                    found[key] = await wire.membership(self.client, ref, alias)
+                item.holder = found[key]
         key = {"age": lambda i: (i.record.requested_at, str(i.version.ref)),
                "target": lambda i: (i.record.target, i.record.requested_at),
                "collection": lambda i: (i.version.ref.collection, i.version.index),
@@ -92,7 +103,8 @@ class PromotionService:
             why_not = self._approve_problems(record, rules, actor, version)
         status = None if rules is None or record is None else rules.status(record,
                                                                            version.metadata)
-        return Detail(version, record, rules, status, holder, actor, why_not)
+        return Detail(version, record, rules, status, holder, actor, why_not,
+                      metrics=self.policy.metrics)
 
     async def history(self, ref: Ref) -> list[HistoryEntry]:
         """Every request and decision on a collection's versions, oldest first."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..changes import Outcome
+from .metrics import MetricRules, annotate, regressions
 from .policy import PolicyStatus, Target
 from .record import Record
 from .webhooks import Delivery
@@ -32,9 +33,11 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def metadata_diff(candidate: Version, holder: Version | None) -> list[dict[str, Any]]:
-    """Rows `{key, candidate, current, changed}` over both versions' metadata (wbadmin's own
-    record left out)."""
+def metadata_diff(candidate: Version, holder: Version | None,
+                  rules: MetricRules | None = None) -> list[dict[str, Any]]:
+    """Rows `{key, candidate, current, changed, direction, change, relative, regression}`
+    over both versions' metadata (wbadmin's own record left out); numbers are compared the
+    way `rules` says is better (see metrics.py)."""
     mine = flatten({k: v for k, v in candidate.metadata.items() if k != "wbadmin"})
     theirs = flatten({k: v for k, v in (holder.metadata if holder else {}).items()
                       if k != "wbadmin"})
@@ -44,8 +47,9 @@ def metadata_diff(candidate: Version, holder: Version | None) -> list[dict[str, 
         theirs.update({f"run.{k}": v for k, v in
                        ((holder.run or {}).get("summary") or {}).items()})
     keys = sorted(set(mine) | set(theirs))
-    return [{"key": k, "candidate": mine.get(k), "current": theirs.get(k),
+    rows = [{"key": k, "candidate": mine.get(k), "current": theirs.get(k),
              "changed": mine.get(k) != theirs.get(k)} for k in keys]
+    return annotate(rows, rules or MetricRules())
 
 
 def version_json(version: Version | None) -> dict[str, Any] | None:
@@ -62,6 +66,15 @@ class QueueItem:
     version: Version
     record: Record
     policy: PolicyStatus | None   # None: the target is not declared in the policy
+    holder: Version | None = None  # the target alias's holder, when the queue was asked for it
+    metrics: MetricRules = field(default_factory=MetricRules)
+
+    @property
+    def regressions(self) -> list[str]:
+        """The metrics that regress against the holder (none when the holder is not known)."""
+        if self.holder is None:
+            return []
+        return regressions(metadata_diff(self.version, self.holder, self.metrics))
 
     @property
     def blockers(self) -> list[str]:
@@ -91,17 +104,24 @@ class Detail:
     holder: Version | None          # the version holding the target alias now
     actor: Actor | None
     why_not: list[str] = field(default_factory=list)  # why this actor cannot approve now
+    metrics: MetricRules = field(default_factory=MetricRules)
 
     @property
     def diff(self) -> list[dict[str, Any]]:
-        return metadata_diff(self.version, self.holder)
+        return metadata_diff(self.version, self.holder, self.metrics)
+
+    @property
+    def regressions(self) -> list[str]:
+        return regressions(self.diff)
 
     def to_json(self) -> dict[str, Any]:
+        diff = self.diff
         return {"version": version_json(self.version),
                 "request": None if self.record is None else self.record.to_json(),
                 "policy": None if self.policy is None else self.policy.to_json(),
                 "current_holder": version_json(self.holder),
-                "lineage": self.version.run, "diff": self.diff,
+                "lineage": self.version.run, "diff": diff, "regressions": regressions(diff),
+                "regression_percent": self.metrics.regression_percent,
                 "you": None if self.actor is None else {
                     "username": self.actor.username, "registry_role": self.actor.registry_role,
                     "can_approve": not self.why_not, "why_not": self.why_not}}

@@ -22,7 +22,7 @@ from ...core.promotions.record import Ref
 from ...core.promotions.service import decision_notice
 from ...core.promotions.views import Decision, Detail, QueueItem, record_state
 from ..messages import RefreshFailed
-from ..promotion_data import CONFIRM_ALIASES, rollback_candidates
+from ..promotion_data import CONFIRM_ALIASES, RollbackCandidate, rollback_candidates
 from ..screens.plan import ChoiceScreen, TypedConfirmScreen
 from ..screens.promotion_dialogs import PromotionPlanScreen as PlanScreen
 from ..screens.promotion_dialogs import PromptScreen
@@ -120,8 +120,10 @@ async def _details(app: WbAdminApp, service: PromotionService,
 
 async def _confirm_production(app: WbAdminApp, moves: list[tuple[Ref, str]]) -> bool:
     for ref, alias in moves:
+        # A mistyped name asks again: the comment and the plan behind it are not lost.
         if alias in CONFIRM_ALIASES and not await app.push_screen_wait(TypedConfirmScreen(
-                f"This moves {alias!r} of {ref.registry}/{ref.collection}", ref.collection)):
+                f"This moves {alias!r} of {ref.registry}/{ref.collection}", ref.collection,
+                ask_again=True)):
             app.notify("not confirmed: nothing was changed", severity="warning")
             return False
     return True
@@ -273,21 +275,9 @@ async def _rollback(app: WbAdminApp, prefer: Ref | None) -> None:
     service = _ready(app)
     if service is None:
         return
-    candidates = rollback_candidates(app.session.cache)
-    if not candidates:
-        app.notify("no alias moved by a wbadmin promotion is in place: nothing to roll back",
-                   severity="warning", timeout=8)
+    chosen = await _rollback_target(app, prefer)
+    if chosen is None:
         return
-    if len(candidates) == 1:
-        chosen = candidates[0]
-    else:
-        first = next((c for c in candidates if prefer and c.ref == prefer), candidates[0])
-        options = [(str(i), c.label, True) for i, c in enumerate(candidates)]
-        options.sort(key=lambda o: o[0] != str(candidates.index(first)))
-        picked = await app.push_screen_wait(ChoiceScreen("Roll back which alias?", options))
-        if picked is None:
-            return
-        chosen = candidates[int(picked)]
     holder_ref = chosen.ref.at(chosen.holder)
     plan = Plan(title=f"Roll back {chosen.ref.registry}/{chosen.ref.collection}:{chosen.alias}",
                 changes=[MoveAlias.make(chosen.ref, chosen.alias, chosen.holder,
@@ -303,6 +293,32 @@ async def _rollback(app: WbAdminApp, prefer: Ref | None) -> None:
         return
     await _decide(app, service, chosen.ref, f"rollback {chosen.ref}:{chosen.alias}",
                   lambda s: s.rollback(chosen.ref, chosen.alias))
+
+
+async def _rollback_target(app: WbAdminApp, prefer: Ref | None) -> RollbackCandidate | None:
+    """What B rolls back: an alias of the selected row's collection (`prefer`). When that
+    collection has none, the dialog says so before offering the others: B never silently
+    acts on another collection."""
+    candidates = rollback_candidates(app.session.cache)
+    if not candidates:
+        app.notify("no alias moved by a wbadmin promotion is in place: nothing to roll back",
+                   severity="warning", timeout=8)
+        return None
+    mine = [c for c in candidates if prefer is None or c.ref == prefer]
+    if len(mine) == 1:
+        return mine[0]
+    if mine:
+        title = "Roll back which alias?" if prefer is None else \
+            f"Roll back which alias of {prefer.registry}/{prefer.collection}?"
+    else:
+        assert prefer is not None
+        mine = candidates
+        title = (f"{prefer.registry}/{prefer.collection} (the selected request) has nothing "
+                 "to roll back: none of its aliases was moved by a wbadmin promotion. Roll "
+                 "back another collection's alias instead? (esc: nothing changes)")
+    picked = await app.push_screen_wait(ChoiceScreen(
+        title, [(str(i), c.label, True) for i, c in enumerate(mine)]))
+    return None if picked is None else mine[int(picked)]
 
 
 def start_request_flow(app: WbAdminApp, registry: str, collection: str, version: int) -> None:

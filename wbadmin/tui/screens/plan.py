@@ -95,24 +95,35 @@ class TypedConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, warning: str, word: str) -> None:
+    def __init__(self, warning: str, word: str, *, ask_again: bool = False) -> None:
+        """`ask_again`: a wrong word is said so in the dialog, which stays up for another try
+        (the flow behind it, and what was typed before, is kept); else it cancels."""
         super().__init__()
         self.warning = warning
         self.word = word
+        self.ask_again = ask_again
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text("⚠ " + self.warning, style="bold yellow"), id="dialog-title")
             yield Static(Text.assemble("Type ", (self.word, "bold"), " to go on, or esc."))
             yield Input(placeholder=self.word, id="confirm-word")
+            yield Static(id="confirm-error")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip() == self.word:
+        typed = event.value.strip()
+        if typed == self.word:
             self.dismiss(True)
+        elif self.ask_again:
+            self.query_one("#confirm-error", Static).update(Text(
+                f"✗ {typed!r} is not {self.word!r}: type it again, or esc to cancel "
+                "(nothing changed yet)" if typed else
+                f"✗ type {self.word!r} to go on, or esc to cancel", style="red"))
+            event.input.clear()
         else:
             self.notify("that is not it: nothing was changed", severity="warning")
             self.dismiss(False)

@@ -114,7 +114,7 @@ class PromotionsScreen(Screen):
         if service is None:
             return
         try:
-            items = await service.queue(self.app.org or "")
+            items = await service.queue(self.app.org or "", holders=True)
         except Exception as exc:
             self.live_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self._draw_title()
@@ -169,6 +169,8 @@ class PromotionsScreen(Screen):
                 str(len(r.approvals))
             blocked = [b for b in item.blockers if "approvals" not in b]
             checks = Text("✗", style="bold red") if blocked else Text("✓", style="green")
+            if item.regressions:  # no room for a column: a mark, the hint below says what
+                checks.append("!", style="bold red")
             table.add_row(mark, *([ref.registry] if several else []), Text(ref.collection),
                           item.version.version, r.target,
                           humanize.ago(D.requested_ts(r), now), Text(r.requested_by), need,
@@ -190,6 +192,12 @@ class PromotionsScreen(Screen):
         hint = Text()
         if self.policy_error:
             hint.append(f"✗ {self.policy_error}\n", style="red")
+        if regressed := [i for i in self.items if i.regressions]:
+            percent = regressed[0].metrics.regression_percent
+            hint.append(f"! metrics worse than the current holder's by more than {percent:g}%: "
+                        + ", ".join(f"{i.version.ref.collection}:{i.version.version} "
+                                    f"({len(i.regressions)})" for i in regressed) + "\n",
+                        style="red")
         if not self.items:
             hint.append("No pending promotion requests" + ("" if self.live else
                                                            " in the cache") + ".",

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...core import humanize
+from ...core.promotions.metrics import percent_text, regressions
 from ...core.promotions.views import Detail
 from ...core.sync import parse_time
 
@@ -119,7 +120,7 @@ class PromotionDetail(VerticalScroll):
         return text
 
     @staticmethod
-    def _diff(detail: Detail) -> Table:
+    def _diff(detail: Detail) -> Table | Group:
         holder, v = detail.holder, detail.version
         table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False,
                       header_style="bold", expand=True)
@@ -130,14 +131,23 @@ class PromotionDetail(VerticalScroll):
         table.add_column(current, no_wrap=True, overflow="ellipsis", ratio=1)
         table.add_column(f"{v.version} (candidate)", no_wrap=True, overflow="ellipsis",
                          ratio=1)
-        for row in detail.diff:
+        diff = detail.diff
+        for row in diff:
             cell = _cell(row["candidate"])
-            if marker := _marker(row["candidate"], row["current"]):
-                cell.append(" " + marker, style="bold")
+            marker, style = _marker(row)
+            if marker:
+                cell.append(" " + marker, style=style)
             table.add_row(row["key"], _cell(row["current"]), cell)
         if v.run or (holder and holder.run):
             table.add_row("run", _run(holder.run if holder else None), _run(v.run))
-        return table
+        regressed = regressions(diff)
+        if not regressed:
+            return table
+        note = Text("✗ regressions ", style="bold red")
+        note.append(f"(worse than {holder.version if holder else 'the holder'} by more than "
+                    f"{detail.metrics.regression_percent:g}%): ", style="red")
+        note.append(", ".join(regressed), style="bold red")
+        return Group(table, note)
 
     @staticmethod
     def _lineage(detail: Detail, live: bool) -> Text:
@@ -178,13 +188,19 @@ def _cell(value: Any) -> Text:
     return Text(str(value), overflow="ellipsis", no_wrap=True)
 
 
-def _marker(candidate: Any, current: Any) -> str:
-    """▲ / ▼ where a number went up or down from the current holder; ≠ for other changes."""
-    numeric = (int, float)
-    if isinstance(candidate, numeric) and isinstance(current, numeric) \
-            and not isinstance(candidate, bool) and not isinstance(current, bool):
-        return "▲" if candidate > current else "▼" if candidate < current else ""
-    return "≠" if candidate != current and current is not None else ""
+def _marker(row: dict[str, Any]) -> tuple[str, str]:
+    """(marker, style) for a diff row: ▲ / ▼ where a number went up or down from the current
+    holder, with the word for it (better green, worse red; a regression bold red with its
+    relative size), since up is not better for a loss; ≠ for other changes."""
+    candidate, current, change = row["candidate"], row["current"], row["change"]
+    if change is None:
+        return ("≠" if candidate != current and current is not None else "", "bold")
+    if change == "same":
+        return "", ""
+    arrow = "▲" if candidate > current else "▼"
+    if row["regression"]:  # the size says how far; the note under the table names it
+        return f"{arrow} {percent_text(row['relative'])}", "bold red"
+    return f"{arrow} {change}", "green" if change == "better" else "red"
 
 
 def _run(run: dict[str, Any] | None) -> Text:
