@@ -78,7 +78,7 @@ class WbAdminApp(App):
                 group=SCREENS),
         Binding("colon", "jump", "jump", id="jump"),
         Binding("question_mark", "help", "help", id="help"),
-        Binding("ctrl+l", "toggle_api_log", "API log", id="api_log"),
+        Binding("ctrl+l", "toggle_api_log", "API log", show=False, id="api_log"),
         Binding("left_square_bracket", "history_back", "back", show=False, id="history.back"),
         Binding("right_square_bracket", "history_forward", "forward", show=False,
                 id="history.forward"),

@@ -11,12 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from ...core import humanize
 from ...core.access import people as P
 from ..widgets.api_log import ApiLog
 from ..widgets.fast_table import FastTable
+from ..widgets.fit_columns import FitTable
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 
 if TYPE_CHECKING:
@@ -65,10 +67,10 @@ class AccessScreen(Screen):
                 yield Static(id="people-count")
                 yield FastTable(id="people")
             with Vertical(id="access-side"):
-                yield DataTable(id="findings", cursor_type="row")
+                yield FitTable(id="findings", cursor_type="row")
                 yield Static(id="person-detail")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     def on_mount(self) -> None:
         box = self.query_one("#people-filter", Input)

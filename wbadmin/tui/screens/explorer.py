@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Input, Static, Tree
 
 from ...core import explorer as X
 from ..locations import Location
 from ..widgets.api_log import ApiLog
 from ..widgets.detail import DetailPane
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 from ..widgets.org_tree import More, OrgTree
 
@@ -29,13 +30,13 @@ class ExplorerScreen(Screen):
     BINDINGS = [
         Binding("slash", "filter", "filter", id="filter"),
         Binding("r", "refresh_node", "refresh", id="refresh"),
-        Binding("y", "copy_path", "copy path", id="copy"),
+        Binding("y", "copy_path", "copy path", show=False, id="copy"),
         Binding("o", "open_in_wandb", "open in W&B", id="open"),
         Binding("e", "edit_role", "edit role", id="edit_role"),
-        Binding("x", "team_action('remove')", "remove member", id="remove_member"),
+        Binding("x", "team_action('remove')", "remove", id="remove_member"),
         Binding("i", "team_action('invite')", "invite", id="invite"),
         Binding("c", "team_action('cancel_invite')", "cancel invite", id="cancel_invite"),
-        Binding("s", "team_action('service_account')", "new service account",
+        Binding("s", "team_action('service_account')", "service account",
                 id="service_account"),
         Binding("p", "request_promotion", "request promotion", id="request_promotion"),
         Binding("escape", "back", "back", show=False, id="back"),
@@ -53,7 +54,7 @@ class ExplorerScreen(Screen):
                 yield OrgTree(self.app.session.cache, id="tree")
             yield DetailPane(self.app.session.cache, self.app.clock, id="detail")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     @property
     def tree(self) -> OrgTree:

@@ -12,12 +12,14 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ...core import (
     humanize,
 )
 from ..widgets.api_log import ApiLog
+from ..widgets.fit_columns import FitTable
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 
 if TYPE_CHECKING:
@@ -39,11 +41,11 @@ class JournalScreen(Screen):
     def compose(self) -> ComposeResult:
         yield ShellHeader(id="header")
         with Vertical(id="journal"):
-            yield DataTable(id="journal-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="journal-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="journal-detail-pane"):  # a long entry scrolls
                 yield Static(id="journal-detail")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     entries: list = []
     undone: dict[int, int] = {}  # entry id → the entry that undid it

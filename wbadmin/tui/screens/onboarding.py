@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, Input, OptionList, Static
 
 from ...core.changes import Plan
 from ...core.onboarding import walkthrough as W
@@ -27,6 +27,7 @@ from ...core.onboarding.library import list_templates, load_template
 from ...core.onboarding.template_plan import Filled, Inputs, fill_template
 from ...core.onboarding.templates import Template, TemplateError
 from ..widgets.api_log import ApiLog
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 from ..widgets.onboarding_form import PeopleForm
 from ..widgets.onboarding_pick import TemplatePicker
@@ -82,7 +83,7 @@ class OnboardingScreen(Screen):
                 yield ApplyPane(id="ob-step-apply")
                 yield DonePane(id="ob-step-done")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     def on_mount(self) -> None:
         self.query_one(ApiLog).display = self.app.api_log_visible

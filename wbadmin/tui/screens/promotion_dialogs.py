@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from ...core.promotions.views import HistoryEntry
+from ..widgets.fit_columns import FitTable
 from .plan import PlanScreen
 
 
@@ -62,7 +63,7 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="history"):
             yield Static(Text(self.title_text, style="bold"), id="dialog-title")
-            yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="history-table", cursor_type="row", zebra_stripes=True)
             note = self.note or ("No promotion decisions on this collection yet."
                                  if not self.entries else "")
             yield Static(Text((note + "\n" if note else "") + "esc close", style="dim"))

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ...core import humanize
 from ...core.promotions import load_policy
@@ -24,6 +24,8 @@ from ...core.promotions.policy import Policy
 from ...core.promotions.views import Detail, QueueItem
 from .. import promotion_data as D
 from ..widgets.api_log import ApiLog
+from ..widgets.fit_columns import FitTable
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 from ..widgets.promotion_detail import PromotionDetail
 
@@ -66,11 +68,11 @@ class PromotionsScreen(Screen):
         yield ShellHeader(id="header")
         with Horizontal(id="promotions"):
             with Vertical(id="promo-queue-pane"):
-                yield DataTable(id="promo-queue", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="promo-queue", cursor_type="row", zebra_stripes=True)
                 yield Static(id="promo-hint")
             yield PromotionDetail(id="promo-detail")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     def on_mount(self) -> None:
         self.query_one(ApiLog).display = self.app.api_log_visible

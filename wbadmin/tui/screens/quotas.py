@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from ...core.quotas.policy import METRIC_LABELS
 from ...core.quotas.text import amount, day, headroom_text, money, percent
 from ...core.quotas.usage import TeamUsage
 from .. import quota_data as D
 from ..widgets.api_log import ApiLog
+from ..widgets.footer import WbFooter
 from ..widgets.header import ShellHeader
 from ..widgets.quota_detail import team_detail
 from ..widgets.quota_gauge import STATUS_STYLE, bar, status_text
@@ -89,7 +90,7 @@ class QuotasScreen(Screen):
                     yield Static(id="quota-detail")
                 yield TeamDrill(id="quota-team")
         yield ApiLog(id="api-log")
-        yield Footer()
+        yield WbFooter()
 
     def on_mount(self) -> None:
         box = self.query_one("#quota-filter", Input)

@@ -15,6 +15,7 @@ from ...core import humanize
 from ...core.cache import Cache
 from ...core.org_roles import effective_org_role
 from ..locations import Location
+from .fit_columns import FitTable
 
 INACTIVE_DAYS = 30
 
@@ -31,7 +32,7 @@ class DetailPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-summary")
-        yield DataTable(id="detail-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="detail-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="detail-notes")
 
     @property

@@ -22,9 +22,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .fit_columns import fit_widths, floors_for
+
 Cell = Text | str
 
-MAX_AUTO_WIDTH = 40  # an auto-sized column never grows past this (the last one takes the rest)
 
 
 class FastTable(ScrollView, can_focus=True):
@@ -218,12 +219,14 @@ class FastTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
 
     def _column_widths(self, total: int) -> list[int]:
-        """Content widths of the columns (each drawn with one space either side): auto-sized
-        up to MAX_AUTO_WIDTH, the last one as wide as its widest cell or the rest of the line."""
-        widths = [min(w, MAX_AUTO_WIDTH) for w in self.widths[:-1]]
-        if self.widths:
-            used = sum(w + 2 for w in widths)
-            widths.append(max(self.widths[-1], total - used - 2))
+        """Content widths of the columns (each drawn with one space either side): as wide as
+        their content while the line fits, else the widest give way first (fit_widths); the
+        last one takes what is left of the line."""
+        if not self.widths:
+            return []
+        widths = fit_widths(self.widths, total - 2 * len(self.widths),
+                            floors_for(self.labels, self.widths))
+        widths[-1] += max(0, total - sum(w + 2 for w in widths))
         return widths
 
     def _line(self, cells: Sequence[Cell], widths: list[int], under: Style,

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from ...core.quotas.service import TopEntry
 from ...core.quotas.text import amount, day, money, percent
 from ...core.quotas.usage import Gauge, TeamUsage
+from .fit_columns import FitTable
 from .quota_gauge import bar, status_text
 
 BAR = 24
@@ -28,7 +29,7 @@ class TeamDrill(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="qt-title")
-        yield DataTable(id="qt-projects", cursor_type="row", zebra_stripes=True,
+        yield FitTable(id="qt-projects", cursor_type="row", zebra_stripes=True,
                         cursor_foreground_priority="renderable")
         with Horizontal(id="qt-tops"):
             yield Static(id="qt-runs")
