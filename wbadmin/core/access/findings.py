@@ -225,7 +225,8 @@ class _Triage:
                        [f"{r['team']}: {who} ({age} days)" for r, who, age in stale],
                        teams=sorted({r["team"] for r, _, _ in stale}), note=note,
                        unknown=unknown,
-                       fix_note="cancel them", make_fix=_plan("Cancel stale invites", [
+                       fix_note="cancel them" if stale else "",
+                       make_fix=_plan("Cancel stale invites", [
                            CancelInvite.make(r["team"], email=r["email"],
                                              username=r["username"], invite_id=r["id"])
                            for r, _, _ in stale]))
