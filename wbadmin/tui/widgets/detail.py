@@ -203,11 +203,17 @@ class DetailPane(VerticalScroll):
         if person is None:
             return Text(f"{username} is not in the cache (SCIM lists people for org admins).",
                         style="yellow"), Text()
+        # Without SCIM the person is known from team member lists only: no org role, seat or
+        # activity, which is said rather than shown as "active".
+        known = person.service_account or person.org_role is not None
         summary = Text.assemble(
             (person.name or username, "bold"), f"  {person.email or ''}\n",
             ("org role ", "dim"), (person.org_role or "—", "bold"), ("   seat ", "dim"),
-            person.seat or "—", ("   status ", "dim"), person.status,
+            person.seat or "—", ("   status ", "dim"), person.status if known else "—",
             ("   last active ", "dim"), self._ago(person.last_active_at))
+        if not known:
+            summary.append("\norg role, seat and activity: SCIM lists people for org admins "
+                           "only", style="yellow")
         t = self.table
         t.add_columns("team", "role")
         for team, role in sorted(person.teams.items()):
