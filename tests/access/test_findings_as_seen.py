@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import key_of
 
 PEOPLE_FINDINGS = {"inactive-admins", "too-many-org-admins", "deactivated-in-teams",
-                   "registry-admins-not-org-admins"}
+                   "registry-admins-not-org-admins", "admin-of-many-teams"}
 
 
 @pytest.mark.parametrize("user", ["alice", "bob", "carol", "victor"])
@@ -43,3 +43,6 @@ def test_a_team_admin_sees_no_false_alarm(live, cli, monkeypatch) -> None:
     r = cli("access", "findings")
     assert "data-science-nlp: no active admin" not in r.out
     assert "(?)" in r.out and "not visible to bob" in r.out
+    # bob's teams have two pending invites W&B gives no date for: "?", not "0" or nothing.
+    assert "stale-invites: Invites older than 30 days (?)" in r.out
+    assert "2 pending invite(s) of unknown age" in r.out

@@ -24,6 +24,14 @@ def another_process(db: str, sql: str) -> None:
                     db, sql], check=True, timeout=30)
 
 
+def new_members(n: int) -> str:
+    """SQL that adds `n` people to vision-research, as a sync in another process would."""
+    return ("WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < "
+            f"{n}) INSERT INTO team_members (team, username, role, account_type, seq, "
+            "fetched_at) SELECT 'vision-research', 'elsewhere-' || i, 'member', 'USER', "
+            "1000 + i, 0 FROM k")
+
+
 async def wait_until(pilot, condition, seconds: float) -> bool:
     for _ in range(int(seconds / 0.05)):
         await pilot.pause(0.05)
@@ -39,8 +47,7 @@ async def test_a_cache_change_by_another_process_reaches_the_explorer() -> None:
         before = team_label(app, "vision-research")
         assert before.startswith("vision-research 7")
         another_process(str(app.session.cache.path),
-                        "UPDATE teams SET member_count = member_count + 5 "
-                        "WHERE name = 'vision-research'")
+                        new_members(5))
         assert await wait_until(
             pilot, lambda: team_label(app, "vision-research").startswith("vision-research 12"),
             WATCH_S * 2 + 1), team_label(app, "vision-research")
@@ -75,8 +82,7 @@ async def test_a_change_on_the_access_screen_shows_in_the_explorer_on_return() -
         await app.session.syncer().refresh_team("vision-research")
         seen = app.generation
         another_process(str(app.session.cache.path),
-                        "UPDATE teams SET member_count = member_count + 3 "
-                        "WHERE name = 'vision-research'")
+                        new_members(3))
         assert await wait_until(pilot, lambda: app.generation > seen, WATCH_S * 2 + 1)
         app.switch_mode("explorer")
         await pilot.pause()

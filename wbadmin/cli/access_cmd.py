@@ -149,10 +149,11 @@ def cmd_findings(args: argparse.Namespace) -> int:
         if not any(f.count for f in found):
             print("no findings" + (" among what you can see" if found else ""))
         for f in found:
+            shown = "?" if f.shown_count is None else f.shown_count
             if f.hidden:
-                print(f"[{f.severity.upper()}] {f.id}: {f.title} (?)\n    {f.hidden}")
+                print(f"[{f.severity.upper()}] {f.id}: {f.title} ({shown})\n    {f.hidden}")
                 continue
-            print(f"[{f.severity.upper()}] {f.id}: {f.title} ({f.count})")
+            print(f"[{f.severity.upper()}] {f.id}: {f.title} ({shown})")
             for item in f.items:
                 print(f"    {item}")
             if f.note:

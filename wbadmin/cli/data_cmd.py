@@ -11,8 +11,8 @@ import difflib
 from typing import Any
 
 from ..core import explorer
+from ..core.access.people import people
 from ..core.journal import iso
-from ..core.org_roles import effective_org_role
 from ..core.session import Session
 from ..core.sync import SyncReport
 from .common import (
@@ -199,17 +199,11 @@ def _all_projects(session: Session, team: str) -> list[explorer.ProjectRow]:
 
 
 def _users(session: Session, text: str) -> list[dict[str, Any]]:
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = session.cache.query(
-        "SELECT u.*, (SELECT COUNT(*) FROM team_members m WHERE m.username = u.username)"
-        " AS teams FROM users u WHERE u.username LIKE ?1 ESCAPE '\\'"
-        " OR COALESCE(u.name, '') LIKE ?1 ESCAPE '\\' OR COALESCE(u.email, '') LIKE ?1"
-        " ESCAPE '\\' ORDER BY u.account_type DESC, u.username", (like,))
-    return [{"username": r["username"], "name": r["name"], "email": r["email"],
-             "org_role": effective_org_role(r["org_role"], r["seat"]),
-             "active": bool(r["active"]),
-             "service_account": r["account_type"] == "SERVICE", "seat": r["seat"],
-             "teams": r["teams"], "last_active_at": iso(r["last_active_at"])} for r in rows]
+    # The Access screen's read model (core.access.people): one org role, seat and team list.
+    found = sorted(people(session.cache, text), key=lambda p: (p.service_account, p.username))
+    return [{"username": p.username, "name": p.name, "email": p.email, "org_role": p.org_role,
+             "active": p.active, "service_account": p.service_account, "seat": p.seat,
+             "teams": len(p.teams), "last_active_at": iso(p.last_active_at)} for p in found]
 
 
 def cmd_users(args: argparse.Namespace) -> int:

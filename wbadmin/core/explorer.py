@@ -170,22 +170,32 @@ def org_summary(cache: Cache) -> OrgSummary:
         registries=cache.scalar("SELECT COUNT(*) FROM registries"))
 
 
+# A team's figures are counted from the rows every list shows (its members, its projects), not
+# kept beside them: refreshing one project or one team can then never leave `teams` saying 6
+# projects while `projects TEAM` lists 5. W&B's member list holds the team's service accounts
+# too: counted once, as accounts.
+_TEAM_FIGURES = (
+    "SELECT t.*, (SELECT COUNT(*) FROM team_members m WHERE m.team = t.name AND "
+    "m.account_type != 'SERVICE') AS people, (SELECT COUNT(*) FROM team_members m WHERE "
+    "m.team = t.name AND m.account_type = 'SERVICE') AS accounts, CASE WHEN t.project_count "
+    "IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM projects p WHERE p.team = t.name) END AS "
+    "project_rows FROM teams t")
+
+
 def teams(cache: Cache, text: str = "") -> list[TeamRow]:
-    rows = cache.query(
-        "SELECT * FROM teams WHERE name LIKE ? ESCAPE '\\' ORDER BY name", (_like(text),))
+    rows = cache.query(f"{_TEAM_FIGURES} WHERE t.name LIKE ? ESCAPE '\\' ORDER BY t.name",
+                       (_like(text),))
     return [_team(r) for r in rows]
 
 
 def team(cache: Cache, name: str) -> TeamRow | None:
-    rows = cache.query("SELECT * FROM teams WHERE name = ?", (name,))
+    rows = cache.query(f"{_TEAM_FIGURES} WHERE t.name = ?", (name,))
     return _team(rows[0]) if rows else None
 
 
 def _team(r) -> TeamRow:
-    # W&B's member list holds the team's service accounts too: counted once, as accounts.
-    return TeamRow(name=r["name"], people=r["member_count"] - r["service_accounts"],
-                   service_accounts=r["service_accounts"], projects=r["project_count"],
-                   storage_bytes=r["storage_bytes"],
+    return TeamRow(name=r["name"], people=r["people"], service_accounts=r["accounts"],
+                   projects=r["project_rows"], storage_bytes=r["storage_bytes"],
                    last_activity_at=r["last_activity_at"], readable=bool(r["readable"]))
 
 

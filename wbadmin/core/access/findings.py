@@ -5,13 +5,14 @@ and teams affected, and `fix()` → Plan (empty, with `fix_note` saying why, whe
 needs a person's judgement). Thresholds come from `[access]` in the config file.
 
 Who is looking: findings are computed from what this identity can see. The org's people —
-their org roles, whether they are active, when they were last — come from SCIM, which W&B opens
-to org admins only; for anyone else a finding that needs them is `hidden` (with the reason),
-never "none", and team admins are counted whether active or not (W&B does not say).
+their org roles, whether they are active, when they were last — and the members of every team
+come from SCIM, which W&B opens to org admins only; for anyone else a finding that needs them
+is `hidden` (with the reason), never "none". Findings over teams judge the viewer's own teams
+only (the note says so), and count team admins whether active or not (W&B does not say).
 
-Invite ages: W&B's team member listing gives no invite date, so an invite's age is known only
-when the cache has it or wbadmin's journal recorded sending it; other invites are counted
-as of unknown age (`unknown_ages`) and left out, and the finding says so.
+Unknowns: what the viewer can see but not judge — an invite W&B gives no date for, a registry
+grant to a team whose members it cannot read — is counted in `unknown`; a finding with nothing
+found but something unknown shows "?" (`shown_count` None), never 0.
 """
 
 from __future__ import annotations
@@ -44,10 +45,19 @@ class Finding:
     fix_note: str = ""                    # what the fix does, or why there is none
     make_fix: Callable[[], Plan] | None = field(default=None, repr=False)
     hidden: str = ""                      # why this identity cannot judge it ("": it can)
+    unknown: int = 0                      # things seen but not judgeable (see `note`)
 
     @property
     def count(self) -> int:
         return len(self.items)
+
+    @property
+    def shown_count(self) -> int | None:
+        """The count to show: None ("?") when this identity cannot say "none" — the finding is
+        hidden from it, or nothing was found but some things could not be judged."""
+        if self.hidden or (not self.items and self.unknown):
+            return None
+        return self.count
 
     def fix(self) -> Plan:
         """The Plan that fixes this finding (empty when it needs a person's judgement)."""
@@ -55,7 +65,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "severity": self.severity,
-                "visible": not self.hidden, "count": None if self.hidden else self.count,
+                "visible": not self.hidden, "count": self.shown_count, "unknown": self.unknown,
                 "items": self.items, "people": self.people, "teams": self.teams,
                 "note": self.hidden or self.note, "fix": self.fix_note}
 
@@ -64,17 +74,24 @@ def _plan(title: str, changes: list) -> Callable[[], Plan]:
     return lambda: Plan(title=title, changes=list(changes))
 
 
-def _needs_people(method: Callable[[_Triage], Finding]) -> Callable[[_Triage], Finding]:
-    """A finding over the org's people: hidden from an identity SCIM is closed to."""
-    def judged(self: _Triage) -> Finding:
-        found = method(self)
-        if self.knows_people:
-            return found
-        who = self.s.actor or "this identity"
-        return Finding(found.id, found.title, found.severity, [],
-                       hidden=f"not visible to {who}: it needs the org's people (roles, "
-                              "activity), which W&B shows to org admins only (SCIM)")
-    return judged
+def _needs_scim(what: str) -> Callable[[Callable[[_Triage], Finding]],
+                                         Callable[[_Triage], Finding]]:
+    """A finding over `what` only SCIM shows: hidden from an identity SCIM is closed to."""
+    def decorate(method: Callable[[_Triage], Finding]) -> Callable[[_Triage], Finding]:
+        def judged(self: _Triage) -> Finding:
+            found = method(self)
+            if self.knows_people:
+                return found
+            who = self.s.actor or "this identity"
+            return Finding(found.id, found.title, found.severity, [],
+                           hidden=f"not visible to {who}: it needs {what}, which W&B shows to "
+                                  "org admins only (SCIM)")
+        return judged
+    return decorate
+
+
+_needs_people = _needs_scim("the org's people (roles, activity)")
+_needs_every_team = _needs_scim("every team's admins")
 
 
 class _Triage:
@@ -86,6 +103,16 @@ class _Triage:
 
     def rows(self, sql: str, params: tuple = ()) -> list:
         return self.cache.query(sql, params)
+
+    def scope_note(self) -> str:
+        """Without SCIM the cache holds only the viewer's own teams: say what was judged."""
+        if self.knows_people:
+            return ""
+        teams = [r[0] for r in self.rows("SELECT name FROM teams WHERE readable = 1 "
+                                         "ORDER BY name")]
+        return (f"judged over your {len(teams)} team(s) only ({', '.join(teams) or 'none'}), "
+                "admins counted whether active or not: W&B shows the org's other teams and "
+                "who is deactivated to org admins only")
 
     def candidate(self, team: str) -> str | None:
         """The member to promote: active, a person, not viewer, most recently active."""
@@ -126,7 +153,7 @@ class _Triage:
         changes, notes = self.promote(teams)
         return Finding("teams-without-admin", "Teams without an admin", "high",
                        [f"{t}: no {'active ' if self.knows_people else ''}admin"
-                        for t in teams], teams=teams,
+                        for t in teams], teams=teams, note=self.scope_note(),
                        fix_note="; ".join(notes),
                        make_fix=_plan("Give admin-less teams an admin", changes))
 
@@ -141,7 +168,8 @@ class _Triage:
         changes, notes = self.promote(teams)
         return Finding("teams-single-admin", "Teams with a single admin", "medium",
                        [f"{t}: only {admins[t]}" for t in teams], people=sorted(
-                           set(admins.values())), teams=teams, fix_note="; ".join(notes),
+                           set(admins.values())), teams=teams, note=self.scope_note(),
+                       fix_note="; ".join(notes),
                        make_fix=_plan("Give single-admin teams a second admin", changes))
 
     @_needs_people
@@ -196,7 +224,9 @@ class _Triage:
         return Finding("stale-invites", f"Invites older than {days} days", "low",
                        [f"{r['team']}: {who} ({age} days)" for r, who, age in stale],
                        teams=sorted({r["team"] for r, _, _ in stale}), note=note,
-                       fix_note="cancel them", make_fix=_plan("Cancel stale invites", [
+                       unknown=unknown,
+                       fix_note="cancel them" if stale else "",
+                       make_fix=_plan("Cancel stale invites", [
                            CancelInvite.make(r["team"], email=r["email"],
                                              username=r["username"], invite_id=r["id"])
                            for r, _, _ in stale]))
@@ -213,6 +243,22 @@ class _Triage:
             "ORDER BY 1, 2")
         items = [f"{r[1]}: {r[2]} in restricted registry {r[0]}" for r in direct]
         items += [f"{r[1]}: restricted registry {r[0]} via team {r[2]}" for r in via]
+        # Grants this identity sees but cannot judge: to a team whose members it cannot read,
+        # or to a name it knows neither as a person nor as a service account.
+        unknown = self.rows(
+            "SELECT rm.registry, rm.kind, rm.name FROM registry_members rm JOIN registries r ON "
+            "r.name = rm.registry WHERE r.access = 'RESTRICTED' AND CASE rm.kind "
+            "WHEN 'team' THEN NOT EXISTS (SELECT 1 FROM teams t WHERE t.name = rm.name AND "
+            "t.readable = 1) ELSE NOT EXISTS (SELECT 1 FROM users u WHERE u.username = rm.name) "
+            "AND NOT EXISTS (SELECT 1 FROM team_members m WHERE m.username = rm.name) END "
+            "ORDER BY 1, 2, 3")
+        notes = ["restricted projects' explicit members are not in the cache and not checked"]
+        if not self.knows_people:
+            notes.insert(0, "judged over the registries and teams you can see")
+        if unknown:
+            notes.insert(0, f"{len(unknown)} grant(s) not judged, their members or account type "
+                            "not visible to you: " + ", ".join(
+                                f"{r[1]} {r[2]} in {r[0]}" for r in unknown))
         fix: list = [SetRegistryRole.make(r[0], "user", r[1], None, r[2], self.s.org_entity)
                      for r in direct]
         # A team's grant covers all its members: the service account leaves that team.
@@ -225,12 +271,13 @@ class _Triage:
             "registries", "medium", items,
             people=sorted({r[1] for r in direct} | {r[1] for r in via}),
             teams=sorted({r[2] for r in via}),
-            note="restricted projects' explicit members are not in the cache and not checked",
+            note="; ".join(notes), unknown=len(unknown),
             fix_note="remove direct registry grants, and take service accounts out of the "
             "teams that grant the access (review: their jobs may need that team)"
             if items else "", make_fix=_plan("Remove service accounts from restricted "
                                              "registries", fix))
 
+    @_needs_every_team
     def many_teams(self) -> Finding:
         n = self.cfg.many_teams_threshold
         rows = self.rows("SELECT username, COUNT(*), GROUP_CONCAT(team, ', ') FROM team_members "
@@ -297,7 +344,7 @@ def findings(service: AccessService, settings: AccessSettings, *, now: float | N
     found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
              t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
              t.registry_admins(), t.stale_invites(), t.many_teams()]
-    found = [f for f in found if include_empty or f.count or f.hidden]
+    found = [f for f in found if include_empty or f.shown_count != 0]
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
 

@@ -166,7 +166,7 @@ class AccessScreen(Screen):
             table.add_row(Text(f"● {f.severity}", style=SEVERITY_STYLE[f.severity]
                                if not f.hidden else "dim"),
                           Text(f.title, style="dim" if f.hidden else ""),
-                          "?" if f.hidden else str(f.count))
+                          "?" if f.shown_count is None else str(f.count))
         if not self.found:
             table.add_row(Text("✓", style="green"), Text("nothing to report"), "")
 

@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Static
 
 from ...core import explorer as X
 from ...core import humanize
+from ...core.access import people as P
 from ...core.cache import Cache
-from ...core.org_roles import effective_org_role
 from ..locations import Location
 from .fit_columns import FitTable
 
@@ -88,8 +88,8 @@ class DetailPane(VerticalScroll):
         if not team.readable:
             return Text("You may not read this team's members.", style="yellow"), Text()
         summary = Text.assemble(
-            (humanize.plural(len(detail.people), "member"), "bold"), " · ",
-            humanize.plural(len(detail.service_accounts), "service account"), " · ",
+            (humanize.plural(team.people, "member"), "bold"), " · ",
+            humanize.plural(team.service_accounts, "service account"), " · ",
             humanize.plural(team.projects or 0, "project"), " · ",
             humanize.size(team.storage_bytes), "\n",
             ("last activity ", "dim"), self._ago(team.last_activity_at), " ago" if
@@ -199,26 +199,27 @@ class DetailPane(VerticalScroll):
 
     def _user(self, loc: Location) -> tuple[Text, Text]:
         username = loc.name or ""
-        rows = self.cache.query("SELECT * FROM users WHERE username = ?", (username,))
-        if not rows:
+        # The same read model as the Access screen and `wbadmin access user`.
+        person = P.find_person(self.cache, username)
+        if person is None:
             return Text(f"{username} is not in the cache (SCIM lists people for org admins).",
                         style="yellow"), Text()
-        u = rows[0]
-        status = "active" if u["active"] else "deactivated"
+        # Without SCIM the person is known from team member lists only: no org role, seat or
+        # activity, which is said rather than shown as "active".
+        known = person.service_account or person.org_role is not None
         summary = Text.assemble(
-            (u["name"] or username, "bold"), f"  {u['email'] or ''}\n",
-            ("org role ", "dim"),
-            (effective_org_role(u["org_role"], u["seat"]) or "—", "bold"), ("   seat ", "dim"),
-            u["seat"] or "—", ("   status ", "dim"), status, ("   last active ", "dim"),
-            self._ago(u["last_active_at"]))
+            (person.name or username, "bold"), f"  {person.email or ''}\n",
+            ("org role ", "dim"), (person.org_role or "—", "bold"), ("   seat ", "dim"),
+            person.seat or "—", ("   status ", "dim"), person.status if known else "—",
+            ("   last active ", "dim"), self._ago(person.last_active_at))
+        if not known:
+            summary.append("\norg role, seat and activity: SCIM lists people for org admins "
+                           "only", style="yellow")
         t = self.table
         t.add_columns("team", "role")
-        for r in self.cache.query("SELECT team, role FROM team_members WHERE username = ? "
-                                  "ORDER BY team", (username,)):
-            t.add_row(Text(r["team"]), r["role"])
-            self.row_keys.append(r["team"])
-        regs = [f"{r['registry']}:{r['role']}" for r in self.cache.query(
-            "SELECT registry, role FROM registry_members WHERE kind='user' AND name = ?",
-            (username,))]
+        for team, role in sorted(person.teams.items()):
+            t.add_row(Text(team), role)
+            self.row_keys.append(team)
+        regs = [f"{r}:{role}" for r, role in person.registries.items()]
         notes = Text.assemble(("registries ", "dim"), ", ".join(regs) or "—")
         return summary, notes
