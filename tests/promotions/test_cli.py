@@ -191,3 +191,44 @@ def test_a_malformed_metrics_section_fails_in_one_line(cli, as_user, tmp_path: P
     assert r.code == 8
     assert len(r.err_lines) == 1
     assert f"{policy}, line 2" in r.err and "regression_percent must be a number" in r.err
+
+
+def _typing(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """A terminal on stdin where the person types `answers`, one per prompt."""
+    import builtins
+    import sys
+
+    prompts: list[str] = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+
+    def typed(prompt: str = "") -> str:
+        prompts.append(prompt)
+        if not answers:
+            raise EOFError
+        return answers.pop(0)
+
+    monkeypatch.setattr(builtins, "input", typed)
+    return prompts
+
+
+def test_a_mistyped_confirmation_asks_again_and_keeps_the_comment(
+        cli, as_user, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    as_user("grace")
+    prompts = _typing(monkeypatch, ["support-chatbot-fx", "support-chatbot-ft"])
+    ok = cli("promote", "approve", V7, "--comment", "ship it", "--json")
+    assert ok.code == 0, ok.err
+    assert len(prompts) == 2 and "'support-chatbot-fx' is not 'support-chatbot-ft'" in ok.err
+    assert world.version(f"{CHATBOT}:production").version == "v7"
+    history = json.loads(cli("promote", "show", V7, "--json").out)
+    assert "ship it" in json.dumps(history)
+
+
+def test_three_wrong_names_change_nothing(cli, as_user, world: World,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    as_user("grace")
+    before = world.state(V7)
+    _typing(monkeypatch, ["nope", "still-no", "no-again", "never-read"])
+    r = cli("promote", "approve", V7, "--comment", "ship it")
+    assert r.code == 130 and "not confirmed: nothing changed" in r.err
+    assert r.err.count("type it again") == 2
+    assert world.state(V7) == before

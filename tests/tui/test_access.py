@@ -196,3 +196,19 @@ async def test_sort_cycles_through_the_orders() -> None:
         assert screen.sort == "last_active"
         last = [p.last_active_at or 0 for p in screen.rows if not p.service_account]
         assert last == sorted(last, reverse=True)
+
+
+async def test_the_access_screen_lists_each_finding_by_its_short_title() -> None:
+    from wbadmin.core.access.findings import SHORT_TITLES
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        screen = app.screen
+        table = screen.query_one("#findings")
+        shown = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert shown == [f.short for f in screen.found]
+        assert all(f.id in SHORT_TITLES for f in screen.found)
+        assert len(shown) >= 5  # the demo org has plenty to report

@@ -14,6 +14,7 @@ SCREENS = {
     "onboarding": ["ob-list", "ob-detail"],
     "journal": ["journal-table", "journal-detail-pane"],
 }
+CYCLES = {**SCREENS, "quotas": ["quota-table", "quota-detail-pane"]}
 
 
 def focused_pane(app) -> str | None:
@@ -28,14 +29,14 @@ def border_colour(widget) -> str:
     return str(widget.styles.border_top[1])
 
 
-@pytest.mark.parametrize("mode", sorted(SCREENS))
+@pytest.mark.parametrize("mode", sorted(CYCLES))
 async def test_tab_cycles_the_panes(mode: str) -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         app.switch_mode(mode)
         await settle(app, pilot)
-        panes = SCREENS[mode]
+        panes = CYCLES[mode]
         assert focused_pane(app) == panes[0]
         seen = []
         for _ in range(len(panes)):

@@ -150,6 +150,9 @@ def _run(args: argparse.Namespace, work: Callable[[PromotionService, Session], A
     return run_online(session, go)
 
 
+CONFIRM_TRIES = 3
+
+
 def _confirm(alias: str, collection: str, yes: bool) -> None:
     """Moving a production alias needs --yes, or the collection's name typed on a TTY."""
     if alias not in CONFIRM_ALIASES or yes:
@@ -157,13 +160,20 @@ def _confirm(alias: str, collection: str, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise CliError(f"moving {alias!r} needs confirmation: pass --yes (stdin is not a "
                        "terminal)", USAGE)
-    try:
-        typed = input(f"This moves {alias!r} of {collection}. Type the collection name to "
-                      "confirm: ")
-    except EOFError:
-        typed = ""
-    if typed.strip() != collection:
-        raise CliError("not confirmed: nothing changed", INTERRUPTED)
+    prompt = f"This moves {alias!r} of {collection}. Type the collection name to confirm: "
+    for attempt in range(CONFIRM_TRIES):
+        try:
+            typed = input(prompt).strip()
+        except EOFError:
+            break
+        if typed == collection:
+            return
+        if not typed:  # an empty answer is a no
+            break
+        if attempt < CONFIRM_TRIES - 1:  # a typo asks again; the comment given is kept
+            print(f"{typed!r} is not {collection!r}; type it again, or press enter to stop",
+                  file=sys.stderr)
+    raise CliError("not confirmed: nothing changed", INTERRUPTED)
 
 
 def _report(args: argparse.Namespace, decision: Decision) -> int:

@@ -17,6 +17,7 @@ found but something unknown shows "?" (`shown_count` None), never 0.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,20 @@ DAY = 86_400.0
 SEVERITIES = ("high", "medium", "low")
 
 
+# Short forms of the titles, by finding id; {0} is the title's first number.
+SHORT_TITLES = {
+    "teams-without-admin": "No team admin",
+    "teams-single-admin": "One team admin",
+    "too-many-org-admins": "Too many org admins",
+    "deactivated-in-teams": "Deactivated, in teams",
+    "stale-invites": "Invites over {0}d",
+    "service-accounts-restricted": "Restricted-registry SAs",
+    "admin-of-many-teams": "Admin of {0}+ teams",
+    "inactive-admins": "Org admins idle {0}d+",
+    "registry-admins-not-org-admins": "Registry admins ≠ org",
+}
+
+
 @dataclass
 class Finding:
     id: str
@@ -46,6 +61,13 @@ class Finding:
     make_fix: Callable[[], Plan] | None = field(default=None, repr=False)
     hidden: str = ""                      # why this identity cannot judge it ("": it can)
     unknown: int = 0                      # things seen but not judgeable (see `note`)
+
+    @property
+    def short(self) -> str:
+        """A title that fits a narrow table (at most 23 cells); the full one is in the detail.
+        The numbers of the title (a threshold from the settings) are kept in it."""
+        form = SHORT_TITLES.get(self.id)
+        return form.format(*re.findall(r"\d+", self.title)) if form else self.title
 
     @property
     def count(self) -> int:
@@ -64,7 +86,8 @@ class Finding:
         return self.make_fix() if self.make_fix else Plan(title=f"{self.title}: no automatic fix")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "severity": self.severity,
+        return {"id": self.id, "title": self.title, "short": self.short,
+                "severity": self.severity,
                 "visible": not self.hidden, "count": self.shown_count, "unknown": self.unknown,
                 "items": self.items, "people": self.people, "teams": self.teams,
                 "note": self.hidden or self.note, "fix": self.fix_note}

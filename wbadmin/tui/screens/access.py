@@ -152,9 +152,7 @@ class AccessScreen(Screen):
         service = AccessService(self.app.session.cache)
         table = self.query_one("#findings", DataTable)
         table.clear(columns=True)
-        table.add_column("", width=8)
-        table.add_column("finding", width=30)
-        table.add_column("n", width=3)
+        table.add_columns("", "finding", "n")  # sized to the short titles
         try:
             self.found = findings(service, self.app.session.settings.access,
                                   now=self.app.clock(), journal=self.app.session.journal)
@@ -165,7 +163,7 @@ class AccessScreen(Screen):
         for f in self.found:  # one the viewer cannot judge shows "?", never 0
             table.add_row(Text(f"● {f.severity}", style=SEVERITY_STYLE[f.severity]
                                if not f.hidden else "dim"),
-                          Text(f.title, style="dim" if f.hidden else ""),
+                          Text(f.short, style="dim" if f.hidden else ""),
                           "?" if f.shown_count is None else str(f.count))
         if not self.found:
             table.add_row(Text("✓", style="green"), Text("nothing to report"), "")

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
@@ -40,6 +40,7 @@ LEGEND = Text.assemble(("┊", "bold"), " soft  ", ("│", "bold"), " hard  ", (
 
 
 class QuotasScreen(Screen):
+    PANES = "#quota-table, #quota-detail-pane, #qt-projects"  # Tab / Shift+Tab move between
     DEFAULT_CSS = """
     #quotas { height: 1fr; border: round $primary 40%; }
     #quotas:focus-within { border: round $primary; }
@@ -47,7 +48,9 @@ class QuotasScreen(Screen):
     #quota-count { height: 1; padding: 0 1; }
     #quota-table { height: auto; max-height: 1fr; }
     #quota-legend { height: 1; padding: 0 1; color: $text-muted; }
-    #quota-detail { height: auto; padding: 0 1; border-top: solid $primary 30%; }
+    #quota-detail-pane { height: auto; max-height: 50%; border-top: solid $primary 30%; }
+    #quota-detail-pane:focus { border-top: heavy $primary; }
+    #quota-detail { height: auto; padding: 0 1; }
     #quota-switch { height: 1fr; }
     #quota-overview { height: 1fr; }
     """
@@ -87,7 +90,8 @@ class QuotasScreen(Screen):
                     yield DataTable(id="quota-table", cursor_type="row",
                                     cursor_foreground_priority="renderable")
                     yield Static(LEGEND, id="quota-legend")
-                    yield Static(id="quota-detail")
+                    with VerticalScroll(id="quota-detail-pane"):  # Tab: to scroll it
+                        yield Static(id="quota-detail")
                 yield TeamDrill(id="quota-team")
         yield ApiLog(id="api-log")
         yield WbFooter()
