@@ -87,3 +87,41 @@ async def test_a_change_on_the_access_screen_shows_in_the_explorer_on_return() -
         app.switch_mode("explorer")
         await pilot.pause()
         assert team_label(app, "vision-research").startswith("vision-research 10")
+
+
+async def test_a_person_added_by_another_process_reaches_the_access_screen_while_open() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.switch_mode("access")
+        await settle(app, pilot)
+        access = app.screen
+        before = access.matching
+        another_process(str(app.session.cache.path),
+                        "INSERT INTO users (username, name, email, org_role, active, seat, "
+                        "fetched_at) VALUES ('zz.elsewhere', 'Zed Elsewhere', "
+                        "'zz@example.com', 'member', 1, 'full', 0)")
+        assert await wait_until(pilot, lambda: access.matching == before + 1, WATCH_S * 2 + 1)
+        assert "zz.elsewhere" in [p.username for p in access.rows]
+
+
+async def test_the_quotas_screen_follows_usage_written_by_another_process() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.switch_mode("quotas")
+        await settle(app, pilot)
+        quotas = app.screen
+
+        def used() -> float:
+            return next(t for t in quotas.rows if t.team == "vision-research").gpu_hours.used
+
+        assert used() > 0
+        seen = app.generation
+        another_process(str(app.session.cache.path),
+                        "UPDATE quota_team_daily SET gpu_seconds = 0 "
+                        "WHERE team = 'vision-research'")
+        another_process(str(app.session.cache.path),
+                        "UPDATE quota_runs SET gpus = 0 WHERE team = 'vision-research'")
+        assert await wait_until(pilot, lambda: app.generation > seen, WATCH_S * 2 + 1)
+        assert await wait_until(pilot, lambda: used() == 0, WATCH_S * 2 + 1), used()

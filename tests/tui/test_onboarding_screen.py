@@ -15,6 +15,7 @@ from rich.console import Console
 
 from wbadmin.tui.screenshot import make_demo_app
 from wbadmin.tui.widgets.onboarding_review import OnboardingPlanScreen
+from wbadmin.tui.widgets.org_tree import OrgTree
 
 from .conftest import make_app, settle
 
@@ -121,6 +122,21 @@ async def test_a_team_walkthrough_end_to_end(tmp_path: Path) -> None:
                               {"n": "vision-nlp-sandbox", "e": "vision-nlp"})
         assert project["project"] == {"access": "RESTRICTED", "description":
                                       "Scratch space for quick trials; safe to clean up"}
+
+        # ...and every screen shows the new team at once, without a refresh key.
+        await pilot.press("1")
+        await settle(app, pilot)
+        tree = app.screen.query_one(OrgTree)
+        assert "10 teams" in str(tree.root.label)
+        labels = [" ".join(str(n.label).split()) for n in tree.root.children]
+        assert any(label.startswith("vision-nlp ") for label in labels), labels
+        await pilot.press("2")
+        await settle(app, pilot)
+        people = {p.username: p for p in app.screen.rows}
+        assert people["carol"].teams.get("vision-nlp") == "member"
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert "vision-nlp" in [t.team for t in app.screen.rows]
 
 
 async def test_paused_walkthrough_is_resumed_after_a_restart() -> None:
