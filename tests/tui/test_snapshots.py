@@ -24,3 +24,22 @@ def test_screen(name: str, snap_compare, tmp_path: Path) -> None:
         await scenario(app, pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+# Each screen's main state at the three sizes a layout must fit: 80×24 (the panes stack),
+# 120×40 and 160×48 (nothing may be cut that has room, the footer keeps `? help` and `q`).
+MAIN_STATES = ["explorer-team", "access", "promotions", "quotas", "onboarding", "journal"]
+SIZES = [(80, 24), (120, 40), (160, 48)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", MAIN_STATES)
+def test_screen_fits(name: str, size: tuple[int, int], snap_compare, tmp_path: Path) -> None:
+    _, scenario, _ = SCENARIOS[name]
+    app = make_demo_app(tmp_path)
+
+    async def run_before(pilot) -> None:
+        _freeze_cursor(app)
+        await scenario(app, pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

@@ -62,6 +62,9 @@ class WbAdminApp(App):
              "onboarding": _later("onboarding", "OnboardingScreen"),
              "journal": _later("journal", "JournalScreen")}
     DEFAULT_MODE = "explorer"
+    # Narrow terminals (80×24) stack the panes instead of squeezing them side by side:
+    # every screen, whichever is shown when the terminal is resized, gets the class.
+    HORIZONTAL_BREAKPOINTS = [(0, "narrow"), (100, "wide")]
     COMMANDS = App.COMMANDS | {WbCommands}
     BINDINGS = [
         Binding("1", "switch_mode('explorer')", "Explorer", id="screen.explorer",
@@ -136,12 +139,7 @@ class WbAdminApp(App):
             # After the first frame: starting the sandbox and the client is off that path.
             self.call_after_refresh(self.connect)
 
-    def on_resize(self, event) -> None:
-        # Narrow terminals (80×24) stack the panes instead of squeezing them side by side.
-        self.screen.set_class(event.size.width < 100, "narrow")
-
     def on_screen_resume(self) -> None:
-        self.screen.set_class(self.size.width < 100, "narrow")
         self.update_header()
 
     @property

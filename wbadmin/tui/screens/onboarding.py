@@ -91,7 +91,6 @@ class OnboardingScreen(Screen):
         self.go("template")
 
     def on_screen_resume(self) -> None:
-        self.set_class(self.app.size.width < 100, "narrow")
         self.reload()
 
     def on_screen_suspend(self) -> None:

@@ -80,8 +80,6 @@ class PromotionsScreen(Screen):
         self.table.focus()
 
     def on_screen_resume(self) -> None:
-        # Narrow terminals stack the panes (the app sets this on resize).
-        self.set_class(self.app.size.width < 100, "narrow")
         self.reload()
 
     @property

@@ -118,6 +118,8 @@ class FitTable(DataTable):
         columns = list(self.columns.values())
         if not columns:
             return
+        if self.scrollable_content_region.width <= 0:
+            return  # not laid out yet: the columns stay auto-sized until on_resize
         room = self.scrollable_content_region.width - 2 * self.cell_padding * len(columns)
         natural = [self._natural.get(c.key, c.content_width) for c in columns]
         widths = fit_widths(natural, room, floors_for([c.label.plain for c in columns], natural))

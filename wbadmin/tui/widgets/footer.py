@@ -12,6 +12,10 @@ COMPACT_BELOW = 160
 
 
 class WbFooter(Footer):
+    DEFAULT_CSS = """
+    WbFooter.-compact FooterLabel { margin-right: 1; }
+    """
+
     def __init__(self, **kwargs) -> None:
         # ctrl+p still opens the palette; `?` lists it. Its footer slot goes to our keys.
         super().__init__(show_command_palette=False, **kwargs)
