@@ -23,3 +23,12 @@ def test_an_unknown_flag_shows_the_commands_own_usage(cli, args, usage) -> None:
 def test_an_unknown_top_level_flag_shows_the_top_level_usage(cli) -> None:
     r = cli("--bogus")
     assert r.code == 2 and r.err.startswith("usage: wbadmin [-h]")
+
+
+@pytest.mark.parametrize("size", ["160", "10x5", "wide"])
+def test_a_bad_screenshot_size_says_what_a_size_is(cli, size, tmp_path) -> None:
+    out = tmp_path / "shot.svg"
+    r = cli("screenshot", "explorer", str(out), "--size", size)
+    assert r.code == 2 and "usage: wbadmin screenshot " in r.err
+    assert "give COLSxROWS, at least 40x12, e.g. 160x48" in r.err
+    assert not out.exists()

@@ -18,7 +18,7 @@ KEY_NAMES = {"slash": "/", "colon": ":", "question_mark": "?", "escape": "esc",
 BUILTIN = [
     ("↑ ↓ ← →", "move; page up/down, home/end scroll"),
     ("enter", "open / expand (tree), choose (lists)"),
-    ("tab", "next pane"),
+    ("tab shift+tab", "next / previous pane"),
     ("ctrl+p", "command palette: every action, any team, project or person"),
     ("esc", "back"),
 ]
