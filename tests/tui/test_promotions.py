@@ -213,7 +213,7 @@ async def test_policy_status_two_approvals_failing_gate_and_history(
         assert isinstance(app.screen, HistoryScreen)
         rows = [app.screen.query_one(DataTable).get_row_at(i)
                 for i in range(app.screen.query_one(DataTable).row_count)]
-        assert any(r[3] == "approve" and str(r[4]) == "grace" and "first look ok" in str(r[5])
+        assert any(str(r[3]) == "approve" and str(r[4]) == "grace" and "first look ok" in str(r[5])
                    for r in rows)
 
 
