@@ -223,3 +223,24 @@ async def test_the_palette_offers_the_screens_own_actions() -> None:
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert app.clipboard == "data-science-nlp/rag-pipeline-v2"
+
+
+async def test_a_value_cut_in_the_members_table_is_shown_whole_under_it() -> None:
+    from textual.widgets import Static
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.run_jump(":team data-science-nlp")
+        await settle(app, pilot)
+        await pilot.press("tab")  # into the members table
+        await pilot.pause()
+        detail = app.screen.detail
+        table = detail.table
+        assert table.cut_cells(table.cursor_row), "at 120 columns the email is cut"
+        full = str(detail.query_one("#detail-full", Static).content)
+        person = detail.selected_key()
+        assert f"email {person}@inference-systems.ai" in full
+        await pilot.press("down")
+        await pilot.pause()
+        assert detail.selected_key() in str(detail.query_one("#detail-full", Static).content)

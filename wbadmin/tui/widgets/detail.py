@@ -33,11 +33,31 @@ class DetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-summary")
         yield FitTable(id="detail-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="detail-full")  # what the highlighted row's cut cells hold in full
         yield Static(id="detail-notes")
 
     @property
     def table(self) -> DataTable:
         return self.query_one("#detail-table", DataTable)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_full_row()
+
+    def on_fit_table_refitted(self, event: FitTable.Refitted) -> None:
+        self.show_full_row()
+
+    def show_full_row(self) -> None:
+        """A long value cut with an ellipsis in the table is shown whole under it."""
+        table = self.query_one("#detail-table", FitTable)
+        line = Text()
+        for label, full in table.cut_cells(table.cursor_row):
+            if line:
+                line.append("  ")
+            line.append(f"{label or 'status'} ", style="dim")
+            line.append(full)
+        full_row = self.query_one("#detail-full", Static)
+        full_row.update(line)
+        full_row.display = bool(line)
 
     def selected_key(self) -> str | None:
         row = self.table.cursor_row
@@ -58,6 +78,7 @@ class DetailPane(VerticalScroll):
         self.query_one("#detail-summary", Static).update(summary)
         self.query_one("#detail-notes", Static).update(notes)
         table.display = table.row_count > 0
+        self.show_full_row()
 
     def _ago(self, ts: float | None) -> str:
         return humanize.ago(ts, self.clock())

@@ -5,6 +5,7 @@ detail), never narrower than their header. Used by FastTable and FitTable alike.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 
@@ -100,6 +101,17 @@ class FitTable(DataTable):
             self._natural = {k: len(c.label.plain) for k, c in self.columns.items()}
         return result
 
+    def cut_cells(self, row: int) -> list[tuple[str, str]]:
+        """(header, full text) of the cells of `row` its column cuts short."""
+        if not 0 <= row < self.row_count:
+            return []
+        cut = []
+        for column, cell in zip(self.columns.values(), self.get_row_at(row), strict=False):
+            text = cell.plain if isinstance(cell, Text) else str(cell)
+            if not column.auto_width and len(text) > column.width:
+                cut.append((column.label.plain, text))
+        return cut
+
     def _grow(self, column_key, cell) -> None:
         width = cell.cell_len if isinstance(cell, Text) else len(str(cell))
         if width > self._natural.get(column_key, 0):
@@ -131,3 +143,7 @@ class FitTable(DataTable):
         if changed:
             self._require_update_dimensions = True
             self.refresh()
+            self.post_message(self.Refitted())
+
+    class Refitted(Message):
+        """The column widths changed: what is cut may have changed with them."""
