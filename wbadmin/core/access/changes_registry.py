@@ -4,20 +4,24 @@
   `updateProjectTeamMember` for the role: W&B adds with a default role), change the role, or
   remove (`deleteProjectMembers`) — the SDK's Registry.add_members / update_member /
   remove_members. `before`/`after` None mean "not a member". Its own inverse.
-- `CreateServiceAccount`: `createServiceAccount(entityName, description)`, the SDK's
-  `Team.create_service_account`. Not reversible: W&B has no API to delete one.
+  A user's id comes from the registry's member list, else `user_ids.user_id` (the SDK's
+  SearchUsers for org admins; team member lists for a registry admin who is not one).
+- `CreateServiceAccount`: `createServiceAccount(entityName, description) { user { id } }`,
+  then the team's member list for its username — the SDK's `Team.create_service_account`
+  (CreateServiceAccount, then GetTeamEntity). Not reversible: W&B has no API to delete one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import errors as E
 from ..changes import ApplyResult, Change, State, register_change
 from ..changes_team import client_of
 from ..client import Client
 from .changes import team_people
+from .user_ids import team_member_ids, user_id
 
 REGISTRY_PREFIX = "wandb-registry-"
 
@@ -30,7 +34,6 @@ query WbadminRegistryAccess($name: String!, $entity: String!) {
   }
 }
 """
-USER_ID = "query WbadminUserId($name: String!) { user(userName: $name) { id username } }"
 TEAM_ID = "query WbadminTeamId($name: String!) { entity(name: $name) { id name isTeam } }"
 CREATE_MEMBERS = """
 mutation CreateRegistryMembers($input: CreateProjectMembersInput!) {
@@ -55,10 +58,17 @@ mutation UpdateTeamRegistryRole($input: UpdateProjectTeamMemberInput!) {
 CREATE_SERVICE_ACCOUNT = """
 mutation CreateServiceAccount($entity: String!, $description: String!) {
   result: createServiceAccount(input: {description: $description, entityName: $entity}) {
-    user { id username }
+    user { id }
   }
 }
 """
+
+
+class _Registry(NamedTuple):
+    project_id: str
+    member_id: str | None  # of the user or team, when a member
+    role: str | None
+    teams: list[str]  # the member teams' names (where a user's id may be found)
 
 
 def _ok(data: dict[str, Any], what: str) -> None:
@@ -88,31 +98,33 @@ class SetRegistryRole(Change):
                    after=None if role is None else {"role": role}, registry=registry,
                    member_kind=member_kind, name=name, org_entity=org_entity)
 
-    async def _read(self, client: Client) -> tuple[str, str | None, str | None]:
-        """(registry project id, member id, current role)."""
+    async def _read(self, client: Client) -> _Registry:
         data = await client.graphql(REGISTRY_MEMBERS, {
             "name": REGISTRY_PREFIX + self.registry, "entity": self.org_entity})
         project = data.get("project")
         if project is None:
             raise E.NotFound(f"registry {self.registry!r} not found")
+        teams = [(m.get("team") or {}).get("name") for m in project.get("teamMembers") or []]
+        teams = [t for t in teams if t]
         if self.member_kind == "user":
             for m in project.get("members") or []:
                 if m.get("username") == self.name:
-                    return project["id"], m["id"], (m.get("role") or {}).get("name")
+                    return _Registry(project["id"], m["id"], (m.get("role") or {}).get("name"),
+                                     teams)
         else:
             for m in project.get("teamMembers") or []:
                 team = m.get("team") or {}
                 if team.get("name") == self.name:
-                    return project["id"], team["id"], (m.get("role") or {}).get("name")
-        return project["id"], None, None
+                    return _Registry(project["id"], team["id"],
+                                     (m.get("role") or {}).get("name"), teams)
+        return _Registry(project["id"], None, None, teams)
 
-    async def _member_id(self, client: Client) -> str:
+    async def _member_id(self, client: Client, registry_teams: list[str]) -> str:
         if self.member_kind == "user":
-            node = (await client.graphql(USER_ID, {"name": self.name})).get("user")
-        else:
-            node = (await client.graphql(TEAM_ID, {"name": self.name})).get("entity")
+            return await user_id(client, self.name, registry_teams)
+        node = (await client.graphql(TEAM_ID, {"name": self.name})).get("entity")
         if not node or not node.get("id"):
-            raise E.NotFound(f"{self.member_kind} {self.name!r} not found")
+            raise E.NotFound(f"team {self.name!r} not found")
         return node["id"]
 
     async def _set_role(self, client: Client, project_id: str, member_id: str,
@@ -127,7 +139,7 @@ class SetRegistryRole(Change):
 
     async def apply(self, ctx: Any) -> ApplyResult:
         client = client_of(ctx)
-        project_id, member_id, current = await self._read(client)
+        project_id, member_id, current, teams = await self._read(client)
         role = (self.after or {}).get("role")
         ids_key = "userIds" if self.member_kind == "user" else "teamIds"
         who = self.name if self.member_kind == "user" else f"team {self.name}"
@@ -138,16 +150,16 @@ class SetRegistryRole(Change):
                 "projectId": project_id, ids_key: [member_id]}}), "deleteProjectMembers")
             return ApplyResult(None, f"{who} removed from registry {self.registry}")
         if member_id is None:
-            member_id = await self._member_id(client)
+            member_id = await self._member_id(client, teams)
             _ok(await client.graphql(CREATE_MEMBERS, {"input": {
                 "projectId": project_id, ids_key: [member_id]}}), "createProjectMembers")
-            _, _, current = await self._read(client)
+            current = (await self._read(client)).role
         if current != role:
             await self._set_role(client, project_id, member_id, role)
         return ApplyResult(None, f"{who} is now {role} in registry {self.registry}")
 
     async def read_current(self, ctx: Any) -> State:
-        _, _, role = await self._read(client_of(ctx))
+        role = (await self._read(client_of(ctx))).role
         return None if role is None else {"role": role}
 
 
@@ -173,13 +185,23 @@ class CreateServiceAccount(Change):
         return "create service account"
 
     async def apply(self, ctx: Any) -> ApplyResult:
-        data = await client_of(ctx).graphql(CREATE_SERVICE_ACCOUNT, {
+        client = client_of(ctx)
+        data = await client.graphql(CREATE_SERVICE_ACCOUNT, {
             "entity": self.team, "description": self.description})
         user = (data.get("result") or {}).get("user")
-        if not user:
+        if not user or not user.get("id"):
             raise E.BadResponse("createServiceAccount returned no user")
-        return ApplyResult(None, f"service account {user.get('username') or user['id']} "
+        return ApplyResult(None, f"service account {await self._username(client, user['id'])} "
                                  f"created in {self.team}")
+
+    async def _username(self, client: Client, account_id: str) -> str:
+        """The new account's username, from the team's member list (as the SDK reloads the
+        team); its id if that read fails — the account exists either way."""
+        try:
+            members = await team_member_ids(client, self.team)
+        except E.WbError:
+            return account_id
+        return next((name for name, mid in members.items() if mid == account_id), account_id)
 
     async def read_current(self, ctx: Any) -> State:
         for m in await team_people(client_of(ctx), self.team):
