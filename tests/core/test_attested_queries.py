@@ -13,15 +13,15 @@ assembled per call. See tests/attested_graphql.py for how the SDK's documents ar
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
-from graphql import GraphQLError, parse
-from graphql.language import ast as g
 
-import wbadmin.core
 from tests.attested_graphql import deviations, sdk_index
+from wbadmin.core.wire_documents import (
+    BATCHED_SELECTIONS,
+    _modules,
+    batched_documents,
+    static_documents,
+)
 
 # deviation (as `attested_graphql.deviations` names it) -> why wbadmin sends it anyway.
 EXCEPTIONS: dict[str, str] = {
@@ -71,54 +71,6 @@ EXCEPTIONS: dict[str, str] = {
         "The project's newest run: Project.runs(first, order) as the SDK's Runs query sends "
         "it under the root project, here per listed project.",
 }
-
-# Static selections the batched queries repeat under aliases: constant -> (root field, the
-# arguments its caller passes).
-BATCHED_SELECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "wbadmin.core.queries.TEAM_SELECTION": ("entity", ("name",)),
-    "wbadmin.core.queries.PROJECTS_SELECTION": ("models", ("entityName", "first", "after")),
-    "wbadmin.core.queries.PROJECTS_WITH_LAST_RUN_SELECTION":
-        ("models", ("entityName", "first", "after")),
-    "wbadmin.core.queries.REGISTRY_MEMBERS_SELECTION": ("project", ("name", "entityName")),
-    "wbadmin.core.onboarding.state.DESCRIPTIONS": ("models", ("entityName", "first", "after")),
-    "wbadmin.core.quotas.wire.PROJECTS_SELECTION": ("entity", ("name",)),
-    "wbadmin.core.quotas.wire.CHANGES_SELECTION": ("entity", ("name",)),
-    "wbadmin.core.quotas.wire.STORAGE_SELECTION": ("entity", ("name",)),
-    "wbadmin.core.quotas.wire.RUNS_SELECTION": ("project", ("name", "entityName")),
-    "wbadmin.core.quotas.wire.FILES_SELECTION": ("project", ("name", "entityName")),
-}
-
-
-def _modules() -> list[object]:
-    return [importlib.import_module(m.name)
-            for m in pkgutil.walk_packages(wbadmin.core.__path__, "wbadmin.core.")]
-
-
-def static_documents() -> dict[str, str]:
-    """{module.NAME: document} for module-level strings that are GraphQL operations."""
-    found: dict[str, str] = {}
-    for module in _modules():
-        for name, value in vars(module).items():
-            if not isinstance(value, str) or "{" not in value:
-                continue
-            try:
-                doc = parse(value)
-            except GraphQLError:
-                continue
-            if any(isinstance(d, g.OperationDefinitionNode) for d in doc.definitions):
-                found.setdefault(value, f"{module.__name__}.{name}")  # re-exports: once
-    return {where: doc for doc, where in found.items()}
-
-
-def batched_documents() -> dict[str, str]:
-    out = {}
-    for where, (field, args) in BATCHED_SELECTIONS.items():
-        module, name = where.rsplit(".", 1)
-        selection = getattr(importlib.import_module(module), name)
-        call = ", ".join(f"{arg}: $a0_{arg}" for arg in args)
-        out[where] = f"query Batched {{ r0: {field}({call}) {{ {selection} }} }}"
-    return out
-
 
 def all_deviations() -> dict[str, list[str]]:
     """{deviation: [documents sending it]} over the static and batched-selection documents."""
