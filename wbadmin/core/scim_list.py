@@ -18,6 +18,7 @@ from .client import Client
 
 PAGE_SIZE = 9999  # W&B's documented maximum per request (wandb-api.md §3.1)
 EXTRA_PAGES = 10  # beyond twice the pages the first page implies: servers that shrink pages
+MAX_PAGES = 10_000  # whatever totalResults claims: 70,000 people even at 7 a page
 
 
 @dataclass
@@ -29,11 +30,12 @@ class ScimList:
 
 
 async def read_scim_list(client: Client, resource: str, params: dict[str, str] | None = None,
-                         *, page_size: int = PAGE_SIZE) -> ScimList:
+                         *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
+                         ) -> ScimList:
     """Every resource of `resource` ("Users", "Groups", "Roles"), deduplicated by id."""
     by_id: dict[Any, dict[str, Any]] = {}
     start, requests, total = 1, 0, None
-    max_pages: int | None = None
+    bound: int | None = None
     while True:
         answer = await client.scim("GET", resource, params={
             **(params or {}), "startIndex": str(start), "count": str(page_size)})
@@ -43,30 +45,34 @@ async def read_scim_list(client: Client, resource: str, params: dict[str, str] |
         total = _int_or_none(data.get("totalResults"))
         new = 0
         for item in page:
-            key = item.get("id", ("no id", len(by_id)))  # an id-less resource is kept as is
+            key = item.get("id")
+            if not isinstance(key, str | int):
+                key = ("no id", len(by_id))  # kept as is: nothing to tell it apart by
             if key not in by_id:
                 by_id[key] = item
                 new += 1
-        if total is None or len(by_id) >= total:
+        if total is None or len(by_id) >= total:  # no totalResults: one page is all we know
             return ScimList(list(by_id.values()), total, requests)
-        if max_pages is None:
-            max_pages = 2 * math.ceil(total / max(1, len(page))) + EXTRA_PAGES
-        reason = _stop_reason(len(page), new, requests, max_pages)
+        if bound is None:
+            bound = min(max_pages, 2 * math.ceil(total / max(1, len(page))) + EXTRA_PAGES)
+        reason = _stop_reason(len(page), new, start, requests, bound)
         if reason:
-            shortfall = (f"SCIM {resource}: read {len(by_id)} of {total} (the server {reason} "
-                         f"at startIndex {start}); the rest are missing")
+            shortfall = f"SCIM {resource}: read {len(by_id)} of {total}, the rest are missing: " \
+                        f"{reason}"
             return ScimList(list(by_id.values()), total, requests, shortfall)
         start += len(page)
 
 
-def _stop_reason(returned: int, new: int, requests: int, max_pages: int) -> str | None:
+def _stop_reason(returned: int, new: int, start: int, requests: int,
+                 max_pages: int) -> str | None:
     """Why reading on could not get further (None: go on)."""
     if not returned:
-        return "sent an empty page"
+        return f"the server sent an empty page at startIndex {start}"
     if not new:
-        return "sent the same resources again (it may not support startIndex)"
+        return (f"the server sent the same resources again at startIndex {start} "
+                "(it may not support startIndex)")
     if requests >= max_pages:
-        return f"needed more than {max_pages} pages"
+        return f"gave up after {max_pages} pages"
     return None
 
 
