@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import key_of
 from wbadmin.cli import main
 from wbadmin.sandbox.server import free_port
 
@@ -73,6 +74,9 @@ def test_bad_fault_flag_is_a_usage_error(tmp_path: Path) -> None:
     out = run_cli("sandbox", "serve", "--db", str(tmp_path / "s.db"), "--error-rate", "7")
     assert out.returncode == 2
     assert "error_rate" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("sandbox", "serve", "--db", str(tmp_path / "s.db"), "--scim-page-cap", "0")
+    assert out.returncode == 2
+    assert "scim_page_cap must be >= 1" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
@@ -80,8 +84,8 @@ def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
     env = {**os.environ, "WBADMIN_SANDBOX_LATENCY_MS": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "wbadmin", "sandbox", "serve", "--port", str(port),
-         "--db", str(tmp_path / "s.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env)
+         "--db", str(tmp_path / "s.db"), "--scim-page-cap", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -97,6 +101,10 @@ def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
         query = {"query": "{ serverInfo { features { name } } }"}
         answer = httpx.post(url + "/graphql", json=query)
         assert answer.status_code == 401  # no key: refused as W&B refuses it
+        users = httpx.get(url + "/scim/Users", params={"count": 9999},
+                          auth=("alice", key_of("alice"))).json()
+        assert len(users["Resources"]) == users["itemsPerPage"] == 4  # --scim-page-cap 4
+        assert users["totalResults"] > 4
     finally:
         proc.terminate()
         proc.wait(timeout=10)

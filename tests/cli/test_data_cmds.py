@@ -146,6 +146,21 @@ def test_non_admin_sync_warns_and_sees_only_their_teams(live, monkeypatch, cli) 
     assert {t["name"] for t in json.loads(r.out)} == {"data-science-nlp", "product-ai-agents"}
 
 
+def test_sync_says_when_a_scim_list_stops_short(live, sandbox, sandbox_db, cli) -> None:
+    # A server that caps pages and ignores startIndex: only the first page can be read.
+    sandbox.faults.update(scim_page_cap=5, scim_ignore_start_index=True)
+    people = sandbox_db.scalar("SELECT COUNT(*) FROM users WHERE account_type = 'USER' "
+                               "AND org_id IS NOT NULL AND deleted_at IS NULL")
+    r = cli("sync")
+    assert r.code == 0, r.err
+    shown = [line for line in r.err_lines if "warning: SCIM Users" in line]
+    assert shown == [f"wbadmin: warning: SCIM Users: read 5 of {people}, the rest are missing: "
+                     "the server sent the same resources again at startIndex 6 (it may not "
+                     "support startIndex)"]
+    r = cli("sync", "--json")
+    assert any(w.startswith("SCIM Users: read 5 of") for w in json.loads(r.out)["warnings"])
+
+
 def test_whoami_live_shows_where_the_key_came_from_never_the_key(live, cli) -> None:
     r = cli("whoami", "--json")
     assert r.code == 0, r.err

@@ -215,16 +215,20 @@ def test_from_env() -> None:
         "WBADMIN_SANDBOX_ERROR_RATE": "0.25", "WBADMIN_SANDBOX_RATE_LIMIT_RATE": "0.1",
         "WBADMIN_SANDBOX_RETRY_AFTER_S": "4", "WBADMIN_SANDBOX_DROP_RATE": "0.05",
         "WBADMIN_SANDBOX_FAIL_NEXT": "3", "WBADMIN_SANDBOX_SEED": "7",
+        "WBADMIN_SANDBOX_SCIM_PAGE_CAP": "7", "WBADMIN_SANDBOX_SCIM_IGNORE_START_INDEX": "true",
         "WBADMIN_SANDBOX_UNRELATED": "ignored", "WBADMIN_SANDBOX_ERROR_RATE_TYPO": "1",
     })
     assert faults.as_dict() == {"latency_ms": 250.0, "jitter_ms": 20.0, "error_rate": 0.25,
                                 "rate_limit_rate": 0.1, "retry_after_s": 4.0,
-                                "drop_rate": 0.05, "fail_next": 3, "seed": 7}
+                                "drop_rate": 0.05, "fail_next": 3, "seed": 7,
+                                "scim_page_cap": 7, "scim_ignore_start_index": True}
     assert Faults.from_env({"WBADMIN_SANDBOX_ERROR_RATE": ""}).as_dict() == DEFAULTS
 
 
 @pytest.mark.parametrize("var, value", [("ERROR_RATE", "1.5"), ("LATENCY_MS", "fast"),
-                                        ("FAIL_NEXT", "2.5"), ("DROP_RATE", "nan")])
+                                        ("FAIL_NEXT", "2.5"), ("DROP_RATE", "nan"),
+                                        ("SCIM_PAGE_CAP", "0"),
+                                        ("SCIM_IGNORE_START_INDEX", "maybe")])
 def test_from_env_rejects_bad_values(var: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"WBADMIN_SANDBOX_{var}"):
         Faults.from_env({f"WBADMIN_SANDBOX_{var}": value})

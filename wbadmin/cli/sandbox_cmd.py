@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     faults.add_argument("--retry-after", type=float, dest="retry_after_s",
                         help="Retry-After seconds on 429 answers")
     faults.add_argument("--drop-rate", type=float, help="share of connections dropped")
+    faults.add_argument("--scim-page-cap", type=int, metavar="N",
+                        help="at most N resources per SCIM list page (W&B: 9999)")
+    faults.add_argument("--scim-ignore-start-index", action="store_true", default=None,
+                        help="answer every SCIM list page from the first resource")
     serve.set_defaults(handler=cmd_serve)
 
     keys = ssub.add_parser("keys", help="print the demo identities with their roles and keys")
@@ -68,7 +72,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         faults = Faults.from_env()
         changes = {name: getattr(args, name) for name in
                    ("latency_ms", "jitter_ms", "error_rate", "rate_limit_rate",
-                    "retry_after_s", "drop_rate") if getattr(args, name) is not None}
+                    "retry_after_s", "drop_rate", "scim_page_cap", "scim_ignore_start_index")
+                   if getattr(args, name) is not None}
         faults.update(**changes)
     except ValueError as exc:
         raise CliError(f"bad fault setting: {exc}") from None

@@ -1,11 +1,11 @@
 """Fetch the organization from W&B into the cache, in as few round trips as possible.
 
 A full sync asks SCIM for every user (with org, team and registry roles), every team and
-every custom role — one request each — then GraphQL for team details (members' account
-types, pending invites, storage) and projects, many teams per request through field
-aliases, and the registries with one paginated stream for collections and one for
-versions. Without SCIM (a non-admin, or a plan without it) it degrades to what GraphQL
-shows: the viewer's own teams, admin/member roles.
+every custom role — one request each up to 9999 of them, then page by page (scim_list.py) —
+then GraphQL for team details (members' account types, pending invites, storage) and
+projects, many teams per request through field aliases, and the registries with one
+paginated stream for collections and one for versions. Without SCIM (a non-admin, or a plan
+without it) it degrades to what GraphQL shows: the viewer's own teams, admin/member roles.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .audit import apply_invite_times, invite_sent_times, window_days
 from .cache import Cache
 from .client import Client
 from .identity import Identity
+from .scim_list import ScimList, read_scim_list
 
 log = logging.getLogger("wbadmin.sync")
 
@@ -134,17 +135,14 @@ class Syncer:
 
     async def _scim_snapshot(self, report: SyncReport):
         try:
-            users, groups, roles = await asyncio.gather(
-                self.client.scim("GET", "Users", params={"count": "9999"}),
-                self.client.scim("GET", "Groups", params={"count": "9999"}),
-                self.client.scim("GET", "Roles"))
+            lists: tuple[ScimList, ...] = await asyncio.gather(
+                *(read_scim_list(self.client, r) for r in ("Users", "Groups", "Roles")))
         except (E.PermissionDenied, E.AuthError, E.NotFound, E.Unsupported) as exc:
             report.warnings.append(f"SCIM is not available to this identity ({exc.message}); "
                                    "showing what GraphQL allows")
             return None, None, None
-        return ((users.data or {}).get("Resources") or [],
-                (groups.data or {}).get("Resources") or [],
-                (roles.data or {}).get("Resources") or [])
+        report.warnings.extend(x.shortfall for x in lists if x.shortfall)
+        return tuple(x.resources for x in lists)
 
     async def _invite_times(self, me: Identity, report: SyncReport):
         """When each pending invite was sent, from the audit log (org admins only)."""
@@ -250,16 +248,19 @@ class Syncer:
             return
         teams, projects = await asyncio.gather(self._teams(names),
                                                self._projects(names, last_run=True))
-        scim_users = None
+        scim_users, users_complete = None, True
         if self.identity is not None and self.identity.scim:
             # Roles of this team's members come from SCIM: one filtered call per member
             # would cost more than one list, so list.
-            result = await self.client.scim("GET", "Users", params={"count": "9999"})
-            scim_users = (result.data or {}).get("Resources") or []
+            listed = await read_scim_list(self.client, "Users")
+            scim_users, users_complete = listed.resources, listed.shortfall is None
+            if listed.shortfall:
+                log.warning("%s", listed.shortfall)
         now = self.clock()
         with self.cache.transaction() as conn:
             if scim_users is not None:
-                self._write_users(conn, scim_users, now)
+                # A short list must not forget the people it did not reach.
+                self._write_users(conn, scim_users, now, complete=users_complete)
             self._write_teams(conn, teams, projects, scim_users, now, full=False)
 
     async def refresh_project(self, team: str, name: str) -> None:
@@ -303,9 +304,10 @@ class Syncer:
             conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                          "value = excluded.value", (key, value))
 
-    def _write_users(self, conn, users: list[dict], now: float) -> None:
+    def _write_users(self, conn, users: list[dict], now: float, complete: bool = True) -> None:
+        """`complete`: these are all the org's people, so the others left it."""
         Cache.replace_rows(conn, "users", (_user_row(u, now) for u in users),
-                           where="account_type = 'USER'")
+                           where="account_type = 'USER'" if complete else "0")  # 0: delete none
 
     def _write_teams(self, conn, teams: dict[str, dict | None],
                      projects: dict[str, list[dict]], scim_users: list[dict] | None,

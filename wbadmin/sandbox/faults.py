@@ -1,4 +1,5 @@
-"""Fault injection: latency, 5xx, 429 with Retry-After, dropped connections.
+"""Fault injection: latency, 5xx, 429 with Retry-After, dropped connections, and SCIM
+lists paged smaller than W&B's 9999 or without `startIndex` (what a client must survive).
 
 Set from flags or `WBADMIN_SANDBOX_*` environment variables at start, and switchable at run
 time (tests change the `Faults` object in-process, or POST to `/_sandbox/faults`).
@@ -16,8 +17,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .scim.common import MAX_PAGE
+
 ENV_PREFIX = "WBADMIN_SANDBOX_"
-_INT_FIELDS = {"fail_next", "seed"}
+_INT_FIELDS = {"fail_next", "seed", "scim_page_cap"}
+_BOOL_FIELDS = {"scim_ignore_start_index"}
+_MINIMUM = {"scim_page_cap": 1}  # a page of 0 would never get anywhere
 
 
 @dataclass
@@ -30,6 +35,8 @@ class Faults:
     drop_rate: float = 0.0        # share of requests whose connection is dropped
     fail_next: int = 0            # the next N requests fail with 503, whatever the rates
     seed: int | None = None       # makes the random draws reproducible
+    scim_page_cap: int = MAX_PAGE  # most resources in one SCIM list page, whatever `count`
+    scim_ignore_start_index: bool = False  # SCIM lists always start at the first resource
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -85,10 +92,13 @@ class Faults:
         return (self.latency_ms + self._rng.uniform(0, self.jitter_ms)) / 1000.0
 
 
-def _checked(name: str, value: Any) -> float | int | None:
-    """A setting's value as a finite, in-range number (strings from env vars are parsed)."""
+def _checked(name: str, value: Any) -> float | int | bool | None:
+    """A setting's value as a finite, in-range number or a bool (strings from env vars are
+    parsed)."""
     if name == "seed" and value is None:
         return None
+    if name in _BOOL_FIELDS:
+        return _checked_bool(name, value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"{name} must be a number, not {value!r}")
     try:
@@ -103,9 +113,21 @@ def _checked(name: str, value: Any) -> float | int | None:
         number = int(number)
     if name == "seed":
         return number
-    if number < 0 or (name.endswith("_rate") and number > 1):
-        raise ValueError(f"{name} must be {'0..1' if name.endswith('_rate') else '>= 0'}")
+    if name.endswith("_rate") and not 0 <= number <= 1:
+        raise ValueError(f"{name} must be 0..1")
+    if number < _MINIMUM.get(name, 0):
+        raise ValueError(f"{name} must be >= {_MINIMUM.get(name, 0)}")
     return number
+
+
+def _checked_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if isinstance(value, int | str) and text in ("1", "true", "yes", "on", "0", "false", "no",
+                                                 "off"):
+        return text in ("1", "true", "yes", "on")
+    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 class FaultMiddleware:

@@ -115,9 +115,11 @@ async def scim_endpoint(request: Request) -> Response:
     except BodyTooLarge:
         return json_response(413, handler.error_payload(413, "request body too large"),
                              media_type="application/scim+json")
+    paging = handler.Paging(cap=state.faults.scim_page_cap,
+                            honours_start_index=not state.faults.scim_ignore_start_index)
     status, headers, payload = handler.handle(
         state.db, request.method, request.path_params.get("rest", ""),
-        dict(request.query_params), dict(request.headers), raw)
+        dict(request.query_params), dict(request.headers), raw, paging)
     return json_response(status, payload, headers, media_type="application/scim+json")
 
 

@@ -23,6 +23,19 @@ ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 SEATS = ("full", "viewer", "none")
 PREDEFINED_ROLES = ("admin", "member", "viewer")
 REGISTRY_PREFIX = "wandb-registry-"
+MAX_PAGE = 9999  # W&B returns at most 9999 resources per request
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How this server pages SCIM lists: W&B's 9999 at most, or a smaller cap, and whether
+    `startIndex` is honoured (W&B does not document it); sandbox settings, for tests."""
+
+    cap: int = MAX_PAGE
+    honours_start_index: bool = True
+
+
+WANDB_PAGING = Paging()  # what W&B does
 
 
 class ScimError(Exception):
@@ -50,6 +63,7 @@ class Ctx:
     deployment: str  # dedicated | multi_tenant (orgs.deployment)
     seats: int
     now: int
+    paging: Paging = WANDB_PAGING
 
     @property
     def multi_tenant(self) -> bool:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .common import LIST_URN, bad_request
+from .common import LIST_URN, MAX_PAGE, WANDB_PAGING, Paging, bad_request
 
-MAX_PAGE = 9999  # W&B returns at most 9999 resources per request
+__all__ = ["MAX_PAGE", "Paging", "list_response", "page_params", "parse_eq"]
 
 # `attr eq "value"`; the value is a JSON-style string (\" and \\ escapes).
 _EQ = re.compile(r'^\s*([A-Za-z][\w.]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
@@ -41,15 +41,17 @@ def _int_param(query: dict[str, str], name: str, default: int) -> int:
         raise bad_request(f"{name} must be an integer, got {raw!r}") from None
 
 
-def page_params(query: dict[str, str]) -> tuple[int, int]:
-    """(startIndex >= 1, count in 0..9999); RFC 7644 §3.4.2.4 clamps out-of-range values."""
+def page_params(query: dict[str, str], paging: Paging = WANDB_PAGING) -> tuple[int, int]:
+    """(startIndex >= 1, count in 0..cap); RFC 7644 §3.4.2.4: startIndex is 1-based, and
+    out-of-range values are clamped, not refused (a `count` over the cap gets the cap)."""
     start = max(1, _int_param(query, "startIndex", 1))
-    count = min(MAX_PAGE, max(0, _int_param(query, "count", MAX_PAGE)))
-    return start, count
+    count = min(paging.cap, max(0, _int_param(query, "count", paging.cap)))
+    return (start if paging.honours_start_index else 1), count
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start: int,
                   count: int) -> dict[str, Any]:
-    """W&B's envelope; `itemsPerPage` is the page size (9999 unless `count` asks for less)."""
+    """W&B's envelope; `itemsPerPage` is the page size (9999 unless `count` or the cap asks
+    for less), as W&B answers, not RFC 7644's count of the resources on this page."""
     return {"Resources": resources, "itemsPerPage": count, "schemas": [LIST_URN],
             "startIndex": start, "totalResults": total}

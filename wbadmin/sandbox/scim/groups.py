@@ -45,7 +45,7 @@ def get_group(ctx: Ctx, group_id: str) -> Response:
 
 
 def list_groups(ctx: Ctx, query: dict[str, str]) -> Response:
-    start, count = page_params(query)
+    start, count = page_params(query, ctx.paging)
     where, params = "kind = 'team' AND org_id = ?", [ctx.org_id]
     if query.get("filter"):
         _, value = parse_eq(query["filter"], ("displayName",))

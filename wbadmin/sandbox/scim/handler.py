@@ -16,7 +16,7 @@ from collections.abc import Callable
 from .. import auth
 from ..db import Database
 from . import groups, roles, user_patch, users
-from .common import ERROR_URN, Ctx, Response, ScimError, now
+from .common import ERROR_URN, WANDB_PAGING, Ctx, Paging, Response, ScimError, now
 
 log = logging.getLogger("wbadmin.sandbox.scim")
 
@@ -26,7 +26,7 @@ def error_payload(status: int, detail: str) -> dict:
     return {"schemas": [ERROR_URN], "detail": detail, "status": str(status)}
 
 
-def authenticate(db: Database, headers: dict[str, str]) -> Ctx:
+def authenticate(db: Database, headers: dict[str, str], paging: Paging = WANDB_PAGING) -> Ctx:
     username, key = auth.scim_key(headers.get("authorization"))
     challenge = {"WWW-Authenticate": 'Basic realm="SCIM"'}
     if key is None:
@@ -49,7 +49,7 @@ def authenticate(db: Database, headers: dict[str, str]) -> Ctx:
     if org is None:
         raise ScimError(403, "the API key belongs to no organization")
     return Ctx(db=db, caller=ident, org_id=org["id"], org_entity_id=org["entity_id"],
-               deployment=org["deployment"], seats=org["seats"], now=now())
+               deployment=org["deployment"], seats=org["seats"], now=now(), paging=paging)
 
 
 Route = Callable[[], Response]
@@ -85,8 +85,8 @@ def _routes(ctx: Ctx, resource: str, item: str | None, query: dict[str, str],
 
 
 def _dispatch(db: Database, method: str, rest: str, query: dict[str, str],
-              headers: dict[str, str], raw: bytes) -> Response:
-    ctx = authenticate(db, headers)
+              headers: dict[str, str], raw: bytes, paging: Paging) -> Response:
+    ctx = authenticate(db, headers, paging)
     parts = [p for p in rest.split("/") if p]
     if not parts or len(parts) > 2:
         raise ScimError(404, f"no SCIM resource at /{rest}")
@@ -102,11 +102,13 @@ def _dispatch(db: Database, method: str, rest: str, query: dict[str, str],
 
 
 def handle(db: Database, method: str, rest: str, query: dict[str, str],
-           headers: dict[str, str], raw_body: bytes) -> tuple[int, dict[str, str], dict | None]:
-    """(status, extra headers, JSON payload or None) for one SCIM request."""
+           headers: dict[str, str], raw_body: bytes, paging: Paging = WANDB_PAGING
+           ) -> tuple[int, dict[str, str], dict | None]:
+    """(status, extra headers, JSON payload or None) for one SCIM request; `paging`: how
+    lists are paged (the sandbox's settings)."""
     headers = {k.lower(): v for k, v in headers.items()}
     try:
-        return _dispatch(db, method, rest, query, headers, raw_body)
+        return _dispatch(db, method, rest, query, headers, raw_body, paging)
     except ScimError as exc:
         return exc.status, exc.headers, error_payload(exc.status, exc.detail)
     except sqlite3.IntegrityError as exc:  # a uniqueness race the checks did not catch

@@ -40,7 +40,7 @@ def get_role(ctx: Ctx, role_id: str) -> Response:
 
 
 def list_roles(ctx: Ctx, query: dict[str, str]) -> Response:
-    start, count = page_params(query)
+    start, count = page_params(query, ctx.paging)
     where, params = "org_id = ?", [ctx.org_id]
     if query.get("filter"):
         _, value = parse_eq(query["filter"], ("name",))

@@ -52,7 +52,7 @@ def get_user(ctx: Ctx, user_id: str) -> Response:
 
 
 def list_users(ctx: Ctx, query: dict[str, str]) -> Response:
-    start, count = page_params(query)
+    start, count = page_params(query, ctx.paging)
     where, params = VISIBLE, [ctx.org_id]
     if query.get("filter"):
         attr, value = parse_eq(query["filter"], ("userName", "emails.value"))
