@@ -16,6 +16,7 @@ from . import (
     auth_cmd,
     cache_cmd,
     data_cmd,
+    doctor_cmd,
     journal_cmd,
     onboard_cmd,
     org_cmd,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     quotas_cmd.register(sub)
     onboard_cmd.register(sub)
     org_cmd.register(sub)
+    doctor_cmd.register(sub)
     cache_cmd.register(sub)
     sandbox_cmd.register(sub)
     screenshot_cmd.register(sub)

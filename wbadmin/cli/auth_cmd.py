@@ -127,7 +127,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _identify(session: Session) -> Identity:
+async def identify_with_role(session: Session) -> Identity:
+    """Whose key it is, and their org role where SCIM says (org admins)."""
     client = session.client
     assert client is not None
     try:
@@ -156,7 +157,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
                            "run `wbadmin sync`", UNAVAILABLE)
         base_url = session.profile.base_url or session.cache.meta("base_url")
     else:
-        identity = run_online(session, _identify)
+        identity = run_online(session, identify_with_role)
         base_url = session.profile.base_url
     info = {"profile": session.profile.name, "mode": session.mode, "base_url": base_url,
             **identity_json(identity), "key_source": session.key_source}

@@ -1,0 +1,143 @@
+"""`wbadmin doctor`: what this server has, what this key may do, and so what wbadmin offers.
+
+Reads only. What the *server* lacks (a field, SCIM, the audit-log API) is kept apart from what
+*your role* may not do (SCIM and the audit log are for org admins): only the first makes a
+feature degraded or unavailable for everyone on that server.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import audit
+from . import errors as E
+from .doctor_schema import SchemaCheck, check_schema
+from .identity import Identity
+from .wire_documents import all_documents, feature_of
+
+FEATURES = ["Explorer", "Access", "Promotions", "Quotas", "Onboarding", "Org-as-code", "Audit"]
+SERVER_FEATURES = "query WbadminServerFeatures { serverInfo { features { name isEnabled } } }"
+
+# Without SCIM wbadmin still works from GraphQL, with less: what each feature loses.
+WITHOUT_SCIM = {
+    "Access": "people, org roles and seats are not listed (team members only)",
+    "Org-as-code": "org roles are not exported or applied",
+}
+
+
+@dataclass
+class Feature:
+    name: str
+    state: str = "ready"                                     # ready | degraded | unavailable
+    server_lacks: list[str] = field(default_factory=list)    # the server's, for everyone
+    role_limits: list[str] = field(default_factory=list)     # yours, on this server
+
+
+@dataclass
+class Diagnosis:
+    base_url: str
+    deployment: str
+    round_trip_ms: float
+    identity: dict[str, Any]
+    server_features: dict[str, bool] | None
+    server_features_note: str | None
+    scim: str                      # "available at /scim" | "not for your role: ..." | ...
+    audit_log: str
+    schema: dict[str, Any]
+    features: list[Feature]
+    requests: int
+
+    @property
+    def server_lacks_something(self) -> bool:
+        return any(f.server_lacks for f in self.features)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = not self.server_lacks_something
+        return out
+
+
+async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagnosis:
+    """Every check, reads only; `identity` is the key's (already verified by the caller)."""
+    sent = client.requests_sent
+    started = time.perf_counter()
+    await client.graphql("query WbadminPing { viewer { id } }")
+    round_trip = (time.perf_counter() - started) * 1000
+    features = {name: Feature(name) for name in FEATURES}
+
+    flags, flags_note = await _server_features(client)
+    scim = await _scim(client, identity, features)
+    audit_state = await _audit(client, identity, features)
+    schema = await check_schema(client, all_documents())
+    _apply_schema(schema, features)
+    for feature in features.values():
+        if feature.server_lacks and feature.state == "ready":
+            feature.state = "degraded"
+    return Diagnosis(
+        base_url=client.base_url, deployment=deployment, round_trip_ms=round(round_trip, 1),
+        identity={"username": identity.username, "org": identity.org,
+                  "org_role": identity.org_role, "service_account": identity.is_service_account},
+        server_features=flags, server_features_note=flags_note, scim=scim,
+        audit_log=audit_state,
+        schema={"types": schema.types, "checked": schema.checked, "requests": schema.requests,
+                "refused": schema.refused,
+                "missing": {name: sorted(where) for name, where in sorted(schema.missing.items())}},
+        features=list(features.values()), requests=client.requests_sent - sent)
+
+
+async def _server_features(client: Any) -> tuple[dict[str, bool] | None, str | None]:
+    try:
+        data = await client.graphql(SERVER_FEATURES)
+    except E.BadRequest as exc:  # an older server: no `features` on ServerInfo
+        return None, f"no serverInfo.features (an older W&B Server): {exc}"
+    found = ((data.get("serverInfo") or {}).get("features")) or []
+    return {f["name"]: bool(f.get("isEnabled")) for f in found if f.get("name")}, None
+
+
+async def _scim(client: Any, identity: Identity, features: dict[str, Feature]) -> str:
+    try:
+        await client.scim("GET", "Users", params={"count": "1"})
+        return f"available at {client.scim_prefix}"
+    except (E.AuthError, E.PermissionDenied):
+        why = "SCIM is for org admins and org service accounts"
+        for name, loses in WITHOUT_SCIM.items():
+            features[name].role_limits.append(f"{loses} ({why})")
+        return f"not for your role ({identity.username}): {why}"
+    except E.NotFound:
+        for name, loses in WITHOUT_SCIM.items():
+            features[name].server_lacks.append(f"no SCIM API at {client.scim_prefix}: {loses}")
+        return f"not found at {client.scim_prefix}"
+
+
+async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) -> str:
+    path = audit.MULTI_TENANT_PATH if audit.is_multi_tenant(client.base_url) \
+        else audit.DEDICATED_PATH
+    try:
+        response = await client.get_raw(path, {"numDays": "1"}, username=identity.username)
+    except (E.AuthError, E.PermissionDenied):
+        features["Audit"].role_limits.append("the audit log is for org admins")
+        return f"{path}: not for your role"
+    except E.NotFound:
+        features["Audit"].state = "unavailable"
+        features["Audit"].server_lacks.append(f"no audit-log API at {path}")
+        return f"{path}: not found"
+    try:
+        entries, _ = audit.parse_body(response.text)
+    except E.WbError as exc:
+        features["Audit"].server_lacks.append(f"{path} answers in an unknown shape: {exc}")
+        return f"{path}: unknown shape"
+    shape = "paged JSON" if '"audit_logs"' in response.text[:4096] else "NDJSON"
+    return f"{path}: available ({shape}, {len(entries)} entries in the last day)"
+
+
+def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:
+    if schema.refused:
+        for feature in features.values():
+            if feature.name != "Audit":
+                feature.server_lacks.append(f"not checked: {schema.refused}")
+        return
+    for missing, where in schema.missing.items():
+        for name in sorted({feature_of(w) for w in where}):
+            features[name].server_lacks.append(f"the server has no {missing}")
