@@ -12,7 +12,6 @@ import getpass
 import os
 import sys
 
-from ..core import errors as E
 from ..core.client import Client
 from ..core.credentials import (
     ENV_VAR,
@@ -28,7 +27,7 @@ from ..core.known_keys import KeyIndex
 from ..core.redact import Secret
 from ..core.session import Session, viewer_username
 from ..core.settings import Profile, get_settings, resolve_profile
-from ..core.sync import Identity, Syncer
+from ..core.sync import Identity
 from .common import (
     add_command,
     command,
@@ -129,21 +128,11 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 async def identify_with_role(session: Session) -> Identity:
     """Whose key it is, and their org role where SCIM says (org admins)."""
-    client = session.client
-    assert client is not None
+    from ..core.whoami import identify_with_role as identify
+
+    assert session.client is not None
     try:
-        me = await Syncer(client, session.cache).identify()
-        client.scim_username = me.username
-        try:
-            found = await client.scim("GET", "Users",
-                                      params={"filter": f'userName eq "{me.username}"'})
-        except (E.PermissionDenied, E.AuthError, E.NotFound, E.Unsupported, E.BadRequest):
-            return me  # SCIM is for org admins; others have no org role to show
-        users = (found.data or {}).get("Resources") or []
-        mine = next((u for u in users if u.get("userName") == me.username), None)
-        me.scim = True
-        me.org_role = (mine or {}).get("organizationRole")
-        return me
+        return await identify(session.client, session.cache)
     except (KeyError, TypeError, AttributeError) as exc:
         raise shape_errors(exc) from None
 

@@ -53,6 +53,39 @@ class Diagnosis:
     def server_lacks_something(self) -> bool:
         return any(f.server_lacks for f in self.features)
 
+    def lines(self) -> list[str]:
+        """The report for a person (the CLI prints it, the TUI panel shows it)."""
+        who = self.identity
+        role = f"org {who['org_role']}" if who["org_role"] else "org role unknown (SCIM)"
+        out = [f"server     {self.base_url} ({self.deployment}), "
+               f"round trip {self.round_trip_ms:.0f} ms",
+               f"key        {who['username']} @ {who['org'] or '?'} ({role})"]
+        if self.server_features is None:
+            out.append(f"features   {self.server_features_note}")
+        else:
+            on = sum(self.server_features.values())
+            out.append(f"features   serverInfo: {on} of {len(self.server_features)} enabled")
+        out += [f"SCIM       {self.scim}", f"audit log  {self.audit_log}"]
+        schema = self.schema
+        if schema["refused"]:
+            out.append(f"schema     {schema['refused']}")
+        else:
+            lacking = len(schema["missing"])
+            out.append(f"schema     {schema['checked']} fields, arguments and input fields of "
+                       f"{schema['types']} types checked: "
+                       + ("all present" if not lacking else f"{lacking} missing"))
+        rows = [("FEATURE", "STATE", "WHY")]
+        for feature in self.features:
+            notes = [f"server: {n}" for n in feature.server_lacks] + \
+                [f"your role: {n}" for n in feature.role_limits]
+            rows.append((feature.name, feature.state, notes[0] if notes else ""))
+            rows += [("", "", note) for note in notes[1:]]
+        widths = [max(len(r[i]) for r in rows) for i in range(2)]
+        out.append("")
+        out += [f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}".rstrip() for a, b, c in rows]
+        out += ["", f"{self.requests} requests, nothing written"]
+        return out
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["ok"] = not self.server_lacks_something
@@ -129,7 +162,8 @@ async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) 
         features["Audit"].server_lacks.append(f"{path} answers in an unknown shape: {exc}")
         return f"{path}: unknown shape"
     shape = "paged JSON" if '"audit_logs"' in response.text[:4096] else "NDJSON"
-    return f"{path}: available ({shape}, {len(entries)} entries in the last day)"
+    count = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+    return f"{path}: available ({shape}, {count} in the last day)"
 
 
 def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:

@@ -390,6 +390,11 @@ class WbAdminApp(App):
     def action_focus_previous(self) -> None:
         move_focus(self.screen, -1)
 
+    def action_doctor(self) -> None:
+        from .screens.doctor import DoctorScreen
+
+        self.push_screen(DoctorScreen())
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen))
 

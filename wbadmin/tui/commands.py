@@ -20,6 +20,7 @@ ACTIONS = [
     ("Jump to…  (:team, :project, :user, :registry)", "jump"),
     ("Refresh everything from W&B", "refresh_all"),
     ("Toggle the API-call log", "toggle_api_log"),
+    ("Doctor: what this server has and this key may do", "doctor"),
     ("Help: keys that work here", "help"),
     ("Back", "history_back"),
     ("Forward", "history_forward"),

@@ -111,6 +111,15 @@ async def _api_log(app, pilot) -> None:
     await pilot.pause()
 
 
+async def _doctor(app, pilot) -> None:
+    await settle(app, pilot)
+    app.action_doctor()
+    for _ in range(200):  # the check runs against the sandbox: wait for its report
+        await pilot.pause(0.05)
+        if "nothing written" in str(app.screen.query_one("#doctor-report").content):
+            break
+
+
 async def _plan(app, pilot) -> None:
     from textual.widgets import DataTable, OptionList
 
@@ -264,6 +273,8 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
     "help": ("`?` the keys that work here", _then_paint(_help), SIZE),
     "jump": ("`:` jump with completion", _then_paint(_jump_bar), SIZE),
     "api-log": ("the API-call log", _then_paint(_api_log), SIZE),
+    "doctor": ("the doctor panel (palette): what the server has, what the key may do",
+               _then_paint(_doctor), SIZE),
     "plan": ("a role change as a plan, Cancel focused", _then_paint(_plan), SIZE),
     "journal": ("the journal after a change", _then_paint(_journal), SIZE),
 }
