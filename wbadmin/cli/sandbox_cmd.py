@@ -31,6 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="answer every SCIM list page from the first resource")
     serve.set_defaults(handler=cmd_serve)
 
+    older = serve.add_argument_group("play an older or stricter W&B")
+    older.add_argument("--without", action="append", default=[], metavar="TYPE.FIELD",
+                       help="a field (Type.field) or argument (Type.field(arg)) the server "
+                            "does not have (repeatable)")
+    older.add_argument("--no-introspection", action="store_true",
+                       help="refuse __type and __schema, as servers that turn it off do")
+    older.add_argument("--max-root-fields", type=int, metavar="N",
+                       help="refuse a request with more than N root fields (a cost limit)")
     keys = ssub.add_parser("keys", help="print the demo identities with their roles and keys")
     _db_args(keys)
     keys.add_argument("--json", action="store_true", help="JSON output")
@@ -77,9 +85,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         faults.update(**changes)
     except ValueError as exc:
         raise CliError(f"bad fault setting: {exc}") from None
+    from ..sandbox.server_variant import ServerVariant
+
+    try:
+        variant = ServerVariant.of(args.without, introspection=not args.no_introspection,
+                                   max_root_fields=args.max_root_fields)
+    except ValueError as exc:
+        raise CliError(f"bad --without/--max-root-fields: {exc}") from None
     db, path = _open(args)
     try:
-        server = SandboxServer(db, port=args.port, faults=faults)
+        server = SandboxServer(db, port=args.port, faults=faults, variant=variant)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     print(f"wbadmin sandbox: org {db.scalar('SELECT name FROM orgs')} "

@@ -33,6 +33,7 @@ class Feature:
     state: str = "ready"                                     # ready | degraded | unavailable
     server_lacks: list[str] = field(default_factory=list)    # the server's, for everyone
     role_limits: list[str] = field(default_factory=list)     # yours, on this server
+    unverified: list[str] = field(default_factory=list)      # what could not be checked
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Diagnosis:
         rows = [("FEATURE", "STATE", "WHY")]
         for feature in self.features:
             notes = [f"server: {n}" for n in feature.server_lacks] + \
-                [f"your role: {n}" for n in feature.role_limits]
+                [f"your role: {n}" for n in feature.role_limits] + feature.unverified
             rows.append((feature.name, feature.state, notes[0] if notes else ""))
             rows += [("", "", note) for note in notes[1:]]
         widths = [max(len(r[i]) for r in rows) for i in range(2)]
@@ -106,6 +107,8 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
     for feature in features.values():
         if feature.server_lacks and feature.state == "ready":
             feature.state = "degraded"
+        elif feature.unverified and feature.state == "ready":
+            feature.state = "unverified"  # not known to lack anything: not a failure
     return Diagnosis(
         base_url=client.base_url, deployment=deployment, round_trip_ms=round(round_trip, 1),
         identity={"username": identity.username, "org": identity.org,
@@ -113,7 +116,7 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
         server_features=flags, server_features_note=flags_note, scim=scim,
         audit_log=audit_state,
         schema={"types": schema.types, "checked": schema.checked, "requests": schema.requests,
-                "refused": schema.refused,
+                "refused": schema.refused, "types_per_request": schema.per_request,
                 "missing": {name: sorted(where) for name, where in sorted(schema.missing.items())}},
         features=list(features.values()), requests=client.requests_sent - sent)
 
@@ -168,7 +171,7 @@ def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:
     if schema.refused:
         for feature in features.values():
             if feature.name != "Audit":
-                feature.server_lacks.append(f"not checked: {schema.refused}")
+                feature.unverified.append(f"fields not checked: {schema.refused}")
         return
     for missing, where in schema.missing.items():
         for name in sorted({feature_of(w) for w in where}):

@@ -38,6 +38,7 @@ class SchemaCheck:
     types: int = 0              # types asked
     requests: int = 0
     refused: str | None = None  # introspection refused: nothing could be checked this way
+    per_request: int = PER_REQUEST  # types per request, after any the server refused
 
 
 def _named(ref: dict | None) -> str | None:
@@ -78,27 +79,39 @@ async def check_schema(client: Any, documents: dict[str, str]) -> SchemaCheck:
     result = SchemaCheck()
     known: dict[str, dict | None] = {}
     pending = _roots(documents)
+    size = PER_REQUEST
     while pending:
         wanted = sorted({n.type_name for n in pending} - set(known))
-        for start in range(0, len(wanted), PER_REQUEST):
-            chunk = wanted[start:start + PER_REQUEST]
+        while wanted:
+            chunk = wanted[:size]
             query = "query WbadminTypeProbe { " + " ".join(
-                _probe(f"t{i}", name) for i, name in enumerate(chunk)
-            ) + " }"
+                _probe(f"t{i}", name) for i, name in enumerate(chunk)) + " }"
+            result.requests += 1
             try:
                 data = await client.graphql(query)
             except E.WbError as exc:
                 if isinstance(exc, E.AuthError | E.Offline):
                     raise
+                if _too_big(exc) and size > 1:
+                    size = max(1, size // 2)  # a cost limit: smaller requests from now on
+                    continue
                 result.refused = f"the server refused `__type` introspection: {exc}"
                 return result
-            finally:
-                result.requests += 1
             for i, name in enumerate(chunk):
                 known[name] = data.get(f"t{i}")
+            wanted = wanted[len(chunk):]
         result.types = len(known)
+        result.per_request = size
         pending = [more for need in pending for more in _check(need, known, result)]
     return result
+
+
+def _too_big(exc: E.WbError) -> bool:
+    """A request refused for its size (a query-cost limit, a gateway timeout), not its
+    content: worth asking again in smaller pieces."""
+    text = str(exc).lower()
+    return isinstance(exc, E.ServerError) or "complex" in text or "root fields" in text \
+        or "timeout" in text or "timed out" in text
 
 
 def _quote(name: str) -> str:

@@ -30,6 +30,7 @@ from .faults import FaultMiddleware, Faults
 from .gql import executor
 from .gql.context import Context
 from .one_send import OneSendH11Protocol
+from .server_variant import ServerVariant
 
 log = logging.getLogger("wbadmin.sandbox")
 
@@ -74,6 +75,7 @@ async def read_body(request: Request) -> bytes:
 class SandboxState:
     db: Database
     faults: Faults = field(default_factory=Faults)
+    variant: ServerVariant = field(default_factory=ServerVariant)  # an older W&B, if asked
     requests: int = 0
 
 
@@ -101,7 +103,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return json_response(400, {"errors": [{"message": f"malformed JSON body: {exc}"}]})
     ctx = Context(db=state.db, viewer=viewer, base_url=base_url_of(request),
                   headers=dict(request.headers))
-    status, payload = executor.run(ctx, body)
+    status, payload = executor.run(ctx, body, state.variant)
     return json_response(status, payload)
 
 
@@ -175,9 +177,10 @@ async def health_endpoint(request: Request) -> Response:
                                "cpu_seconds": round(time.process_time(), 3)})
 
 
-def build_app(db: Database, faults: Faults | None = None) -> Any:
+def build_app(db: Database, faults: Faults | None = None,
+              variant: ServerVariant | None = None) -> Any:
     """The sandbox as an ASGI app, fault injection outermost."""
-    state = SandboxState(db=db, faults=faults or Faults())
+    state = SandboxState(db=db, faults=faults or Faults(), variant=variant or ServerVariant())
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/{prefix:path}/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -220,11 +223,12 @@ class SandboxServer:
     """uvicorn serving the sandbox on loopback only."""
 
     def __init__(self, db: Database, port: int = 0, faults: Faults | None = None,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", variant: ServerVariant | None = None) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox listens on loopback only")
         self.db = db
-        self.app = build_app(db, faults)
+        self.app = build_app(db, faults, variant)
+        self.variant = variant or ServerVariant()
         self.faults: Faults = self.app.state.faults
         self.host = host
         self.port = port or free_port(host)
@@ -243,7 +247,7 @@ class SandboxServer:
     def serve_forever(self) -> None:
         """Serve in this process until stopped (`wbadmin sandbox serve`): the process is
         the sandbox's alone, so its garbage collector is tuned for serving."""
-        executor.get_schema()  # build the schema now, not on the first request
+        executor.get_schema(self.variant.without)  # built now, not on the first request
         # What start-up built (schema, app, modules) lives as long as the process: keep the
         # collector from walking it again and again. An answer builds tens of thousands of
         # dicts that live until it is sent; collecting every 700 new objects promoted them
@@ -255,7 +259,7 @@ class SandboxServer:
 
     def start(self, timeout: float = 10.0) -> str:
         """Serve on a daemon thread; returns the base URL once it accepts connections."""
-        executor.get_schema()  # build the schema now, not on the first request
+        executor.get_schema(self.variant.without)  # built now, not on the first request
         self._server = ClockedServer(self._config())
         self._thread = threading.Thread(target=self._server.run, name="wbadmin-sandbox",
                                         daemon=True)

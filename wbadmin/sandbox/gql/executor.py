@@ -18,17 +18,22 @@ from typing import Any
 from graphql import (
     GraphQLError,
     GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
     build_schema,
     execute,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.language import OperationType, ValueNode
 from graphql.utilities import get_operation_ast, value_from_ast_untyped
 
+from ..server_variant import ServerVariant
 from .context import Context, GraphQLFault
 from .direct_executor import Unsupported, execute_query, never_awaitable
 from .fast_executor import FastExecutor
+
+DEFAULT_VARIANT = ServerVariant()  # today's W&B, as far as the sandbox knows it
 
 log = logging.getLogger("wbadmin.sandbox.graphql")
 
@@ -70,7 +75,8 @@ def sdl() -> str:
 
 
 @cache
-def get_schema() -> GraphQLSchema:
+def get_schema(without: frozenset[str] = frozenset()) -> GraphQLSchema:
+    """The schema, built once per set of missing fields (an older server: ServerVariant)."""
     schema = build_schema(sdl())
     for name in ("JSONString", "JSON"):
         scalar = schema.type_map[name]
@@ -91,18 +97,22 @@ def get_schema() -> GraphQLSchema:
                 gtype.fields[field_name].resolve = fn
         for type_name, fn in getattr(module, "TYPE_RESOLVERS", {}).items():
             schema.type_map[type_name].resolve_type = fn
+    if without:
+        ServerVariant(without).remove_from(schema)
     return schema
 
 
 @lru_cache(maxsize=512)
-def checked_document(query: str) -> tuple[Any, list[dict[str, Any]]]:
+def checked_document(query: str, without: frozenset[str] = frozenset(),
+                     introspection: bool = True) -> tuple[Any, list[dict[str, Any]]]:
     """The parsed document and its validation errors, memoised by query text: clients send
     the same few documents over and over, and parsing plus validating costs milliseconds."""
     try:
         document = parse(query)
     except GraphQLError as err:
         return None, [err.formatted]
-    return document, [e.formatted for e in validate(get_schema(), document)]
+    rules = None if introspection else (*specified_rules, NoSchemaIntrospectionCustomRule)
+    return document, [e.formatted for e in validate(get_schema(without), document, rules)]
 
 
 def _error(err: GraphQLError) -> dict[str, Any]:
@@ -118,7 +128,8 @@ def _error(err: GraphQLError) -> dict[str, Any]:
     return out
 
 
-def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
+def run(ctx: Context, body: Any,
+        variant: ServerVariant | None = None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON payload) for one request body, as W&B answers it.
 
     Malformed requests and documents that fail validation get HTTP 400 with `errors`;
@@ -136,11 +147,19 @@ def run(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
     operation = body.get("operationName") or None  # the SDK sends "" for most queries
     if operation is not None and not isinstance(operation, str):
         return 400, {"errors": [{"message": "operationName must be a string"}]}
-    schema = get_schema()
-    document, problems = checked_document(query)
+    variant = variant or DEFAULT_VARIANT
+    schema = get_schema(variant.without)
+    document, problems = checked_document(query, variant.without, variant.introspection)
     if problems:
         return 400, {"errors": problems}
     chosen = get_operation_ast(document, operation)
+    if chosen is not None and variant.max_root_fields is not None \
+            and len(chosen.selection_set.selections) > variant.max_root_fields:
+        # What a query-cost limit answers: a request error, nothing executed.
+        return 400, {"errors": [{"message": f"query too complex: "
+                                 f"{len(chosen.selection_set.selections)} root fields, at most "
+                                 f"{variant.max_root_fields} allowed",
+                                 "extensions": {"code": "QUERY_COMPLEXITY"}}]}
     if chosen is None or chosen.operation != OperationType.QUERY:
         ctx.memo = None  # a mutation's later fields must see what it changed
     if chosen is not None and chosen.operation == OperationType.QUERY:

@@ -13,8 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-STATE_STYLE = {"ready": "green", "degraded": "yellow", "unavailable": "red"}
-STATE = re.compile(r"^(\S+)\s+(ready|degraded|unavailable)\b")
+STATE_STYLE = {"ready": "green", "degraded": "yellow", "unavailable": "red",
+               "unverified": "yellow"}
+STATE = re.compile(r"^(\S+)\s+(ready|degraded|unavailable|unverified)\b")
 
 
 class DoctorScreen(ModalScreen[None]):

@@ -1,0 +1,50 @@
+"""The sandbox playing an older or stricter W&B: fields and arguments it does not have,
+introspection turned off, and a cap on the root fields of one request (what a gateway or a
+query-cost limit refuses). wbadmin's `doctor` and its degraded paths are tested against it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+NAME = re.compile(r"^([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?:\(([A-Za-z_]\w*):?\))?$")
+
+
+@dataclass(frozen=True)
+class ServerVariant:
+    without: frozenset[str] = field(default_factory=frozenset)  # "Type.field", "Type.field(arg)"
+    introspection: bool = True
+    max_root_fields: int | None = None
+
+    @classmethod
+    def of(cls, without: list[str] | tuple[str, ...] = (), *, introspection: bool = True,
+           max_root_fields: int | None = None) -> ServerVariant:
+        """Checked against the full schema: a name it does not have is one clear error."""
+        from .gql.executor import get_schema
+
+        schema = get_schema()
+        for name in without:
+            match = NAME.match(name)
+            if not match:
+                raise ValueError(f"{name!r} is not Type.field or Type.field(arg)")
+            type_name, field_name, arg = match.groups()
+            gtype = schema.type_map.get(type_name)
+            fields = getattr(gtype, "fields", None)
+            if gtype is None or fields is None or field_name not in fields:
+                raise ValueError(f"the sandbox's schema has no {type_name}.{field_name}")
+            if arg and arg not in getattr(fields[field_name], "args", {}):
+                raise ValueError(f"{type_name}.{field_name} has no argument {arg!r}")
+        if max_root_fields is not None and max_root_fields < 1:
+            raise ValueError("the cap on root fields must be at least 1")
+        return cls(frozenset(n.replace(":)", ")") for n in without), introspection,
+                   max_root_fields)
+
+    def remove_from(self, schema) -> None:
+        """Take the missing fields and arguments out of a freshly built schema."""
+        for name in self.without:
+            type_name, field_name, arg = NAME.match(name).groups()  # type: ignore[union-attr]
+            fields = schema.type_map[type_name].fields
+            if arg:
+                del fields[field_name].args[arg]
+            else:
+                del fields[field_name]
