@@ -107,3 +107,39 @@ async def test_what_the_server_lacks_is_found_and_named_with_its_feature(sandbox
     assert features["Access"].server_lacks == [
         "the server has no CreateServiceAccountInput.colour"]
     assert features["Explorer"].server_lacks == []
+
+
+@pytest.fixture
+def login_page():
+    """A proxy's login page: every request answered 200 with HTML."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def _page(self) -> None:
+            body = b"<html><body><h1>Sign in to Corp SSO</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _page
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_server_that_is_not_wandb_is_one_line_exit_8(home, cli, monkeypatch,
+                                                       login_page: str) -> None:
+    as_user(monkeypatch, login_page, "alice")
+    r = cli("doctor")
+    assert r.code == 8, r.err
+    assert len(r.err_lines) == 1 and login_page in r.err
+    assert "an HTML page ('Sign in to Corp SSO')" in r.err

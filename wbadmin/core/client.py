@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -420,5 +421,20 @@ def _json(response: httpx.Response, target: str) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise E.BadResponse(f"{target}: the answer is not JSON (HTTP {response.status_code})"
-                            ) from None
+        raise E.BadResponse(f"{target}: {_what_came_back(response)}") from None
+
+
+def _what_came_back(response: httpx.Response) -> str:
+    """Where the answer came from and what it looks like: a proxy's login page, an HTML
+    error, a truncated body. Its first words only (it may be long; it never holds our key)."""
+    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
+    text = " ".join(response.text[:400].split())
+    if "html" in kind or text.lower().startswith(("<!doctype", "<html")):
+        title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
+        shown = f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
+    elif not text:
+        shown = "an empty body"
+    else:
+        shown = f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
+    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
+            f"{response.status_code} with {shown}, not JSON")
