@@ -11,7 +11,6 @@ import pytest
 from tests.conftest import SEED_NOW, key_of
 from wbadmin.core import audit
 from wbadmin.core.client import Client, RequestRecord
-from wbadmin.sandbox.audit import STREAM_ONLY, STREAM_ONLY_META
 from wbadmin.sandbox.db import Database
 
 pytestmark = pytest.mark.calendar  # day windows, at any date
@@ -21,6 +20,7 @@ DAYS = 70  # 71 days: Dedicated windows of 31 + 31 + 9 days, Multi-tenant 8 x 8 
 START = SEED_NOW // DAY * DAY - DAYS * DAY  # midnight UTC, so windows start on day edges
 END = START + (DAYS + 1) * DAY  # the first instant after the range
 PAGE = 4
+WINDOWS = {"dedicated": (31, 3), "multi_tenant": (8, 9)}  # (days per window, windows)
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def small_pages(monkeypatch) -> None:
 
 
 def older_server(db: Database) -> None:
-    db.set_meta(STREAM_ONLY_META, STREAM_ONLY)
+    db.set_meta("audit_log_api", "stream")  # the sandbox's older Dedicated server
 
 
 def multi_tenant(db: Database) -> None:
@@ -91,8 +91,7 @@ async def test_nothing_lost_or_repeated_where_windows_meet(deployment, sandbox, 
                                                            log_of) -> None:
     if deployment == "multi_tenant":
         multi_tenant(sandbox_db)
-    size = audit.WINDOW_DAYS[audit.MULTI_TENANT_PATH if deployment == "multi_tenant"
-                             else audit.DEDICATED_PATH]
+    size, windows = WINDOWS[deployment]
     edges = range(START + size * DAY, END, size * DAY)
     times = [START - 1]  # the second before the range: not read
     times += [START, START]
@@ -104,8 +103,6 @@ async def test_nothing_lost_or_repeated_where_windows_meet(deployment, sandbox, 
     result = await read(sandbox.base_url, log)
     assert names(result) == written[1:-1] and not result.truncated
     # Multi-tenant pages too: the windows' answers are `limit`-sized, not one page each.
-    windows = len(audit.windows(audit.MULTI_TENANT_PATH if deployment == "multi_tenant"
-                                else audit.DEDICATED_PATH, START, DAYS))
     assert len([r for r in log if r.api == "audit" and r.status == 200]) > windows
 
 
