@@ -239,11 +239,12 @@ class InviteDates:
     truncated_at: float | None = None  # the audit read stopped at its cap here
 
 
-def truncation_notice(truncated_at: float, cap: int) -> str:
+def truncation_notice(truncated_at: float) -> str:
     """One line naming the date reached and how to read further."""
     return (f"the audit log was read only up to {_iso(truncated_at)} (wbadmin stops at "
-            f"{cap:,} entries): invites sent after it may have no age; a shorter window (a lower "
-            f"access.invite_max_age_days; the window is 3 times it) starts later")
+            f"{MAX_ENTRIES:,} entries): invites sent after it may have no age; a shorter "
+            f"window (a lower access.invite_max_age_days; the window is 3 times it) starts "
+            f"later")
 
 
 async def invite_sent_times(client: Client, username: str | None, days: int, now: float
@@ -259,7 +260,7 @@ async def invite_sent_times(client: Client, username: str | None, days: int, now
     if read.truncated_at is None:
         return InviteDates(invite_times(read.entries))
     return InviteDates(invite_times(read.entries),
-                       truncation_notice(read.truncated_at, MAX_ENTRIES), read.truncated_at)
+                       truncation_notice(read.truncated_at), read.truncated_at)
 
 
 def apply_invite_times(conn: Any, times: dict[tuple[str, str], float]) -> int:
