@@ -276,3 +276,33 @@ def test_shared_flags_work_before_the_command_too(live, cli) -> None:
     assert r.code == 2 and "Unknown profile 'nope'" in r.err
     r = cli("--offline", "teams")
     assert r.code == 7 and "nothing cached" in r.err
+
+
+def test_sync_shows_an_audit_read_stopped_by_its_cap(live, sandbox_db, monkeypatch,
+                                                     cli) -> None:
+    from wbadmin import clock
+    from wbadmin.core import audit
+    from wbadmin.core.journal import iso
+
+    monkeypatch.setattr(audit, "PAGE_SIZE", 2)
+    monkeypatch.setattr(audit, "MAX_ENTRIES", 5)
+    # Invite ages read 90 days back (3 x the 30-day default); the oldest entries are these.
+    first = int(clock.now()) // 86_400 * 86_400 - 90 * 86_400 + 3600
+    with sandbox_db.transaction() as conn:
+        conn.executemany("INSERT INTO audit_log (timestamp, action) VALUES (?, 'project:read')",
+                         [(first + i,) for i in range(8)])
+    reached = first + 5  # three pages of 2 were kept, the cap being 5
+    r = cli("sync", "--json")
+    assert r.code == 0, r.err  # the sync worked; invite ages are a nicety
+    report = json.loads(r.out)
+    assert report["audit_log"] == {"truncated": True, "truncated_at": iso(reached)}
+    r = cli("sync")
+    assert r.code == 0
+    notice = [line for line in r.err_lines if "audit log" in line]
+    assert len(notice) == 1 and audit._iso(reached) in notice[0]
+    assert "access.invite_max_age_days" in notice[0]
+    # Without the cap in the way, nothing says truncated.
+    monkeypatch.setattr(audit, "MAX_ENTRIES", 10_000)
+    report = json.loads(cli("sync", "--json").out)
+    assert report["audit_log"] == {"truncated": False, "truncated_at": None}
+    assert report["warnings"] == []

@@ -52,9 +52,10 @@ async def test_org_admin_sync_dates_the_seeded_invites(sandbox, cache) -> None:
     report = await full_sync(sandbox.base_url, "alice", cache, log)
     assert report.warnings == []
     assert ages(cache) == SEEDED
-    # One request for the ages: the Dedicated path, paginated, one page.
+    # The ages' 91 days: the Dedicated path, three month windows (31 + 31 + 29 days), one
+    # page each.
     assert [(r.api, r.target, r.status) for r in log if r.api == "audit"] == [
-        ("audit", "GET /admin/audit_logs", 200)]
+        ("audit", "GET /admin/audit_logs", 200)] * 3
 
 
 async def test_sync_without_scim_leaves_ages_unknown(sandbox, cache) -> None:
@@ -117,12 +118,13 @@ async def test_new_graphql_invite_is_dated_now(sandbox, cache) -> None:
 
 async def test_unreadable_audit_log_is_a_warning_not_a_failure(sandbox) -> None:
     async with client_for(sandbox.base_url, "carol") as client:
-        times, warning = await audit.invite_sent_times(client, "carol", 90, NOW)
-    assert times is None and "not readable" in warning and "organization admins" in warning
+        dates = await audit.invite_sent_times(client, "carol", 90, NOW)
+    assert dates.times is None and "not readable" in dates.warning
+    assert "organization admins" in dates.warning
     # Neither path exists under this base URL: both 404, still a warning.
     async with client_for(sandbox.base_url + "/nowhere", "alice") as client:
-        times, warning = await audit.invite_sent_times(client, "alice", 90, NOW)
-    assert times is None and "not readable" in warning
+        dates = await audit.invite_sent_times(client, "alice", 90, NOW)
+    assert dates.times is None and "not readable" in dates.warning
 
 
 async def test_reader_follows_cursors_and_reads_streams(sandbox, monkeypatch) -> None:
@@ -134,8 +136,8 @@ async def test_reader_follows_cursors_and_reads_streams(sandbox, monkeypatch) ->
         assert read.path == audit.DEDICATED_PATH and not read.truncated
         assert len(log) > 2
         cut = await audit.read_audit_logs(client, start=NOW - 60 * DAY, days=61,
-                                          username="alice", max_pages=1)
-        assert cut.truncated and len(cut.entries) == 2
+                                          username="alice", max_entries=1)
+        assert cut.truncated and len(cut.entries) == 2  # the cap is checked per page
     # The NDJSON stream (no limit) parses to the same entries.
     stream = httpx.get(sandbox.base_url + audit.DEDICATED_PATH, auth=("alice", key_of("alice")),
                        params={"startDate": time.strftime("%Y-%m-%d",

@@ -125,3 +125,17 @@ async def test_the_quotas_screen_follows_usage_written_by_another_process() -> N
                         "UPDATE quota_runs SET gpus = 0 WHERE team = 'vision-research'")
         assert await wait_until(pilot, lambda: app.generation > seen, WATCH_S * 2 + 1)
         assert await wait_until(pilot, lambda: used() == 0, WATCH_S * 2 + 1), used()
+
+
+async def test_an_org_sync_stopped_by_the_audit_cap_says_so(monkeypatch) -> None:
+    from wbadmin.core import audit
+
+    # The demo seed's audit log spans the invite-age window's three month windows; a cap of
+    # one entry stops the read before the last.
+    monkeypatch.setattr(audit, "MAX_ENTRIES", 1)
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        notes = [str(n.message) for n in app._notifications]
+    assert any("audit log was read only up to" in n and "invite_max_age_days" in n
+               for n in notes), notes

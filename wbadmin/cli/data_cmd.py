@@ -116,7 +116,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         emit_json({"profile": session.profile.name, "base_url": session.profile.base_url,
                    "org": session.cache.meta("org") or None, "counts": report.counts,
                    "requests": report.requests, "seconds": round(report.seconds, 3),
-                   "warnings": report.warnings})
+                   "warnings": report.warnings,
+                   # read for invite ages; truncated: its safety cap stopped it at truncated_at
+                   "audit_log": {"truncated": report.audit_truncated_at is not None,
+                                 "truncated_at": iso(report.audit_truncated_at)}})
     else:
         org = session.cache.meta("org") or "(no org)"
         print(f"synced {org} (profile {session.profile.name}): {_summary(report)}")

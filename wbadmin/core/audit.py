@@ -5,11 +5,18 @@ W&B's team member listing gives no invite date; the audit log's `team:invite_use
 
 The API differs by deployment: Dedicated/Self-Managed answer `/admin/audit_logs`, Multi-tenant
 `/audit_logs` (Basic `username:key` on both). The deployment's path is tried first (guessed
-from the host); a 404 there tries the other path once. Two answer shapes exist: newline-
-delimited JSON (older Dedicated servers, or no `limit`) and a paginated object followed through
-`next_cursor`. Multi-tenant takes at most 8 days per request (`numDays` 0..7), so a longer
-window is read as several windows, the first alone (it learns whether the path exists) and the
-rest concurrently.
+from the host); a 404 there tries the other path once.
+
+A range is read as date windows (`startDate` + `numDays`), each until it is exhausted: a
+paginated answer is followed through `next_cursor` until it is null; an NDJSON answer (an
+older Dedicated server streams one whatever is asked, ignoring `limit`) is the whole window at
+once, which is why Dedicated is windowed too: the window bounds one answer's size. Multi-tenant
+takes at most 8 days per request (`numDays` 0..7). The first window is read alone (it learns
+whether the path exists), the rest a few at a time, oldest first.
+
+The only limit is a safety cap on the entries kept (memory). Reaching it is never silent: the
+read says where it stopped (`AuditRead.truncated_at`: every entry before that instant was read,
+in the server's (timestamp) order), and a later start reads on from there.
 """
 
 from __future__ import annotations
@@ -29,9 +36,15 @@ DEDICATED_PATH = "/admin/audit_logs"
 MULTI_TENANT_PATH = "/audit_logs"
 MULTI_TENANT_HOSTS = {"api.wandb.ai", "api.forge.coreweave.com"}
 DAY = 86_400
-PAGE_SIZE = 20_000  # Dedicated's maximum `limit`
-MT_MAX_NUM_DAYS = 7
-MAX_PAGES = 5  # per window: a busy org logs many reads; stop rather than download months
+PAGE_SIZE = 20_000  # Dedicated's maximum `limit` (Multi-tenant takes more)
+# Days per request: Multi-tenant's maximum (numDays 7); on Dedicated, a month bounds what an
+# older server streams in one answer while a 90-day read stays 3 requests.
+WINDOW_DAYS = {DEDICATED_PATH: 31, MULTI_TENANT_PATH: 8}
+CONCURRENT_WINDOWS = 4
+# Entries kept per read: a busy org logs many reads, and every entry is held in memory. It is
+# checked after each answer, so a read may hold a few pages (windows, from an NDJSON server)
+# more before it stops.
+MAX_ENTRIES = 200_000
 INVITE_ACTION = "team:invite_user"
 MAX_WINDOW_DAYS = 90
 
@@ -40,7 +53,26 @@ MAX_WINDOW_DAYS = 90
 class AuditRead:
     entries: list[dict[str, Any]] = field(default_factory=list)
     path: str = ""
-    truncated: bool = False  # a page limit stopped the read before next_cursor ran out
+    # Set when the safety cap stopped the read: every entry before this instant was read;
+    # none at or after it is promised.
+    truncated_at: float | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.truncated_at is not None
+
+
+@dataclass(frozen=True)
+class Window:
+    params: dict[str, str]
+    start: float  # the first instant it covers
+    end: float    # the first instant after it
+
+
+@dataclass
+class WindowRead:
+    entries: list[dict[str, Any]]
+    exhausted: bool  # False: the budget ran out while a next_cursor remained
 
 
 def is_multi_tenant(base_url: str) -> bool:
@@ -49,6 +81,10 @@ def is_multi_tenant(base_url: str) -> bool:
 
 def _day(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def parse_body(text: str, target: str = "audit logs") -> tuple[list[dict], str | None]:
@@ -81,57 +117,96 @@ def parse_body(text: str, target: str = "audit logs") -> tuple[list[dict], str |
     return entries, None
 
 
-def _windows(path: str, start: float, days: int) -> list[dict[str, str]]:
-    """Query parameters covering the days from `start`'s day through `days` days later."""
-    if path == DEDICATED_PATH:
-        # `limit` asks for pages; an older server ignores it and streams NDJSON instead.
-        return [{"startDate": _day(start), "numDays": str(days), "limit": str(PAGE_SIZE)}]
+def windows(path: str, start: float, days: int) -> list[Window]:
+    """Windows covering `start`'s UTC day through `days` days later, oldest first.
+
+    `limit` asks for pages (an older Dedicated server ignores it and streams the window)."""
+    size = WINDOW_DAYS[path]
+    first_day = start // DAY * DAY
     out, offset = [], 0
     while offset <= days:
-        span = min(MT_MAX_NUM_DAYS, days - offset)
-        out.append({"startDate": _day(start + offset * DAY), "numDays": str(span)})
-        offset += span + 1
+        span = min(size, days + 1 - offset)  # days in this window
+        day = first_day + offset * DAY
+        out.append(Window({"startDate": _day(day), "numDays": str(span - 1),
+                           "limit": str(PAGE_SIZE)}, day, day + span * DAY))
+        offset += span
     return out
 
 
-async def _read_window(client: Client, path: str, params: dict[str, str],
-                       username: str | None, max_pages: int) -> tuple[list[dict], bool]:
+async def _read_window(client: Client, path: str, window: Window, username: str | None,
+                       budget: int) -> WindowRead:
+    """The window's entries, page after page until next_cursor is null or `budget` entries
+    are held (the read's safety cap)."""
     entries: list[dict] = []
     cursor: str | None = None
-    for _ in range(max_pages):
-        page_params = {**params, **({"cursor": cursor} if cursor else {})}
-        response = await client.get_raw(path, page_params, username=username, api="audit")
+    seen: set[str] = set()
+    while True:
+        params = {**window.params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get_raw(path, params, username=username, api="audit")
         page, cursor = parse_body(response.text, f"GET {path}")
         entries.extend(page)
         if cursor is None:
-            return entries, False
-    return entries, True
+            return WindowRead(entries, True)
+        if len(entries) >= budget:
+            return WindowRead(entries, False)
+        if cursor in seen:  # a server that pages in a circle would never end
+            raise E.BadResponse(f"GET {path}: the server returned the same next_cursor twice")
+        seen.add(cursor)
+
+
+def _last_time(entries: list[dict], default: float) -> float:
+    from .sync import parse_time
+
+    for entry in reversed(entries):
+        at = parse_time(entry.get("timestamp"))
+        if at is not None:
+            return at
+    return default
+
+
+async def _read_windows(client: Client, path: str, spans: list[Window], first: WindowRead,
+                        username: str | None, cap: int) -> AuditRead:
+    """Every window's entries in order, stopping (and saying where) at `cap` entries."""
+    read = AuditRead([], path)
+    done: list[WindowRead] = [first]
+    for i, window in enumerate(spans):
+        if i == len(done):  # the next few windows, concurrently, each within what is left
+            batch = spans[i:i + CONCURRENT_WINDOWS]
+            left = cap - len(read.entries)
+            done += await asyncio.gather(*(_read_window(client, path, w, username, left)
+                                           for w in batch))
+        got = done[i]
+        read.entries.extend(got.entries)
+        if not got.exhausted:
+            read.truncated_at = _last_time(got.entries, window.start)
+            return read
+        if len(read.entries) >= cap and i + 1 < len(spans):
+            read.truncated_at = window.end
+            return read
+    return read
 
 
 async def read_audit_logs(client: Client, *, start: float, days: int,
-                          username: str | None = None, max_pages: int = MAX_PAGES
+                          username: str | None = None, max_entries: int | None = None
                           ) -> AuditRead:
-    """Every entry from `start`'s UTC day through `days` days later (both paths, both shapes).
+    """Every entry from `start`'s UTC day through `days` days later (both paths, both shapes),
+    up to `max_entries` (default MAX_ENTRIES; beyond it the read is `truncated`).
 
     Raises the client's typed errors: PermissionDenied (not an org admin), NotFound (neither
-    path exists), AuthError, and so on."""
+    path exists), AuthError, BadResponse, and so on."""
+    cap = MAX_ENTRIES if max_entries is None else max_entries
     paths = [DEDICATED_PATH, MULTI_TENANT_PATH]
     if is_multi_tenant(client.base_url):
         paths.reverse()
     for i, path in enumerate(paths):
-        first, *rest = _windows(path, start, days)
+        spans = windows(path, start, days)
         try:
-            entries, truncated = await _read_window(client, path, first, username, max_pages)
+            first = await _read_window(client, path, spans[0], username, cap)
         except E.NotFound:
             if i + 1 < len(paths):
                 continue
             raise
-        results = await asyncio.gather(*(_read_window(client, path, p, username, max_pages)
-                                         for p in rest))
-        for more, cut in results:
-            entries.extend(more)
-            truncated = truncated or cut
-        return AuditRead(entries, path, truncated)
+        return await _read_windows(client, path, spans, first, username, cap)
     raise AssertionError("unreachable")
 
 
@@ -157,21 +232,35 @@ def window_days(invite_max_age_days: int) -> int:
     return max(1, min(MAX_WINDOW_DAYS, 3 * invite_max_age_days))
 
 
+@dataclass
+class InviteDates:
+    times: dict[tuple[str, str], float] | None  # None: the audit log cannot be read
+    warning: str | None = None
+    truncated_at: float | None = None  # the audit read stopped at its cap here
+
+
+def truncation_notice(truncated_at: float) -> str:
+    """One line naming the date reached and how to read further."""
+    return (f"the audit log was read only up to {_iso(truncated_at)} (wbadmin stops at "
+            f"{MAX_ENTRIES:,} entries): invites sent after it may have no age; a shorter "
+            f"window (a lower access.invite_max_age_days; the window is 3 times it) starts "
+            f"later")
+
+
 async def invite_sent_times(client: Client, username: str | None, days: int, now: float
-                            ) -> tuple[dict[tuple[str, str], float] | None, str | None]:
-    """(times, warning): times is None when the audit log cannot be read; never raises a
-    WbError (invite ages are a nicety, never a reason to fail a sync)."""
+                            ) -> InviteDates:
+    """When each invite was sent; never raises a WbError (invite ages are a nicety, never a
+    reason to fail a sync)."""
     try:
         read = await read_audit_logs(client, start=now - days * DAY, days=days,
                                      username=username)
     except E.WbError as exc:
-        return None, (f"invite ages are unknown: the audit log is not readable "
-                      f"({exc.message})")
-    warning = None
-    if read.truncated:
-        warning = (f"the audit log holds more than {MAX_PAGES * PAGE_SIZE:,} entries per "
-                   f"window; some invite ages may be unknown")
-    return invite_times(read.entries), warning
+        return InviteDates(None, f"invite ages are unknown: the audit log is not readable "
+                                 f"({exc.message})")
+    if read.truncated_at is None:
+        return InviteDates(invite_times(read.entries))
+    return InviteDates(invite_times(read.entries),
+                       truncation_notice(read.truncated_at), read.truncated_at)
 
 
 def apply_invite_times(conn: Any, times: dict[tuple[str, str], float]) -> int:

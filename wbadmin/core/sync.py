@@ -40,6 +40,8 @@ class SyncReport:
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # The audit log (invite ages) was read only up to this instant: its safety cap was hit.
+    audit_truncated_at: float | None = None
 
 
 def parse_time(value: Any) -> float | None:
@@ -156,12 +158,13 @@ class Syncer:
                 days = get_settings().access.invite_max_age_days
             except Exception:  # a broken config file is reported elsewhere
                 days = 30
-        sent, warning = await invite_sent_times(
+        dates = await invite_sent_times(
             self.client, "" if me.is_service_account else me.username, window_days(days),
             self.clock())
-        if warning:
-            report.warnings.append(warning)
-        return sent
+        if dates.warning:
+            report.warnings.append(dates.warning)
+        report.audit_truncated_at = dates.truncated_at
+        return dates.times
 
     # ---- teams and projects ------------------------------------------------------------------
 

@@ -18,6 +18,10 @@ on Multi-tenant) one object `{audit_logs, range_start_time, range_end_time, coun
 next_cursor}`. Decisions where the docs are silent: entries are in (timestamp, id) order; a
 range of `numDays` days from a startDate with a time of day keeps that time of day; `endDate`
 on Multi-tenant is a 400 rather than silently ignored; errors are `{"error": message}`.
+
+An older Dedicated server (the docs' earlier revisions: only `anonymize`, `numDays` and
+`startDate`) is served when the sandbox's meta `audit_log_api` is `stream` (STREAM_ONLY): it
+ignores `limit`, `endDate` and `cursor` and streams NDJSON whatever is asked.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ MT_MAX_DAYS = 7
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 PII_FIELDS = ("actor_email", "user_email", "entity_name", "project_name", "report_name",
               "artifact_qualified_name")
+STREAM_ONLY_META, STREAM_ONLY = "audit_log_api", "stream"
+OLD_SERVER_PARAMS = {"anonymize", "startDate", "numDays"}
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
@@ -208,6 +214,8 @@ def handle(db: Database, path: str, query: dict[str, str], authorization: str | 
         if path.rstrip("/") != own_path:
             raise AuditError(404, "not found")
         authenticate(db, authorization)
+        if deployment != "multi_tenant" and db.get_meta(STREAM_ONLY_META) == STREAM_ONLY:
+            query = {k: v for k, v in query.items() if k in OLD_SERVER_PARAMS}
         req = parse(query, deployment, int(clock.now()) if now is None else now)
         rows = _rows(db, req)
     except AuditError as exc:

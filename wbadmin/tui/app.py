@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from .. import clock as wb_clock
 from ..core import errors as E
+from ..core.audit import truncation_notice
 from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
 from .commands import WbCommands
@@ -219,7 +220,10 @@ class WbAdminApp(App):
             syncer = self.session.syncer()
             kind, _, what = scope.partition(":")
             if kind == "org":
-                await syncer.full()
+                report = await syncer.full()
+                if report.audit_truncated_at is not None:  # invite ages partly unknown
+                    self.notify(truncation_notice(report.audit_truncated_at),
+                                title="Audit log", severity="warning", timeout=10)
             else:
                 await syncer.identify()
                 if kind == "team":
