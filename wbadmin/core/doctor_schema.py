@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
-
-from graphql import parse
-from graphql.language import ast as g
+from typing import TYPE_CHECKING, Any
 
 from . import errors as E
+
+if TYPE_CHECKING:
+    from graphql.language import ast as g
 
 # Each alias asks one type; the type reference is unwrapped through NON_NULL / LIST.
 _TYPE_REF = "name kind ofType { name kind ofType { name kind ofType { name kind } } }"
@@ -57,6 +57,9 @@ class _Need:
 
 
 def _roots(documents: dict[str, str]) -> list[_Need]:
+    from graphql import parse
+    from graphql.language import ast as g
+
     needs = []
     for where, text in documents.items():
         doc = parse(text)
@@ -120,6 +123,8 @@ def _quote(name: str) -> str:
 
 def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> list[_Need]:
     """Look `need` up in its (now known) type; the needs one level deeper."""
+    from graphql.language import ast as g
+
     described = known.get(need.type_name)
     if described is None:
         result.missing[need.type_name].add(need.where)

@@ -9,9 +9,6 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-from graphql import GraphQLError, parse
-from graphql.language import ast as g
-
 # Static selections the batched queries repeat under aliases: constant -> (root field, the
 # arguments its caller passes).
 BATCHED_SELECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -55,6 +52,9 @@ def _modules() -> list[ModuleType]:
 
 def static_documents() -> dict[str, str]:
     """{module.NAME: document} for module-level strings that are GraphQL operations."""
+    from graphql import GraphQLError, parse  # graphql-core: loaded by doctor, not at start
+    from graphql.language import ast as g
+
     found: dict[str, str] = {}
     for module in _modules():
         for name, value in vars(module).items():
