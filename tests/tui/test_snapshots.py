@@ -15,16 +15,21 @@ from wbadmin.tui.screenshot import SCENARIOS, _freeze_cursor, make_demo_app
 NAMES = [name for name in SCENARIOS if name not in ("api-log", "doctor")]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_screen(name: str, snap_compare, tmp_path: Path) -> None:
-    _, scenario, size = SCENARIOS[name]
-    app = make_demo_app(tmp_path)
+def matches_snapshot(name: str, size: tuple[int, int] | None, snap_compare,
+                     workdir: Path) -> bool:
+    _, scenario, own_size = SCENARIOS[name]
+    app = make_demo_app(workdir)
 
     async def run_before(pilot) -> None:
         _freeze_cursor(app)
         await scenario(app, pilot)
 
-    assert snap_compare(app, run_before=run_before, terminal_size=size)
+    return snap_compare(app, run_before=run_before, terminal_size=size or own_size)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_screen(name: str, snap_compare, tmp_path: Path) -> None:
+    assert matches_snapshot(name, None, snap_compare, tmp_path)
 
 
 # Each screen's main state at the three sizes a layout must fit: 80×24 (the panes stack),
@@ -36,11 +41,4 @@ SIZES = [(80, 24), (120, 40), (160, 48)]
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", MAIN_STATES)
 def test_screen_fits(name: str, size: tuple[int, int], snap_compare, tmp_path: Path) -> None:
-    _, scenario, _ = SCENARIOS[name]
-    app = make_demo_app(tmp_path)
-
-    async def run_before(pilot) -> None:
-        _freeze_cursor(app)
-        await scenario(app, pilot)
-
-    assert snap_compare(app, run_before=run_before, terminal_size=size)
+    assert matches_snapshot(name, size, snap_compare, tmp_path)
