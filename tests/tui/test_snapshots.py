@@ -1,5 +1,5 @@
 """Snapshot of every screen state on the deterministic demo seed (same scenarios as
-`wbadmin screenshot`). Update with `pytest tests/tui/test_snapshots.py --snapshot-update`
+`wbadmin screenshot`). Update with `pytest tests/tui/test_snapshots.py -n 0 --snapshot-update`
 after a deliberate change, and look at the pictures."""
 
 from __future__ import annotations

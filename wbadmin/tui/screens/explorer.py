@@ -66,7 +66,9 @@ class ExplorerScreen(Screen):
 
     def crumbs(self) -> list[str]:
         """The header's breadcrumb: the place the detail pane shows."""
-        return (self.detail.location or Location("org")).crumbs(self.app.org)
+        panes = self.query(DetailPane)  # none while the screen mounts or unmounts
+        shown = panes.first().location if panes else None
+        return (shown or Location("org")).crumbs(self.app.org)
 
     def on_mount(self) -> None:
         box = self.query_one("#tree-filter", Input)
