@@ -169,6 +169,10 @@ async def _promotions(app, pilot) -> None:
     await settle(app, pilot)
     app.switch_mode("promotions")
     await pilot.pause()
+    for _ in range(200):  # the live queue (with its holders' metrics), not the cached one
+        await settle(app, pilot)
+        if getattr(app.screen, "live", False) and app.screen.details:
+            break
     await settle(app, pilot)
 
 
