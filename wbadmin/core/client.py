@@ -271,24 +271,39 @@ class Client:
             raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
         return data
 
+    async def graphql_answer(self, query: str,
+                             variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The whole answer, its `data` and every one of its `errors` (with their `path` and
+        `locations`), for a caller that reads errors one by one: `doctor`, whose every
+        validation error names something the server lacks. Answers in GraphQL's shape with
+        HTTP 200, 400 or 422 (gqlgen's status for a document that fails validation) are
+        returned; anything else raises as `graphql` does."""
+        target = operation_name(query)
+        body = {"query": query, "variables": dict(variables or {}), "operationName": target
+                if target != "anonymous" else None}
+        response, request_id = await self._send(
+            "POST", "/graphql", api="graphql", target=target, idempotent=not is_mutation(query),
+            headers={"Authorization": self._graphql_auth(), "Content-Type": "application/json"},
+            json_body=body)
+        if response.status_code not in (200, 400, 422):
+            raise self._status_error(response, target, request_id)
+        payload = _json(response, target)
+        if not isinstance(payload, dict) or not (payload.get("errors") or
+                                                 isinstance(payload.get("data"), dict)):
+            if response.status_code != 200:
+                raise self._status_error(response, target, request_id)
+            raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
+        errors = payload.get("errors")
+        if isinstance(errors, list):
+            for error in errors:
+                if isinstance(error, dict) and "message" in error:
+                    error["message"] = self._scrub(str(error["message"]))
+        return payload
+
     def _graphql_error(self, errs: Any, target: str, request_id: str) -> E.WbError:
         first = errs[0] if isinstance(errs, list) and errs and isinstance(errs[0], dict) else {}
         message = self._scrub(str(first.get("message") or "request failed"))
-        code = str((first.get("extensions") or {}).get("code") or "").upper()
-        text = f"{target}: {message}"
-        low = message.lower()
-        # W&B reports logical errors as HTTP 200 + errors; its codes and wording are not a
-        # documented contract, so classification is by code first, then by wording.
-        if code in ("PERMISSION_ERROR", "FORBIDDEN") or "permission" in low \
-                or "not authorized" in low or "forbidden" in low:
-            return E.PermissionDenied(text, request_id=request_id)
-        if code == "NOT_FOUND" or "not found" in low or "does not exist" in low:
-            return E.NotFound(text, request_id=request_id)
-        if code == "CONFLICT" or "already" in low or "conflict" in low:
-            return E.Conflict(text, request_id=request_id)
-        if code == "UNAUTHENTICATED" or "not logged in" in low:
-            return E.AuthError(text, request_id=request_id)
-        return E.BadRequest(text, request_id=request_id)
+        return graphql_error_class(first)(f"{target}: {message}", request_id=request_id)
 
     async def paginate(self, query: str, variables: Mapping[str, Any],
                        path: tuple[str, ...], page_size: int = 100,
@@ -384,6 +399,25 @@ class Client:
         if response.status_code >= 400:
             raise self._status_error(response, target, request_id)
         return response
+
+
+def graphql_error_class(error: Mapping[str, Any]) -> type[E.WbError]:
+    """The typed error one GraphQL `errors` entry stands for."""
+    message = str(error.get("message") or "")
+    code = str((error.get("extensions") or {}).get("code") or "").upper()
+    low = message.lower()
+    # W&B reports logical errors as HTTP 200 + errors; its codes and wording are not a
+    # documented contract, so classification is by code first, then by wording.
+    if code in ("PERMISSION_ERROR", "FORBIDDEN") or "permission" in low \
+            or "not authorized" in low or "forbidden" in low:
+        return E.PermissionDenied
+    if code == "NOT_FOUND" or "not found" in low or "does not exist" in low:
+        return E.NotFound
+    if code == "CONFLICT" or "already" in low or "conflict" in low:
+        return E.Conflict
+    if code == "UNAUTHENTICATED" or "not logged in" in low:
+        return E.AuthError
+    return E.BadRequest
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -7,12 +7,16 @@ feature degraded or unavailable for everyone on that server.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import audit
 from . import errors as E
+from .doctor_apply import apply_reads, reads_lines, reads_summary
+from .doctor_readcheck import ReadCheck, read_check
+from .doctor_reads import BEHAVIOUR, ROUND_1, ROUND_2, Facts, build, learn
 from .doctor_schema import SchemaCheck, check_schema
 from .identity import Identity
 from .wire_documents import all_documents, feature_of
@@ -34,6 +38,9 @@ class Feature:
     server_lacks: list[str] = field(default_factory=list)    # the server's, for everyone
     role_limits: list[str] = field(default_factory=list)     # yours, on this server
     unverified: list[str] = field(default_factory=list)      # what could not be checked
+    # Mutations not checked (introspection refused, and a write cannot be read-tested): a
+    # feature whose every read is verified is still "ready", this listed beside it.
+    writes_unchecked: int = 0
 
 
 @dataclass
@@ -49,6 +56,9 @@ class Diagnosis:
     schema: dict[str, Any]
     features: list[Feature]
     requests: int
+    # The smallest real reads: every read document when introspection is refused, else the
+    # arguments whose value `__type` cannot judge (see doctor_reads). Empty: not read.
+    reads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def server_lacks_something(self) -> bool:
@@ -75,10 +85,14 @@ class Diagnosis:
             out.append(f"schema     {schema['checked']} fields, arguments and input fields of "
                        f"{schema['types']} types checked: "
                        + ("all present" if not lacking else f"{lacking} missing"))
+        out += reads_lines(self.reads)
         rows = [("FEATURE", "STATE", "WHY")]
         for feature in self.features:
             notes = [f"server: {n}" for n in feature.server_lacks] + \
                 [f"your role: {n}" for n in feature.role_limits] + feature.unverified
+            if feature.writes_unchecked:
+                notes.append(f"{feature.writes_unchecked} writes not checked (mutations "
+                             "cannot be checked without introspection)")
             rows.append((feature.name, feature.state, notes[0] if notes else ""))
             rows += [("", "", note) for note in notes[1:]]
         widths = [max(len(r[i]) for r in rows) for i in range(2)]
@@ -102,8 +116,10 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
     round_trip = (time.perf_counter() - started) * 1000
     scim = await _scim(client, identity, features)
     audit_state = await _audit(client, identity, features)
-    schema = await check_schema(client, all_documents())
+    schema, reads = await _schema_and_reads(client, identity)
     _apply_schema(schema, features)
+    apply_reads(reads, features, everything=schema.refused is not None,
+                team_read=Facts.of(identity).team_is_a_team)
     for feature in features.values():
         if feature.server_lacks and feature.state == "ready":
             feature.state = "degraded"
@@ -118,7 +134,29 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
         schema={"types": schema.types, "checked": schema.checked, "requests": schema.requests,
                 "refused": schema.refused, "types_per_request": schema.per_request,
                 "missing": {name: sorted(where) for name, where in sorted(schema.missing.items())}},
-        features=list(features.values()), requests=client.requests_sent - sent)
+        features=list(features.values()), requests=client.requests_sent - sent,
+        reads=reads_summary(reads, everything=schema.refused is not None))
+
+
+async def _schema_and_reads(client: Any, identity: Identity) -> tuple[SchemaCheck, ReadCheck]:
+    """`__type` for every field, with the argument reads alongside (one request, sent at
+    once); if introspection is refused, every read document of every feature too."""
+    facts = Facts.of(identity)
+    reads = ReadCheck()
+    behaviour = asyncio.ensure_future(read_check(client, build(BEHAVIOUR, facts), reads))
+    try:
+        schema = await check_schema(client, all_documents())
+        if schema.refused:
+            await read_check(client, build(ROUND_1, facts), reads, first_index=len(BEHAVIOUR))
+        await behaviour
+    finally:  # on failure, the reads are not left running
+        behaviour.cancel()
+        await asyncio.gather(behaviour, return_exceptions=True)
+    if schema.refused:
+        learn(reads.data, facts)
+        await read_check(client, build(ROUND_2, facts), reads,
+                         first_index=len(BEHAVIOUR) + len(ROUND_1))
+    return schema, reads
 
 
 async def _server_features(client: Any) -> tuple[dict[str, bool] | None, str | None]:
@@ -169,10 +207,7 @@ async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) 
 
 def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:
     if schema.refused:
-        for feature in features.values():
-            if feature.name != "Audit":
-                feature.unverified.append(f"fields not checked: {schema.refused}")
-        return
+        return  # the reads check instead (apply_reads)
     for missing, where in schema.missing.items():
         for name in sorted({feature_of(w) for w in where}):
             features[name].server_lacks.append(f"the server has no {missing}")

@@ -95,7 +95,7 @@ async def check_schema(client: Any, documents: dict[str, str]) -> SchemaCheck:
             except E.WbError as exc:
                 if isinstance(exc, E.AuthError | E.Offline):
                     raise
-                if _too_big(exc) and size > 1:
+                if too_big(exc) and size > 1:
                     size = max(1, size // 2)  # a cost limit: smaller requests from now on
                     continue
                 result.refused = f"the server refused `__type` introspection: {exc}"
@@ -109,7 +109,7 @@ async def check_schema(client: Any, documents: dict[str, str]) -> SchemaCheck:
     return result
 
 
-def _too_big(exc: E.WbError) -> bool:
+def too_big(exc: E.WbError) -> bool:
     """A request refused for its size (a query-cost limit, a gateway timeout), not its
     content: worth asking again in smaller pieces."""
     text = str(exc).lower()
