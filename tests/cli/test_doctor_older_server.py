@@ -60,15 +60,88 @@ def test_an_argument_the_server_lacks_is_named(home, cli, older) -> None:
     assert found["Explorer"]["server_lacks"] == []
 
 
-def test_introspection_off_is_unverified_not_a_failure(home, cli, older) -> None:
+def read_documents() -> list[str]:
+    """Every query document wbadmin sends: what doctor reads when introspection is off."""
+    from wbadmin.core.wire_documents import all_documents
+
+    return [w for w, text in all_documents().items() if not text.lstrip().startswith("mutation")]
+
+
+def test_introspection_off_every_feature_is_read_and_ready(home, cli, older) -> None:
     older(ServerVariant.of(introspection=False))
     r = cli("doctor", "--json")
-    assert r.code == 0, r.err  # nothing is known to be missing
+    assert r.code == 0, r.err  # nothing is missing: every read went through
     report = json.loads(r.out)
     assert "refused `__type` introspection" in report["schema"]["refused"]
+    reads = report["reads"]
+    assert reads["documents"] == len(read_documents()) == reads["verified"]
+    assert reads["missing"] == {} and reads["refused"] == {}
+    assert 1 <= reads["requests"] <= 4  # batched: dozens of documents, a few requests
     found = features(r.out)
-    assert found["Explorer"]["state"] == "unverified"
-    assert found["Audit"]["state"] == "ready"  # REST: no GraphQL to check
+    assert all(f["state"] == "ready" and not f["server_lacks"] for f in found.values())
+    assert found["Access"]["writes_unchecked"] > 0 and found["Explorer"]["writes_unchecked"] == 0
+    text = cli("doctor")
+    assert text.code == 0
+    assert "mutations cannot be checked without introspection" in text.out
+    assert "a feature whose every read is verified is ready" in text.out
+
+
+def test_introspection_off_a_missing_field_is_named_by_the_reads(home, cli, older) -> None:
+    older(ServerVariant.of(["Project.runCount"], introspection=False))
+    r = cli("doctor", "--json")
+    assert r.code == 1, r.err
+    report = json.loads(r.out)
+    assert "wbadmin.core.queries.PROJECT" in report["reads"]["missing"]["Project.runCount"]
+    found = features(r.out)
+    assert found["Explorer"]["state"] == "degraded"
+    assert "the server has no Project.runCount" in found["Explorer"]["server_lacks"]
+    assert found["Onboarding"]["state"] == "degraded"  # its project read asks runCount too
+    assert found["Promotions"]["state"] == "ready" and found["Quotas"]["state"] == "ready"
+    text = cli("doctor")
+    assert text.code == 1 and "Explorer     degraded  server: the server has no " \
+        "Project.runCount" in text.out
+
+
+def test_introspection_off_a_missing_argument_degrades_quotas(home, cli, older) -> None:
+    older(ServerVariant.of(["Entity.projects(filters)"], introspection=False))
+    r = cli("doctor", "--json")
+    assert r.code == 1, r.err
+    report = json.loads(r.out)
+    assert set(report["reads"]["missing"]["Entity.projects(filters:)"]) == {
+        "wbadmin.core.quotas.wire.PROJECTS_SELECTION", "wbadmin.core.quotas.wire.CHANGES_SELECTION"}
+    found = features(r.out)
+    assert found["Quotas"]["state"] == "degraded"  # its storage and run reads still work
+    assert found["Quotas"]["server_lacks"] == ["the server has no Entity.projects(filters:)"]
+    assert all(f["state"] == "ready" for n, f in found.items() if n != "Quotas")
+
+
+@pytest.mark.parametrize("user", ["carol", "victor"])
+def test_introspection_off_a_read_refused_to_the_role_is_not_a_server_lack(
+        home, cli, older, monkeypatch, user: str) -> None:
+    older(ServerVariant.of(introspection=False))
+    monkeypatch.setenv("WANDB_API_KEY", key_of(user))
+    r = cli("doctor", "--json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["reads"]["role_limits"] == {
+        "wbadmin.core.access.user_ids.SEARCH_USERS": "permission denied"}  # admins only
+    found = features(r.out)
+    assert "WbadminSearchUsers is refused: permission denied" in found["Access"]["role_limits"]
+    assert all(not f["server_lacks"] and f["state"] == "ready" for f in found.values())
+
+
+def test_with_introspection_the_requests_stay_bounded(home, cli, older) -> None:
+    server = older(ServerVariant.of())
+
+    def counted() -> int:  # as the sandbox counts them (its health check is not counted)
+        return httpx.get(f"{server.base_url}/_sandbox/health").json()["requests"]
+
+    before = counted()
+    r = cli("doctor", "--json")
+    assert r.code == 0, r.err
+    assert counted() - before <= 15  # identity, every check, `__type`, the argument reads
+    reads = json.loads(r.out)["reads"]
+    assert reads["documents"] == 2 and reads["requests"] == 1 and reads["verified"] == 2
 
 
 def test_a_cap_on_root_fields_makes_the_probes_smaller(home, cli, older) -> None:

@@ -7,7 +7,6 @@ feature degraded or unavailable for everyone on that server.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from . import audit
 from . import errors as E
 from .doctor_apply import apply_reads, reads_lines, reads_summary
-from .doctor_readcheck import ReadCheck, read_check
+from .doctor_readcheck import Read, ReadCheck, read_check
 from .doctor_reads import BEHAVIOUR, ROUND_1, ROUND_2, Facts, build, learn
 from .doctor_schema import SchemaCheck, check_schema
 from .identity import Identity
@@ -23,6 +22,7 @@ from .wire_documents import all_documents, feature_of
 
 FEATURES = ["Explorer", "Access", "Promotions", "Quotas", "Onboarding", "Org-as-code", "Audit"]
 SERVER_FEATURES = "query WbadminServerFeatures { serverInfo { features { name isEnabled } } }"
+FEATURES_READ = "wbadmin.core.doctor.SERVER_FEATURES"
 
 # Without SCIM wbadmin still works from GraphQL, with less: what each feature loses.
 WITHOUT_SCIM = {
@@ -111,15 +111,22 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
     """Every check, reads only; `identity` is the key's (already verified by the caller)."""
     sent = client.requests_sent
     features = {name: Feature(name) for name in FEATURES}
-    started = time.perf_counter()  # the round trip of the smallest read: the features probe
-    flags, flags_note = await _server_features(client)
+    facts = Facts.of(identity)
+    reads = ReadCheck()
+    started = time.perf_counter()  # the round trip of a small read: features and arguments
+    flags, flags_note = await _server_features(client, facts, reads)
     round_trip = (time.perf_counter() - started) * 1000
     scim = await _scim(client, identity, features)
     audit_state = await _audit(client, identity, features)
-    schema, reads = await _schema_and_reads(client, identity)
+    schema = await check_schema(client, all_documents())
+    if schema.refused:  # what `__type` would have said, the features' own reads say
+        await read_check(client, build(ROUND_1, facts), reads, first_index=len(BEHAVIOUR) + 1)
+        learn(reads.data, facts)
+        await read_check(client, build(ROUND_2, facts), reads,
+                         first_index=len(BEHAVIOUR) + len(ROUND_1) + 1)
     _apply_schema(schema, features)
     apply_reads(reads, features, everything=schema.refused is not None,
-                team_read=Facts.of(identity).team_is_a_team)
+                team_read=facts.team_is_a_team)
     for feature in features.values():
         if feature.server_lacks and feature.state == "ready":
             feature.state = "degraded"
@@ -138,32 +145,15 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
         reads=reads_summary(reads, everything=schema.refused is not None))
 
 
-async def _schema_and_reads(client: Any, identity: Identity) -> tuple[SchemaCheck, ReadCheck]:
-    """`__type` for every field, with the argument reads alongside (one request, sent at
-    once); if introspection is refused, every read document of every feature too."""
-    facts = Facts.of(identity)
-    reads = ReadCheck()
-    behaviour = asyncio.ensure_future(read_check(client, build(BEHAVIOUR, facts), reads))
-    try:
-        schema = await check_schema(client, all_documents())
-        if schema.refused:
-            await read_check(client, build(ROUND_1, facts), reads, first_index=len(BEHAVIOUR))
-        await behaviour
-    finally:  # on failure, the reads are not left running
-        behaviour.cancel()
-        await asyncio.gather(behaviour, return_exceptions=True)
-    if schema.refused:
-        learn(reads.data, facts)
-        await read_check(client, build(ROUND_2, facts), reads,
-                         first_index=len(BEHAVIOUR) + len(ROUND_1))
-    return schema, reads
-
-
-async def _server_features(client: Any) -> tuple[dict[str, bool] | None, str | None]:
-    try:
-        data = await client.graphql(SERVER_FEATURES)
-    except E.BadRequest as exc:  # an older server: no `features` on ServerInfo
-        return None, f"no serverInfo.features (an older W&B Server): {exc}"
+async def _server_features(client: Any, facts: Facts, reads: ReadCheck
+                           ) -> tuple[dict[str, bool] | None, str | None]:
+    """serverInfo's features, in one request with the argument reads (BEHAVIOUR): a
+    server without `features` has that read refused alone, the others read again."""
+    await read_check(client, [Read(FEATURES_READ, SERVER_FEATURES, {}),
+                              *build(BEHAVIOUR, facts)], reads)
+    data, refused = reads.take(FEATURES_READ)
+    if data is None:  # an older server: no `features` on ServerInfo
+        return None, f"no serverInfo.features (an older W&B Server): {refused}"
     found = ((data.get("serverInfo") or {}).get("features")) or []
     return {f["name"]: bool(f.get("isEnabled")) for f in found if f.get("name")}, None
 

@@ -69,6 +69,22 @@ class ReadCheck:
     per_request: int = PER_REQUEST  # root fields per request, after any the server refused
 
 
+    def take(self, where: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Take one read out of the findings (one doctor reads for itself): its answer, or
+        why it was refused."""
+        self.sent -= where in self.operations
+        self.operations.pop(where, None)
+        self.verified.discard(where)
+        why = self.refused.pop(where, None) or self.role_limits.pop(where, None)
+        for name, wheres in list(self.missing.items()):
+            if where in wheres:
+                why = why or f"the server has no {name}"
+                wheres.discard(where)
+                if not wheres:
+                    del self.missing[name]
+        return self.data.pop(where, None), why
+
+
 @dataclass
 class _Part:
     index: int
