@@ -153,6 +153,16 @@ def test_a_cap_on_root_fields_makes_the_probes_smaller(home, cli, older) -> None
     assert schema["types_per_request"] <= 5
 
 
+def test_introspection_off_a_cap_on_root_fields_makes_the_reads_smaller(home, cli,
+                                                                        older) -> None:
+    older(ServerVariant.of(introspection=False, max_root_fields=5))
+    r = cli("doctor", "--json")
+    assert r.code == 0, r.err  # refused for their size, not their content: asked in halves
+    reads = json.loads(r.out)["reads"]
+    assert reads["verified"] == reads["documents"] == len(read_documents())
+    assert reads["per_request"] <= 5 and reads["refused"] == {}
+
+
 def test_the_sandbox_answers_as_an_older_server_would(older) -> None:
     server = older(ServerVariant.of(["Project.runCount"], introspection=False,
                                     max_root_fields=1))

@@ -12,8 +12,12 @@ DESCRIPTION = """\
 Check the configured W&B server and this key, reading only: reachability and round trip,
 the deployment, serverInfo features, who the key is, SCIM, the audit-log API, and every
 GraphQL type, field, argument and input field wbadmin uses (asked with `__type`, as W&B's own
-client probes servers). Then each feature of wbadmin: ready, degraded (what is missing) or
-unavailable, with what the server lacks kept apart from what your role may not do."""
+client probes servers), and each feature's smallest real read (its own documents, `first: 1`,
+one team, the org's entity, one registry) where `__type` cannot judge an argument's value
+or introspection is refused. Then each feature of wbadmin: ready, degraded (what is missing)
+or unavailable, with what the server lacks kept apart from what your role may not do. With
+introspection refused, writes (mutations) cannot be checked: a feature whose every read
+passes is ready, its writes listed as not checked."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

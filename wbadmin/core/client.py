@@ -287,11 +287,17 @@ class Client:
             json_body=body)
         if response.status_code not in (200, 400, 422):
             raise self._status_error(response, target, request_id)
-        payload = _json(response, target)
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = None
         if not isinstance(payload, dict) or not (payload.get("errors") or
                                                  isinstance(payload.get("data"), dict)):
-            if response.status_code != 200:
+            if response.status_code != 200:  # not GraphQL's shape: as `graphql` says it
                 raise self._status_error(response, target, request_id)
+            if payload is None:
+                raise E.BadResponse(f"{target}: {_what_came_back(response)}",
+                                    request_id=request_id)
             raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
         errors = payload.get("errors")
         if isinstance(errors, list):

@@ -205,8 +205,8 @@ class _Reader:
         try:
             answer = await self.client.graphql_answer(text, variables)
         except E.WbError as exc:
-            if isinstance(exc, E.AuthError | E.Offline):
-                raise
+            if isinstance(exc, E.AuthError | E.Offline | E.RateLimited):
+                raise  # the server's state, not what it has: doctor stops with one line
             if await self._smaller(parts, exc):
                 return
             for part in parts:
