@@ -2,7 +2,9 @@
 
 Reads only. What the *server* lacks (a field, SCIM, the audit-log API) is kept apart from what
 *your role* may not do (SCIM and the audit log are for org admins): only the first makes a
-feature degraded or unavailable for everyone on that server.
+feature degraded or unavailable for everyone on that server. Where `__type` cannot judge
+(an argument's value) or introspection is refused, each feature's smallest real reads decide
+(doctor_reads, doctor_readcheck, doctor_apply).
 """
 
 from __future__ import annotations
