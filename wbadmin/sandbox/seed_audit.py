@@ -85,6 +85,8 @@ class _History:
                                 self.alice)
 
     def add(self, ts: int, action: str, actor: int, **fields: Any) -> None:
+        if not self.start <= ts <= self.now:
+            return  # e.g. the invite of someone who joined on the range's first day
         self.events.append((ts, action, actor, {k: v for k, v in fields.items()
                                                 if v is not None}))
 
