@@ -116,11 +116,11 @@ class _History:
                     self.add(gone, "user:deactivate", self.provisioner, **_user(u),
                              response_code=200)
             changed = u["org_role"] == "admin" or u["models_seat"] == "viewer"
-            if (changed and u["id"] != self.alice and last is not None and last > self.start
+            since = max(self.start, u["created_at"])
+            if (changed and u["id"] != self.alice and last is not None and since <= last
                     and rng.random() < scope.role_change_share):
-                at = rng.randint(max(self.start, u["created_at"]), last)
-                self.add(at, "organization:update_member", self.alice, **_user(u),
-                         response_code=200)
+                self.add(rng.randint(since, last), "organization:update_member", self.alice,
+                         **_user(u), response_code=200)
 
     def _sessions(self, u: Any, projects: list[Any]) -> None:
         """Sign-ins back from the last activity, a few project reads after each."""

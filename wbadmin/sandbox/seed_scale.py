@@ -48,7 +48,7 @@ PRESET_SCALES: dict[str, Scale] = {
                   big_team_projects=5_000, crowded_team_members=2_000, collections=300,
                   extra_registries=6,
                   # Sparser sign-ins: 90 days stay under the reader's safety cap (200,000).
-                  audit=Scope(days=90, session_gap_days=12.0, reads_per_session=2,
+                  audit=Scope(days=90, session_gap_days=16.0, reads_per_session=2,
                               role_change_share=0.15)),
 }
 
