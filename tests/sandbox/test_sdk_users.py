@@ -169,6 +169,8 @@ def test_member_delete_forbidden_for_viewer(sdk, sandbox_db):
 def test_create_service_account_sorts_last(sdk, sandbox_db, wandb_env):
     import wandb
 
+    made, keys = (_audit_count(sandbox_db, a) for a in ("team:create_service_account",
+                                                         "user:create_api_key"))
     team = sdk("bob").team(TEAM)
     member = team.create_service_account("Nightly regression evals")
     assert member is not None
@@ -178,7 +180,9 @@ def test_create_service_account_sorts_last(sdk, sandbox_db, wandb_env):
     row = sandbox_db.one("SELECT sa_scope, sa_team_id FROM users WHERE username = ?",
                          (member.username,))
     assert row["sa_scope"] == "team"
-    assert _audit_count(sandbox_db, "team:create_service_account") == 1
+    # The account and its first key are both logged (the seed's history has one of each).
+    assert _audit_count(sandbox_db, "team:create_service_account") == made + 1
+    assert _audit_count(sandbox_db, "user:create_api_key") == keys + 1
     # The new key works: the service account signs in and lands on its team.
     sa_api = wandb.Api(api_key=member.api_key, overrides={"base_url": wandb_env}, timeout=15)
     assert sa_api.default_entity == TEAM
@@ -233,6 +237,8 @@ def test_organization_unknown_name(sdk):
 def test_generate_and_delete_api_key(sdk, sandbox_db, wandb_env):
     import wandb
 
+    made, deleted = (_audit_count(sandbox_db, a) for a in ("user:create_api_key",
+                                                            "user:delete_api_key"))
     api = sdk("carol")
     user = api.viewer
     secret = user.generate_api_key("laptop")
@@ -244,8 +250,8 @@ def test_generate_and_delete_api_key(sdk, sandbox_db, wandb_env):
     assert len(listed) == 2 and secret not in listed
     assert user.delete_api_key(secret) is True
     assert sandbox_db.scalar("SELECT COUNT(*) FROM api_keys WHERE key = ?", (secret,)) == 0
-    assert _audit_count(sandbox_db, "user:create_api_key") == 1
-    assert _audit_count(sandbox_db, "user:delete_api_key") == 1
+    assert _audit_count(sandbox_db, "user:create_api_key") == made + 1
+    assert _audit_count(sandbox_db, "user:delete_api_key") == deleted + 1
 
 
 def test_generate_api_key_runs_as_caller(sdk, sandbox_db):

@@ -53,6 +53,50 @@ NDJSON = "application/x-ndjson"
 
 Answer = tuple[int, str, bytes, dict[str, str]]  # status, media type, body, extra headers
 
+# What W&B records: every action and entry field the sandbox writes is one of these
+# (`wandb-api.md` §7.5 "Action values", §7.4 "Entry fields"). The reference names no registry,
+# alias, role-assignment, project-creation or automation actions, and no role field: the
+# sandbox writes none. An action or field W&B is seen to log but the reference does not yet
+# list goes in UNCONFIRMED (none today), so it stays visible as a guess.
+ACTIONS = frozenset({
+    "artifact:create", "artifact:delete", "artifact:read",
+    "project:delete", "project:read",
+    "organization:update_member",
+    "report:read",
+    "run:delete", "run:delete_many", "run:stop", "run:undelete_many", "run:update",
+    "run:update_many",
+    "sweep:create_agent",
+    "team:create", "team:delete", "team:invite_user", "team:uninvite",
+    "team:create_service_account",
+    "user:create", "user:deactivate", "user:reactivate", "user:permanently_delete", "user:read",
+    "user:update", "user:create_api_key", "user:delete_api_key", "user:initiate_login",
+    "user:login", "user:logout",
+})
+FIELDS = frozenset({
+    "timestamp", "action", "response_code", "cli_version",
+    "actor_user_id", "actor_email", "actor_ip",
+    "user_asset", "user_email",
+    "entity_asset", "entity_name",
+    "project_asset", "project_name",
+    "artifact_asset", "artifact_digest", "artifact_qualified_name", "artifact_sequence_asset",
+    "report_asset", "report_name",
+})
+UNCONFIRMED_ACTIONS: frozenset[str] = frozenset()
+UNCONFIRMED_FIELDS: frozenset[str] = frozenset()
+
+
+def record(conn: Any, ts: int, action: str, actor_id: int | None, **fields: Any) -> None:
+    """One audit row, as W&B would log it (every emitter goes through here).
+
+    `fields` are the entry's fields besides timestamp, action and the actor's id and email;
+    None values are left out. An action or field W&B does not log is a bug, not a row."""
+    unknown = {k for k in fields if k not in FIELDS | UNCONFIRMED_FIELDS}
+    if action not in ACTIONS | UNCONFIRMED_ACTIONS or unknown:
+        raise ValueError(f"not a W&B audit action/field: {action} {sorted(unknown)}")
+    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
+                 (ts, action, actor_id, json.dumps({k: v for k, v in fields.items()
+                                                     if v is not None}, sort_keys=True)))
+
 
 class AuditError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:

@@ -14,12 +14,15 @@ import time
 from dataclasses import dataclass, field
 
 from .. import clock
-from . import ids
+from . import audit, ids
 from . import seed_data as story
 from .db import Database
+from .seed_audit import Scope, seed_history
 
 DAY = 86_400
 HOUR = 3_600
+# Eight weeks of audit history (the pending invites write their own entries: Seeder.invite).
+DEMO_HISTORY = Scope(days=56, session_gap_days=1.6, reads_per_session=3, role_change_share=1.0)
 
 
 def api_key_for(seed: int, username: str) -> str:
@@ -130,9 +133,7 @@ class Seeder:
         detail = {"entity_name": team, "entity_asset": ids.encode("Entity", team_id),
                   "user_email": email, "response_code": 200,
                   "user_asset": ids.encode("User", to_user) if to_user is not None else None}
-        self.insert("audit_log", timestamp=created, action="team:invite_user",
-                    actor_id=from_user,
-                    detail=json.dumps({k: v for k, v in detail.items() if v is not None}))
+        audit.record(self.db.conn, created, "team:invite_user", from_user, **detail)
 
     def run_name(self) -> str:
         return "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
@@ -253,7 +254,7 @@ def seed_demo(db: Database, seed: int = 0, now: int | None = None,
 
         # Registries with collections, versions, aliases and pending promotions.
         _registries(s, org_id, org_entity, teams, users, projects, provisioner)
-        _audit(s, users)
+        seed_history(db, seed, now, DEMO_HISTORY, "demo")
 
 
 def _projects_and_runs(s: Seeder, teams: dict[str, int], users: dict[str, int],
@@ -426,14 +427,6 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
             else:
                 s.insert("aliases", collection_id=port_id, artifact_id=art_ids[-1],
                          alias=protected[0])
-
-
-def _audit(s: Seeder, users: dict[str, int]) -> None:
-    # Invites write their own `team:invite_user` entries (Seeder.invite).
-    for action, who, ago in [("user:login", "alice", 2 * HOUR),
-                             ("user:deactivate", "alice", 30 * DAY)]:
-        s.insert("audit_log", timestamp=s.now - ago, action=action, actor_id=users[who],
-                 detail="{}")
 
 
 def _iso(ts: int) -> str:

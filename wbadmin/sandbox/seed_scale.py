@@ -12,11 +12,12 @@ Everything follows from `seed` and `now`. Rows are generated as tuples and writt
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import seed_data as story
 from .db import Database
 from .seed import DAY, HOUR, Seeder, api_key_for, key_name, seed_demo, touch_projects
+from .seed_audit import Scope, seed_history
 from .seed_scale_artifacts import add_registry_content
 
 # The team the TUI benchmark expands: 5,000 projects in `huge` (1,000 in `large`).
@@ -35,14 +36,20 @@ class Scale:
     crowded_team_members: int
     collections: int  # extra registry collections
     extra_registries: int
+    audit: Scope      # the audit history of the rows the preset adds (90 days)
 
 
 PRESET_SCALES: dict[str, Scale] = {
     "large": Scale(users=2_000, teams=200, projects=5_000, runs=100_000, big_team_projects=1_000,
-                   crowded_team_members=400, collections=60, extra_registries=2),
+                   crowded_team_members=400, collections=60, extra_registries=2,
+                   audit=Scope(days=90, session_gap_days=5.0, reads_per_session=2,
+                               role_change_share=0.15)),
     "huge": Scale(users=10_000, teams=500, projects=50_000, runs=1_000_000,
                   big_team_projects=5_000, crowded_team_members=2_000, collections=300,
-                  extra_registries=6),
+                  extra_registries=6,
+                  # Sparser sign-ins: 90 days stay under the reader's safety cap (200,000).
+                  audit=Scope(days=90, session_gap_days=16.0, reads_per_session=2,
+                              role_change_share=0.15)),
 }
 
 TEAM_AREAS = ["llm", "nlp", "vision", "speech", "search", "recsys", "fraud", "forecast",
@@ -124,6 +131,8 @@ class _Org:
 def _grow(s: Seeder, preset: str, scale: Scale) -> None:
     conn = s.db.conn
     conn.execute("UPDATE meta SET value = ? WHERE key = 'preset'", (preset,))
+    first = {table: s.next_id.get(table, 0) + 1 for table in ("users", "entities", "runs",
+                                                              "artifacts")}
     org_id, org_entity = conn.execute("SELECT id, entity_id FROM orgs").fetchone()
     conn.execute("UPDATE orgs SET seats = ? WHERE id = ?", (scale.users + scale.users // 5, org_id))
     org = _Org(org_id, org_entity,
@@ -137,7 +146,10 @@ def _grow(s: Seeder, preset: str, scale: Scale) -> None:
                        projects)
     add_registry_content(s, org.id, org.entity, scale.collections, scale.extra_registries,
                          run_ranges)
-    _audit(s, people)
+    seed_history(s.db, s.seed, s.now, replace(scale.audit, first_user=first["users"],
+                                              first_entity=first["entities"],
+                                              first_run=first["runs"],
+                                              first_artifact=first["artifacts"]), preset)
 
 
 # ---- people --------------------------------------------------------------------------------
@@ -416,12 +428,3 @@ def _runs(s: Seeder, n: int, projects: list[_Project]) -> dict[int, tuple[int, i
     return ranges
 
 
-def _audit(s: Seeder, people: list[_Person]) -> None:
-    rng, now = s.rng, s.now
-    actions = ["user:login", "team:invite_user", "project:update", "artifact:update_alias",
-               "user:update_role", "team:create"]
-    rows = [(aid, now - rng.randint(60, 90 * DAY), rng.choice(actions),
-             people[rng.randrange(len(people))].id, "{}")
-            for aid in _take_ids(s, "audit_log", len(people) // 4)]
-    s.db.conn.executemany("INSERT INTO audit_log (id, timestamp, action, actor_id, detail)"
-                          " VALUES (?,?,?,?,?)", rows)

@@ -316,24 +316,15 @@ def resolve_upsert_model(_root: Any, info: Any, input: dict) -> dict[str, Any]:
                     what = "registries" if name.startswith(REGISTRY_PREFIX) else "projects"
                     raise PermissionDenied(f"permission denied: {viewer.username} may not "
                                            f"create {what} in {entity_name!r}")
+                # W&B logs no project:create (`wandb-api.md` §7.5), so neither does this.
                 pk = _insert(conn, viewer, entity, name, input)
-                _audit(conn, "project:create", viewer.id, entity_name, name)
                 node = project_node(db, pk)
                 return {"project": node, "model": node, "inserted": True,
                         "clientMutationId": input.get("clientMutationId")}
-        if _update(conn, db, viewer, row, input):
-            entity_name = db.scalar("SELECT name FROM entities WHERE id = ?",
-                                    (row["entity_id"],))
-            _audit(conn, "project:update", viewer.id, entity_name, row["name"])
+        _update(conn, db, viewer, row, input)  # no audit entry: W&B logs no project:update
     node = project_node(db, row["id"])
     return {"project": node, "model": node, "inserted": False,
             "clientMutationId": input.get("clientMutationId")}
-
-
-def _audit(conn: Any, action: str, actor_id: int, entity: str, project: str) -> None:
-    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(clock.now()), action, actor_id,
-                  json.dumps({"entity_name": entity, "project_name": project})))
 
 
 RESOLVERS = {

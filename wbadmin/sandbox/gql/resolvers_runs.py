@@ -15,6 +15,7 @@ from typing import Any
 
 from ... import clock
 from .. import ids
+from ..audit import record
 from ..auth import Identity, project_role
 from ..db import Database
 from . import files
@@ -278,10 +279,13 @@ def _touch_project(conn: Any, project_id: int, now: int) -> None:
 
 
 def _audit(conn: Any, action: str, actor_id: int, run: Any) -> None:
+    """W&B's run entries name the run's project and team (the reference lists no run field)."""
     _touch_project(conn, run["project_id"], int(clock.now()))
-    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(clock.now()), action, actor_id,
-                  json.dumps({"run_name": run["name"], "project_id": run["project_id"]})))
+    project = conn.execute("SELECT p.name, p.entity_id, e.name FROM projects p JOIN entities e "
+                           "ON e.id = p.entity_id WHERE p.id = ?", (run["project_id"],)).fetchone()
+    record(conn, int(clock.now()), action, actor_id, response_code=200,
+           project_asset=ids.encode("Project", run["project_id"]), project_name=project[0],
+           entity_asset=ids.encode("Entity", project[1]), entity_name=project[2])
 
 
 def resolve_stop_run(_root: Any, info: Any, input: dict) -> dict[str, Any]:

@@ -12,7 +12,6 @@ member list only when the caller can admin that team.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from typing import Any
 
 from ... import clock
 from .. import ids
+from ..audit import record
 from ..auth import Identity, can_admin_team
 from ..db import Database
 from ..seed import key_name
@@ -352,9 +352,7 @@ def resolve_org_teams(org: dict, info: Any) -> list[dict]:
 
 def audit(conn: Any, action: str, actor_id: int, **detail: Any) -> None:
     """One W&B-style audit entry (`detail` uses W&B's entry field names)."""
-    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (int(clock.now()), action, actor_id,
-                  json.dumps({k: v for k, v in detail.items() if v is not None})))
+    record(conn, int(clock.now()), action, actor_id, **detail)
 
 
 def new_api_key(conn: Any, user_id: int, description: str | None) -> tuple[int, str]:

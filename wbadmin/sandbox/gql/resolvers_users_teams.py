@@ -219,6 +219,9 @@ def resolve_create_service_account(_root: Any, info: Any, input: dict[str, Any]
         audit(conn, "team:create_service_account", viewer.id, entity_name=team["name"],
               entity_asset=ids.encode("Entity", team["id"]),
               user_asset=ids.encode("User", sa_id), response_code=200)
+        # The account's first key is made here: a key creation like generateApiKey's.
+        audit(conn, "user:create_api_key", viewer.id, user_asset=ids.encode("User", sa_id),
+              response_code=200)
     return {"user": user_node(db, sa_id)}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ... import clock
 from .. import ids
+from ..audit import record
 from ..auth import Identity
 from ..db import Database
 
@@ -137,8 +138,7 @@ def touch_user(conn: sqlite3.Connection, user_id: int, ts: int) -> None:
 
 def audit(conn: sqlite3.Connection, ctx: Ctx, action: str, ts: int, **detail: Any) -> None:
     """A W&B-style audit entry (`object:verb`); detail holds the entry's other fields."""
-    conn.execute("INSERT INTO audit_log (timestamp, action, actor_id, detail) VALUES (?, ?, ?, ?)",
-                 (ts, action, ctx.caller.id, json.dumps(detail, sort_keys=True)))
+    record(conn, ts, action, ctx.caller.id, **detail)
 
 
 def user_audit_fields(row: sqlite3.Row) -> dict[str, Any]:

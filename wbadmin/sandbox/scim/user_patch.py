@@ -107,7 +107,7 @@ def _organization_role(st: State, op: Op) -> None:
     if role != "viewer":
         if row["org_role"] != role:
             st.set(org_role=role)
-            st.audit("organization:update_member", role=role)
+            st.audit("organization:update_member")
         return
     # The deprecated org viewer role: member + viewer seats + viewer everywhere.
     require_seat(st.ctx, row, "viewer")
@@ -122,7 +122,7 @@ def _organization_role(st: State, op: Op) -> None:
         "AND access != 'RESTRICTED' "
         "ON CONFLICT(project_id, user_id) DO UPDATE SET role = 'viewer'",
         (st.pk, st.ctx.org_entity_id))
-    st.audit("organization:update_member", role="viewer")
+    st.audit("organization:update_member")
 
 
 def _items(op: Op, name: str) -> list[dict[str, Any]]:
@@ -234,7 +234,7 @@ def _seat(column: str, label: str) -> Callable[[State, Op], None]:
         if column == "models_seat":
             require_seat(st.ctx, row, value)
         st.set(**{column: value})
-        st.audit("organization:update_member", **{label: value})
+        st.audit("organization:update_member")
     return apply
 
 
