@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ... import clock
-from ..batch_sizes import MAX_ROOT_FIELDS
+from ..batch_sizes import MAX_NODES
 from ..cache import Cache
 from ..client import Client
 from ..sync import parse_time
@@ -47,6 +47,7 @@ SKEW_IGNORED_S = 60.0
 TEAMS_MAX_AGE_S = 86_400.0
 STALE_WINDOW_S = 6 * 3600.0
 NESTED_RUNS = 100  # a changed project's runs in the changes request; more come after
+QUOTA_BATCH = MAX_NODES // 500  # 20 teams' or projects' pages of 500 per request
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RefreshReport:
 
 class QuotaRefresher:
     def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = clock.now,
-                 team_batch: int = MAX_ROOT_FIELDS, project_batch: int = MAX_ROOT_FIELDS,
+                 team_batch: int = QUOTA_BATCH, project_batch: int = QUOTA_BATCH,
                  page_size: int = 500,
                  changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S) -> None:
