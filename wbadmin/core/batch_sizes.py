@@ -25,11 +25,14 @@ raises the error as any failure does. Every retry halves something, so nothing l
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from . import errors as E
+
+log = logging.getLogger("wbadmin.batch")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -111,13 +114,16 @@ class BatchSizer:
         """The smaller sizes kept for this kind after a refusal (None: none refused)."""
         return self.learned.get(kind)
 
-    def _refused(self, kind: str, fields: int, nodes: int) -> None:
+    def _refused(self, kind: str, fields: int, nodes: int, exc: E.WbError) -> None:
         learned = self.learned.setdefault(kind, Learned())
         smaller_fields = max(1, (fields + 1) // 2)
         learned.fields = min(learned.fields or smaller_fields, smaller_fields)
         smaller_nodes = max(1, nodes // 2)
         learned.nodes = min(learned.nodes or smaller_nodes, smaller_nodes)
         self.splits += 1
+        log.info("%s: %d aliases asking %d nodes refused (%s); at most %d aliases and %d "
+                    "nodes per request from now on", kind, fields, nodes, exc.message,
+                    learned.fields, learned.nodes)
 
     @staticmethod
     def _smaller_pages_may_pass(exc: E.WbError, fitted: Sequence[int], asked: int) -> bool:
@@ -138,7 +144,7 @@ class BatchSizer:
             asked = nodes_asked(len(chunk), fitted)
             if len(chunk) == 1 and not self._smaller_pages_may_pass(exc, fitted, asked):
                 raise
-            self._refused(kind, len(chunk), asked)
+            self._refused(kind, len(chunk), asked, exc)
         if len(chunk) == 1:  # smaller pages for the one alias (the node budget just halved)
             return await self.run(kind, chunk, send, firsts)
         half = (len(chunk) + 1) // 2
