@@ -122,8 +122,8 @@ class BatchSizer:
         learned.nodes = min(learned.nodes or smaller_nodes, smaller_nodes)
         self.splits += 1
         log.info("%s: %d aliases asking %d nodes refused (%s); at most %d aliases and %d "
-                    "nodes per request from now on", kind, fields, nodes, exc.message,
-                    learned.fields, learned.nodes)
+                 "nodes per request from now on", kind, fields, nodes, exc.message,
+                 learned.fields, learned.nodes)
 
     @staticmethod
     def _smaller_pages_may_pass(exc: E.WbError, fitted: Sequence[int], asked: int) -> bool:
