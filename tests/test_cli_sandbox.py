@@ -77,6 +77,11 @@ def test_bad_fault_flag_is_a_usage_error(tmp_path: Path) -> None:
     out = run_cli("sandbox", "serve", "--db", str(tmp_path / "s.db"), "--scim-page-cap", "0")
     assert out.returncode == 2
     assert "scim_page_cap must be >= 1" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("sandbox", "serve", "--db", str(tmp_path / "s.db"), "--max-nodes", "0")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "wbadmin: bad --without/--max-root-fields/--max-nodes: the cap on nodes must be at "
+        "least 1"]
 
 
 def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
@@ -84,7 +89,8 @@ def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
     env = {**os.environ, "WBADMIN_SANDBOX_LATENCY_MS": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "wbadmin", "sandbox", "serve", "--port", str(port),
-         "--db", str(tmp_path / "s.db"), "--scim-page-cap", "4"],
+         "--db", str(tmp_path / "s.db"), "--scim-page-cap", "4", "--max-nodes", "5",
+         "--over-cap-answer", "timeout"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -105,6 +111,12 @@ def test_serve_answers_graphql_on_loopback(tmp_path: Path) -> None:
                           auth=("alice", key_of("alice"))).json()
         assert len(users["Resources"]) == users["itemsPerPage"] == 4  # --scim-page-cap 4
         assert users["totalResults"] > 4
+        ask = "{ viewer { teams(first: %d) { edges { node { name } } } } }"
+        auth = ("api", key_of("alice"))
+        assert httpx.post(url + "/graphql", json={"query": ask % 5}, auth=auth).status_code \
+            == 200
+        over = httpx.post(url + "/graphql", json={"query": ask % 6}, auth=auth)
+        assert over.status_code == 504 and "Gateway Time-out" in over.text  # --max-nodes 5
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -7,6 +7,8 @@
    the obvious `wandb.Api()` script (team list → `api.team(t).members` →
    `list(api.projects(t))`). Goal: >= 10x fewer requests and >= 5x less wall time.
    Requests are counted on the server (`/_sandbox/health`), so both sides count alike.
+   wbadmin runs with its batch sizes (`core/batch_sizes.py`) and, for comparison, with the
+   sizes it had before them (40 teams, 20 × 200 projects per request, no caps).
    Run twice: the server on a thread of this process (it then shares the GIL with
    wbadmin's client) and in a process of its own. wbadmin syncs SYNC_REPEATS times (the
    median counts); the SDK script runs once.
@@ -38,6 +40,7 @@ import pytest
 from tests.benchmarks.common import Results, seed_file, verdict
 from tests.conftest import key_of
 from wbadmin.core import explorer
+from wbadmin.core.batch_sizes import BatchSizer
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client, RequestRecord
 from wbadmin.core.sync import Syncer, SyncReport
@@ -56,6 +59,8 @@ HUGE_BUDGET_S = 180.0  # seed + sync of `huge` must fit in this to be benchmarke
 RESULTS = Results("Data-layer benchmark")
 record = RESULTS.record
 CACHES: dict[str, Path] = {}  # preset -> synced cache file, for the tree-read benchmark
+# The batch sizes before issue 17's (no cap on root fields or nodes asked per request).
+OLD_SIZES = {"team_batch": 40, "project_batch": 20, "page_size": 200}
 
 
 
@@ -124,16 +129,18 @@ def server_requests(base_url: str) -> int:
 
 # ---- wbadmin sync ------------------------------------------------------------------------
 
-def run_sync(base_url: str, cache_path: Path,
-             timeout: float | None = None) -> tuple[SyncReport, list[RequestRecord]]:
+def run_sync(base_url: str, cache_path: Path, timeout: float | None = None,
+             old_sizes: bool = False) -> tuple[SyncReport, list[RequestRecord]]:
     records: list[RequestRecord] = []
+    uncapped = BatchSizer(max_root_fields=10**6, max_nodes=10**12) if old_sizes else None
+    sizes: dict[str, Any] = OLD_SIZES if old_sizes else {}
 
     async def main() -> SyncReport:
         async with Client(base_url, key_of("alice"), scim_username="alice",
-                          on_request=records.append) as client:
+                          on_request=records.append, batch_sizes=uncapped) as client:
             cache = Cache(cache_path)
             try:
-                return await asyncio.wait_for(Syncer(client, cache).full(), timeout)
+                return await asyncio.wait_for(Syncer(client, cache, **sizes).full(), timeout)
             finally:
                 cache.close()
 
@@ -208,16 +215,17 @@ def test_full_sync_vs_sdk(where: str, large_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setenv("WANDB_BASE_URL", base_url)
         set_faults(base_url, latency_ms=LATENCY_MS)
         # wbadmin first: any server-side warm-up then favours the SDK, not us.
-        runs = []
+        runs, old_runs = [], []
         for i in range(SYNC_REPEATS):
-            cache_path = tmp_path / f"cache-large-{i}.db"
-            before = server_requests(base_url)
-            start = time.perf_counter()
-            report, records = run_sync(base_url, cache_path)
-            seconds = time.perf_counter() - start
-            sent = server_requests(base_url) - before
-            assert sent == report.requests == len(records)
-            runs.append((seconds, sent, records, report, cache_path))
+            for old, into in ((False, runs), (True, old_runs)):
+                cache_path = tmp_path / f"cache-large-{i}{'-old' if old else ''}.db"
+                before = server_requests(base_url)
+                start = time.perf_counter()
+                report, records = run_sync(base_url, cache_path, old_sizes=old)
+                seconds = time.perf_counter() - start
+                sent = server_requests(base_url) - before
+                assert sent == report.requests == len(records)
+                into.append((seconds, sent, records, report, cache_path))
         before = server_requests(base_url)
         start = time.perf_counter()
         theirs, sdk_startup = sdk_script(base_url)
@@ -225,7 +233,10 @@ def test_full_sync_vs_sdk(where: str, large_path: Path, monkeypatch: pytest.Monk
         sdk_n = server_requests(base_url) - before
 
     runs.sort(key=lambda r: r[0])
+    old_runs.sort(key=lambda r: r[0])
     ours_s, ours_n, records, report, cache_path = runs[len(runs) // 2]
+    old_s, old_n, old_records, _, old_cache = old_runs[len(old_runs) // 2]
+    assert cache_tree(old_cache) == cache_tree(cache_path)
     if where == "thread":
         CACHES["large"] = cache_path
     ours = cache_tree(cache_path)
@@ -253,6 +264,10 @@ def test_full_sync_vs_sdk(where: str, large_path: Path, monkeypatch: pytest.Monk
            f"rows {report.counts}")
     record(f"[{where}] wbadmin requests by operation", str(len(by_op)),
            ", ".join(f"{op} {n}" for op, n in by_op.most_common()))
+    old_by_op = Counter(r.target for r in old_records)
+    record(f"[{where}] wbadmin, the old batch sizes", f"{old_n} req, {old_s:.2f} s",
+           f"median of {len(old_runs)}; {OLD_SIZES}, uncapped; "
+           + ", ".join(f"{op} {n}" for op, n in old_by_op.most_common()))
     record(f"[{where}] SDK obvious script", f"{sdk_n} req, {sdk_s:.2f} s",
            f"wandb.Api() start {sdk_startup:.2f} s; 1 SCIM Groups + per team "
            "GetTeamEntity + GetProjects pages")

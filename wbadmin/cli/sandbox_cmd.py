@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="refuse __type and __schema, as servers that turn it off do")
     older.add_argument("--max-root-fields", type=int, metavar="N",
                        help="refuse a request with more than N root fields (a cost limit)")
+    older.add_argument("--max-nodes", type=int, metavar="N",
+                       help="refuse a request asking more than N nodes (each connection's "
+                            "first: times its parent's, as query-cost gateways count)")
+    older.add_argument("--over-cap-answer", choices=["error", "timeout"], default="error",
+                       help="how a request over a cap is answered: a GraphQL complexity "
+                            "error (HTTP 400) or a gateway timeout (HTTP 504, HTML)")
     keys = ssub.add_parser("keys", help="print the demo identities with their roles and keys")
     _db_args(keys)
     keys.add_argument("--json", action="store_true", help="JSON output")
@@ -89,9 +95,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         variant = ServerVariant.of(args.without, introspection=not args.no_introspection,
-                                   max_root_fields=args.max_root_fields)
+                                   max_root_fields=args.max_root_fields,
+                                   max_nodes=args.max_nodes,
+                                   over_cap_answer=args.over_cap_answer)
     except ValueError as exc:
-        raise CliError(f"bad --without/--max-root-fields: {exc}") from None
+        raise CliError(f"bad --without/--max-root-fields/--max-nodes: {exc}") from None
     db, path = _open(args)
     try:
         server = SandboxServer(db, port=args.port, faults=faults, variant=variant)

@@ -6,6 +6,8 @@
   cannot have acted on it (connect failures, 429, 503): a connection dropped after a
   mutation was sent makes its outcome unknown, and the change engine re-reads to learn it.
 - A cap on requests in flight (a semaphore), shared by GraphQL and SCIM.
+- Batched requests sized by the session's `BatchSizer` (batch_sizes.py): a batch refused
+  for its size is split, and the smaller size kept.
 - Every attempt is reported to `on_request` (the TUI's API-call log) as a `RequestRecord`.
 - The API key is held as a `Secret` and scrubbed from every message that leaves here.
 """
@@ -28,6 +30,7 @@ import httpx
 
 from .. import clock
 from . import errors as E
+from .batch_sizes import BatchSizer
 
 K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
 
@@ -85,7 +88,8 @@ class Client:
                  backoff_cap: float = 20.0,
                  on_request: Callable[[RequestRecord], None] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 request_ids: Callable[[], str] | None = None) -> None:
+                 request_ids: Callable[[], str] | None = None,
+                 batch_sizes: BatchSizer | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.scim_prefix = "/" + scim_prefix.strip("/")
         self.scim_username = scim_username
@@ -99,6 +103,7 @@ class Client:
         self._sem = asyncio.Semaphore(max_in_flight)
         self._max_in_flight = max_in_flight
         self.requests_sent = 0
+        self.batch_sizes = batch_sizes or BatchSizer()  # learnt for this session
         self._http = httpx.AsyncClient(
             # `timeout` bounds each wait for progress (a read, a write, a free connection),
             # not the whole answer: a long answer that keeps arriving is not cut.
@@ -220,7 +225,10 @@ class Client:
             message += f" ({tries} tries)"
         if not idempotent and not isinstance(exc, NOT_SENT_ERRORS):
             message += " after the change was sent, so its outcome is unknown"
-        return E.Offline(self._scrub(message), request_id=request_id)
+        error = E.Offline(self._scrub(message), request_id=request_id)
+        error.timed_out = isinstance(exc, httpx.TimeoutException) and \
+            not isinstance(exc, NOT_SENT_ERRORS)
+        return error
 
     def _status_error(self, response: httpx.Response, target: str,
                       request_id: str) -> E.WbError:
@@ -315,11 +323,17 @@ class Client:
                        path: tuple[str, ...], page_size: int = 100,
                        cursor_var: str = "cursor", size_var: str = "perPage",
                        ) -> AsyncIterator[dict]:
-        """Yield every node of the connection at `path` in the answer, page by page."""
+        """Yield every node of the connection at `path` in the answer, page by page (pages
+        made smaller when the server refuses one for its size: `batch_sizes`)."""
         cursor: str | None = None
+        kind = f"paginate:{operation_name(query)}"
+
+        async def page(_: list[None], first: int) -> dict:
+            return await self.graphql(query, {**variables, cursor_var: cursor,
+                                              size_var: first})
+
         while True:
-            data = await self.graphql(query, {**variables, cursor_var: cursor,
-                                              size_var: page_size})
+            [data] = await self.batch_sizes.run(kind, [None], page, (page_size,))
             conn: Any = data
             for key in path:
                 conn = conn.get(key) if isinstance(conn, dict) else None
@@ -335,17 +349,21 @@ class Client:
 
     async def paginate_many(
             self, keys: Iterable[K], per_request: int,
-            request: Callable[[list[tuple[K, str | None]]], tuple[str, dict[str, Any]]],
+            request: Callable[..., tuple[str, dict[str, Any]]],
             take: Callable[[K, list[dict]], None],
-            connection: Callable[[Any], Any] = lambda answer: answer) -> None:
-        """Page through one connection per key, `per_request` keys per request (GraphQL
-        aliases r0, r1, ... built by `request` from (key, cursor) pairs), requests of a round
-        concurrently, until no key has a next page. `connection` finds the connection in an
-        alias's answer; `take` receives each key's nodes, page by page."""
+            connection: Callable[[Any], Any] = lambda answer: answer, *,
+            kind: str = "paginate_many", firsts: tuple[int, ...] = ()) -> None:
+        """Page through one connection per key, up to `per_request` keys per request
+        (GraphQL aliases r0, r1, ... built by `request(chunk, *firsts)` from (key, cursor)
+        pairs and the `first:` of each nesting level, fitted to the node budget),
+        requests of a round concurrently, until no key has a next page. `connection` finds
+        the connection in an alias's answer; `take` receives each key's nodes, page by
+        page. Sizes follow `batch_sizes` under `kind`: a chunk refused for its size is
+        split and smaller chunks are sent from then on."""
         pending: dict[K, str | None] = dict.fromkeys(keys)
 
-        async def one(chunk: list[tuple[K, str | None]]) -> dict[K, str | None]:
-            data = await self.graphql(*request(chunk))
+        async def one(chunk: list[tuple[K, str | None]], *fitted: int) -> dict[K, str | None]:
+            data = await self.graphql(*request(chunk, *fitted))
             more: dict[K, str | None] = {}
             for i, (key, _) in enumerate(chunk):
                 conn = connection(data.get(f"r{i}")) or {}
@@ -356,9 +374,8 @@ class Client:
             return more
 
         while pending:
-            items = list(pending.items())
-            rounds = await asyncio.gather(*(one(items[i:i + per_request])
-                                            for i in range(0, len(items), per_request)))
+            rounds = await self.batch_sizes.run_all(kind, list(pending.items()), per_request,
+                                                    one, firsts)
             pending = {k: c for r in rounds for k, c in r.items()}
 
     # ---- SCIM ----------------------------------------------------------------------------
@@ -441,11 +458,13 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _server_message(response: httpx.Response) -> str:
-    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`."""
+    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`; a proxy's
+    HTML error page (a gateway timeout) by its title."""
     try:
         payload = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip()[:200]
+        title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
+        return title.group(1).strip() if title else response.text.strip()[:200]
     if isinstance(payload, dict):
         if isinstance(payload.get("detail"), str):
             return payload["detail"]

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors as E
+from .batch_sizes import too_big
 from .client import graphql_error_class, operation_name
-from .doctor_schema import PER_REQUEST, too_big
+from .doctor_schema import PER_REQUEST
 
 # What a server answers a document it lacks part of, in graphql-core's wording (the
 # sandbox's), gqlgen's ("on field \"Entity.projects\"") and graphql-go's ("on field

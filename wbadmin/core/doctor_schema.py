@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import errors as E
+from .batch_sizes import too_big
 
 if TYPE_CHECKING:
     from graphql.language import ast as g
@@ -107,14 +108,6 @@ async def check_schema(client: Any, documents: dict[str, str]) -> SchemaCheck:
         result.per_request = size
         pending = [more for need in pending for more in _check(need, known, result)]
     return result
-
-
-def too_big(exc: E.WbError) -> bool:
-    """A request refused for its size (a query-cost limit, a gateway timeout), not its
-    content: worth asking again in smaller pieces."""
-    text = str(exc).lower()
-    return isinstance(exc, E.ServerError) or "complex" in text or "root fields" in text \
-        or "timeout" in text or "timed out" in text
 
 
 def _quote(name: str) -> str:

@@ -63,6 +63,7 @@ class ServerError(WbError):
 class Offline(WbError):
     kind = "offline"
     hint = "check the network or the base URL; `--offline` reads the cache"
+    timed_out = False  # the server took the request and did not answer it in time
 
 
 class BadRequest(WbError):

@@ -23,6 +23,7 @@ from .. import clock
 from . import errors as E
 from . import queries as Q
 from .audit import apply_invite_times, invite_sent_times, window_days
+from .batch_sizes import MAX_ROOT_FIELDS
 from .cache import Cache
 from .client import Client
 from .identity import Identity
@@ -63,8 +64,8 @@ _SECOND = timedelta(seconds=1)
 
 
 class Syncer:
-    def __init__(self, client: Client, cache: Cache, *, team_batch: int = 40,
-                 project_batch: int = 20, page_size: int = 200,
+    def __init__(self, client: Client, cache: Cache, *, team_batch: int = MAX_ROOT_FIELDS,
+                 project_batch: int = MAX_ROOT_FIELDS, page_size: int = 200,
                  clock: Callable[[], float] = clock.now,
                  invite_max_age_days: int | None = None) -> None:
         self.client = client
@@ -178,8 +179,7 @@ class Syncer:
             for i, name in enumerate(chunk):
                 out[name] = data.get(f"r{i}")
 
-        await asyncio.gather(*(batch(names[i:i + self.team_batch])
-                               for i in range(0, len(names), self.team_batch)))
+        await self.client.batch_sizes.run_all("sync.teams", names, self.team_batch, batch)
         return out
 
     async def _projects(self, names: list[str], last_run: bool = False
@@ -191,14 +191,17 @@ class Syncer:
         selection = Q.PROJECTS_WITH_LAST_RUN_SELECTION if last_run else Q.PROJECTS_SELECTION
         out: dict[str, list[dict]] = {n: [] for n in names}
 
-        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+        def request(chunk: list[tuple[str, str | None]], first: int, *_: int
+                    ) -> tuple[str, dict[str, Any]]:
             return Q.batched(
                 "WbadminProjects", "models", selection,
                 {"entityName": "String!", "first": "Int", "after": "String"},
-                [{"entityName": t, "first": self.page_size, "after": c} for t, c in chunk])
+                [{"entityName": t, "first": first, "after": c} for t, c in chunk])
 
-        await self.client.paginate_many(names, self.project_batch, request,
-                                        lambda team, nodes: out[team].extend(nodes))
+        # With the last run, each project asks one more node (`lastRun: runs(first: 1)`).
+        await self.client.paginate_many(
+            names, self.project_batch, request, lambda team, nodes: out[team].extend(nodes),
+            kind="sync.projects", firsts=(self.page_size, 1) if last_run else (self.page_size,))
         return out
 
     # ---- registries --------------------------------------------------------------------------

@@ -104,6 +104,8 @@ async def graphql_endpoint(request: Request) -> Response:
     ctx = Context(db=state.db, viewer=viewer, base_url=base_url_of(request),
                   headers=dict(request.headers))
     status, payload = executor.run(ctx, body, state.variant)
+    if isinstance(payload, str):  # a gateway's own page (ServerVariant over_cap_answer)
+        return Response(payload, status_code=status, media_type="text/html")
     return json_response(status, payload)
 
 

@@ -106,16 +106,17 @@ async def project_descriptions(client: Client, teams: list[str], *, batch: int =
     """(team, project) -> description, for every project of `teams` (paged, batched)."""
     out: dict[tuple[str, str], str | None] = {}
 
-    def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+    def request(chunk: list[tuple[str, str | None]], first: int) -> tuple[str, dict[str, Any]]:
         return Q.batched(
             "WbadminProjectDescriptions", "models", DESCRIPTIONS,
             {"entityName": "String!", "first": "Int", "after": "String"},
-            [{"entityName": t, "first": page_size, "after": c} for t, c in chunk])
+            [{"entityName": t, "first": first, "after": c} for t, c in chunk])
 
     def take(team: str, nodes: list[dict]) -> None:
         out.update(((team, n["name"]), n.get("description")) for n in nodes if n.get("name"))
 
-    await client.paginate_many(teams, batch, request, take)
+    await client.paginate_many(teams, batch, request, take, kind="onboarding.descriptions",
+                               firsts=(page_size,))
     return out
 
 

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ... import clock
+from ..batch_sizes import MAX_NODES
 from ..cache import Cache
 from ..client import Client
 from ..sync import parse_time
@@ -46,6 +47,7 @@ SKEW_IGNORED_S = 60.0
 TEAMS_MAX_AGE_S = 86_400.0
 STALE_WINDOW_S = 6 * 3600.0
 NESTED_RUNS = 100  # a changed project's runs in the changes request; more come after
+QUOTA_BATCH = MAX_NODES // 500  # 20 teams' or projects' pages of 500 per request
 
 
 @dataclass
@@ -66,7 +68,8 @@ class RefreshReport:
 
 class QuotaRefresher:
     def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = clock.now,
-                 team_batch: int = 50, project_batch: int = 50, page_size: int = 500,
+                 team_batch: int = QUOTA_BATCH, project_batch: int = QUOTA_BATCH,
+                 page_size: int = 500,
                  changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S) -> None:
         self.client, self.cache, self.clock = client, cache, clock
@@ -216,10 +219,11 @@ class QuotaRefresher:
         filters = json.dumps({} if since is None else
                              {"updated_at": {"$gt": wire.iso(since)}})
 
-        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+        def request(chunk: list[tuple[str, str | None]], first: int
+                    ) -> tuple[str, dict[str, Any]]:
             return wire.batched(
                 "WbadminQuotaProjects", "entity", wire.PROJECTS_SELECTION,
-                [{"name": t, "FILTERS": filters, "FIRST": self.page_size, "AFTER": c}
+                [{"name": t, "FILTERS": filters, "FIRST": first, "AFTER": c}
                  for t, c in chunk], {"name": "String!"},
                 {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
 
@@ -228,7 +232,8 @@ class QuotaRefresher:
                              for n in nodes if n.get("name"))
 
         await self.client.paginate_many(teams, self.team_batch, request, take,
-                                        lambda entity: (entity or {}).get("projects"))
+                                        lambda entity: (entity or {}).get("projects"),
+                                        kind="quota.projects", firsts=(self.page_size,))
         return out
 
     async def _changes(self, teams: list[str], since: float, recent: Any,
@@ -245,11 +250,12 @@ class QuotaRefresher:
         pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})
         rfilters = json.dumps(recent)
 
-        def request(chunk: list[tuple[str, str | None]]) -> tuple[str, dict[str, Any]]:
+        def request(chunk: list[tuple[str, str | None]], first: int, runs_first: int
+                    ) -> tuple[str, dict[str, Any]]:
             return wire.batched(
                 "WbadminQuotaChanges", "entity", wire.CHANGES_SELECTION,
                 [{"name": t, "PFILTERS": pfilters, "RFILTERS": rfilters,
-                  "FIRST": self.page_size, "RUNS_FIRST": self.nested_runs, "AFTER": c}
+                  "FIRST": first, "RUNS_FIRST": runs_first, "AFTER": c}
                  for t, c in chunk], {"name": "String!"},
                 {"PFILTERS": "JSONString", "RFILTERS": "JSONString", "FIRST": "Int",
                  "RUNS_FIRST": "Int", "AFTER": "String"})
@@ -274,8 +280,10 @@ class QuotaRefresher:
                 follow_ups.append(asyncio.ensure_future(self._runs(more)))
 
         try:
-            await self.client.paginate_many(teams, self.changes_batch, request, take,
-                                            lambda entity: (entity or {}).get("projects"))
+            await self.client.paginate_many(
+                teams, self.changes_batch, request, take,
+                lambda entity: (entity or {}).get("projects"),
+                kind="quota.changes", firsts=(self.page_size, self.nested_runs))
             for task in follow_ups:
                 on_runs(await task)
         finally:  # on failure, no follow-up is left running or unheard
@@ -291,11 +299,12 @@ class QuotaRefresher:
         pending: dict[int, str | None] = {i: job[3] for i, job in enumerate(jobs)}
         texts = [json.dumps(job[2]) for job in jobs]
 
-        async def batch(chunk: list[tuple[int, str | None]]) -> dict[int, str | None]:
+        async def batch(chunk: list[tuple[int, str | None]], first: int
+                        ) -> dict[int, str | None]:
             doc, variables = wire.batched(
                 "WbadminQuotaRuns", "project", wire.RUNS_SELECTION,
                 [{"name": jobs[j][1], "entityName": jobs[j][0], "FILTERS": texts[j],
-                  "FIRST": self.page_size, "AFTER": c} for j, c in chunk],
+                  "FIRST": first, "AFTER": c} for j, c in chunk],
                 {"name": "String!", "entityName": "String!"},
                 {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
             data = await self.client.graphql(doc, variables)
@@ -315,9 +324,8 @@ class QuotaRefresher:
 
         while pending:
             items = list(pending.items())
-            results = await asyncio.gather(
-                *(batch(items[i:i + self.project_batch])
-                  for i in range(0, len(items), self.project_batch)))
+            results = await self.client.batch_sizes.run_all(
+                "quota.runs", items, self.project_batch, batch, (self.page_size,))
             pending = {j: c for r in results for j, c in r.items()}
         return out
 
@@ -335,8 +343,7 @@ class QuotaRefresher:
                 out[team] = int(value) if isinstance(value, int | float | str) and \
                     str(value).isdigit() else None
 
-        await asyncio.gather(*(batch(teams[i:i + self.team_batch])
-                               for i in range(0, len(teams), self.team_batch)))
+        await self.client.batch_sizes.run_all("quota.storage", teams, self.team_batch, batch)
         return out
 
     async def _fill_gpus(self, all_runs: list[RunFact], wanted: Callable[[RunFact], bool],
@@ -348,18 +355,22 @@ class QuotaRefresher:
         if not runs:
             return all_runs
         urls: dict[int, str] = {}
-        for start in range(0, len(runs), self.project_batch):
-            chunk = runs[start:start + self.project_batch]
+
+        async def batch(chunk: list[int]) -> None:
             doc, variables = wire.batched(
                 "WbadminQuotaRunFiles", "project", wire.FILES_SELECTION,
-                [{"name": r.project, "entityName": r.team, "RUN": r.name} for r in chunk],
+                [{"name": runs[k].project, "entityName": runs[k].team, "RUN": runs[k].name}
+                 for k in chunk],
                 {"name": "String!", "entityName": "String!"}, {"RUN": "String!"})
             data = await self.client.graphql(doc, variables)
-            for i in range(len(chunk)):
+            for i, k in enumerate(chunk):
                 files = (((data.get(f"r{i}") or {}).get("run") or {}).get("files") or {})
                 for edge in files.get("edges") or []:
                     if (edge.get("node") or {}).get("url"):
-                        urls[start + i] = edge["node"]["url"]
+                        urls[k] = edge["node"]["url"]
+
+        await self.client.batch_sizes.run_all("quota.files", list(range(len(runs))),
+                                              self.project_batch, batch)
         metas = await asyncio.gather(*(self._metadata(u) for u in urls.values()))
         report.metadata_files += len(urls)
         for index, meta in zip(urls, metas, strict=True):

@@ -30,6 +30,7 @@ from graphql.utilities import get_operation_ast, value_from_ast_untyped
 
 from ..server_variant import ServerVariant
 from .context import Context, GraphQLFault
+from .cost import GATEWAY_TIMEOUT_PAGE, nodes_asked
 from .direct_executor import Unsupported, execute_query, never_awaitable
 from .fast_executor import FastExecutor
 
@@ -128,13 +129,34 @@ def _error(err: GraphQLError) -> dict[str, Any]:
     return out
 
 
+def _over_cap(document: Any, chosen: Any, variables: dict[str, Any] | None,
+              variant: ServerVariant) -> tuple[int, dict[str, Any] | str] | None:
+    """The answer to a request over the variant's caps, nothing executed: a query-cost
+    limit's request error, or (`over_cap_answer="timeout"`) the gateway giving up on it."""
+    why = None
+    fields = len(chosen.selection_set.selections)
+    if variant.max_root_fields is not None and fields > variant.max_root_fields:
+        why = f"{fields} root fields, at most {variant.max_root_fields} allowed"
+    elif variant.max_nodes is not None:
+        nodes = nodes_asked(document, chosen, variables)
+        if nodes > variant.max_nodes:
+            why = f"{nodes} nodes asked, at most {variant.max_nodes} allowed"
+    if why is None:
+        return None
+    if variant.over_cap_answer == "timeout":
+        return 504, GATEWAY_TIMEOUT_PAGE
+    return 400, {"errors": [{"message": f"query too complex: {why}",
+                             "extensions": {"code": "QUERY_COMPLEXITY"}}]}
+
+
 def run(ctx: Context, body: Any,
-        variant: ServerVariant | None = None) -> tuple[int, dict[str, Any]]:
+        variant: ServerVariant | None = None) -> tuple[int, dict[str, Any] | str]:
     """(HTTP status, JSON payload) for one request body, as W&B answers it.
 
     Malformed requests and documents that fail validation get HTTP 400 with `errors`;
     resolver errors (permissions, not found, conflicts) get HTTP 200 with `errors`; the
-    sandbox never answers a logical error with a 5xx (the SDK would retry it).
+    sandbox never answers a logical error with a 5xx (the SDK would retry it). A variant's
+    gateway timeout is the one answer that is not JSON (a str: an HTML page).
     """
     if not isinstance(body, dict):
         return 400, {"errors": [{"message": "request body must be a JSON object"}]}
@@ -153,13 +175,10 @@ def run(ctx: Context, body: Any,
     if problems:
         return 400, {"errors": problems}
     chosen = get_operation_ast(document, operation)
-    if chosen is not None and variant.max_root_fields is not None \
-            and len(chosen.selection_set.selections) > variant.max_root_fields:
-        # What a query-cost limit answers: a request error, nothing executed.
-        return 400, {"errors": [{"message": f"query too complex: "
-                                 f"{len(chosen.selection_set.selections)} root fields, at most "
-                                 f"{variant.max_root_fields} allowed",
-                                 "extensions": {"code": "QUERY_COMPLEXITY"}}]}
+    if chosen is not None:
+        refused = _over_cap(document, chosen, variables, variant)
+        if refused is not None:
+            return refused
     if chosen is None or chosen.operation != OperationType.QUERY:
         ctx.memo = None  # a mutation's later fields must see what it changed
     if chosen is not None and chosen.operation == OperationType.QUERY:
