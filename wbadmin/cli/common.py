@@ -137,6 +137,10 @@ _WB_CODES: list[tuple[type[E.WbError], int]] = [
 
 def map_error(exc: BaseException) -> CliError | None:
     """The CliError for a known data-layer error, or None for anything else (a bug)."""
+    from ..core.server_facts import ServerLacks
+
+    if isinstance(exc, ServerLacks):  # as doctor exits when the server lacks something
+        return CliError(one_line(exc), FINDINGS)
     from ..core.credentials import CredentialsError
     from ..core.engine import UndoRefused
     from ..core.journal import JournalError

@@ -157,6 +157,7 @@ class ChangePath:
                     if report.reconciled:
                         self.notify(ChangeNotice(org=True))
                     return report
+                await self._refuse_what_the_server_lacks(review.plan)
                 if agreed is not None and fingerprint(review.plan) == agreed:
                     break
                 if self.confirm is None or not await _call(self.confirm, review,
@@ -206,6 +207,13 @@ class ChangePath:
         async with _AsyncOrgLock(session.server, org, self.wait, self.on_wait):
             engine = session.engine()
             yield engine, await engine.reconcile(client)
+
+    async def _refuse_what_the_server_lacks(self, plan: Plan) -> None:
+        """Before the plan is shown for confirmation: a change needing what this server lacks
+        (a mutation, SCIM) refuses the whole plan, so none of it is applied. Only plans with
+        such changes ask for the server's facts."""
+        if any(change.documents or change.uses_scim for change in plan):
+            (await self.session.server_facts()).refuse_plan(plan)
 
     async def _fresh_review(self, make: MakeReview) -> Review:
         """The plan made again once W&B's state of its targets is in the cache."""

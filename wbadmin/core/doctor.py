@@ -98,7 +98,7 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
     sent = client.requests_sent
     features = {name: Feature(name) for name in FEATURES}
     started = time.perf_counter()  # the round trip of the smallest read: the features probe
-    flags, flags_note = await _server_features(client)
+    flags, flags_note = await server_feature_flags(client)
     round_trip = (time.perf_counter() - started) * 1000
     scim = await _scim(client, identity, features)
     audit_state = await _audit(client, identity, features)
@@ -121,7 +121,7 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
         features=list(features.values()), requests=client.requests_sent - sent)
 
 
-async def _server_features(client: Any) -> tuple[dict[str, bool] | None, str | None]:
+async def server_feature_flags(client: Any) -> tuple[dict[str, bool] | None, str | None]:
     try:
         data = await client.graphql(SERVER_FEATURES)
     except E.BadRequest as exc:  # an older server: no `features` on ServerInfo
