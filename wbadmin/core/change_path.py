@@ -209,11 +209,7 @@ class ChangePath:
             yield engine, await engine.reconcile(client)
 
     async def _refuse_what_the_server_lacks(self, plan: Plan) -> None:
-        """Before the plan is shown for confirmation: a change needing what this server lacks
-        (a mutation, SCIM) refuses the whole plan, so none of it is applied. Only plans with
-        such changes ask for the server's facts."""
-        if any(change.documents or change.uses_scim for change in plan):
-            (await self.session.server_facts()).refuse_plan(plan)
+        await refuse_what_the_server_lacks(self.session, plan)
 
     async def _fresh_review(self, make: MakeReview) -> Review:
         """The plan made again once W&B's state of its targets is in the cache."""
@@ -274,6 +270,14 @@ class ChangePath:
     def notify(self, notice: ChangeNotice) -> None:
         for subscriber in list(self.session.change_subscribers):
             subscriber(notice)
+
+
+async def refuse_what_the_server_lacks(session: Session, plan: Plan) -> None:
+    """At plan time, before the plan is confirmed: a change needing what this server lacks
+    (a mutation, SCIM) refuses the whole plan (`ServerLacks`, exit 1), so none of it is
+    applied. Only plans with such changes ask for the server's facts."""
+    if any(change.documents or change.uses_scim for change in plan):
+        (await session.server_facts()).refuse_plan(plan)
 
 
 class _AsyncOrgLock:
