@@ -22,7 +22,8 @@ NOTICE = "note: this server has no Entity.projects(filters:); quota refresh read
 
 
 class Recorder:
-    """ASGI wrapper around the sandbox: every request's path and body, as the server got it."""
+    """ASGI wrapper around the sandbox: every request's method, path and body, as the server
+    got it."""
 
     def __init__(self, app) -> None:
         self.app, self.seen = app, []
@@ -41,15 +42,16 @@ class Recorder:
         try:
             await self.app(scope, recording, send)
         finally:
-            self.seen.append((scope["path"], b"".join(body).decode(errors="replace")))
+            self.seen.append((scope["method"], scope["path"],
+                              b"".join(body).decode(errors="replace")))
 
-    def take(self) -> list[tuple[str, str]]:
+    def take(self) -> list[tuple[str, str, str]]:
         seen, self.seen = self.seen, []
         return seen
 
     @staticmethod
-    def probes(seen: list[tuple[str, str]]) -> int:
-        return sum(1 for _, body in seen if "__type(name:" in body)
+    def probes(seen: list[tuple[str, str, str]]) -> int:
+        return sum(1 for _, _, body in seen if "__type(name:" in body)
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def test_doctor_writes_the_facts_and_quotas_degrade_as_it_says(home, cli, older)
     assert r.err.count(NOTICE) == 1, r.err  # said once, for the whole command
     sent = seen.take()
     assert Recorder.probes(sent) == 0  # doctor's facts were used: no probe again
-    assert not any("filters: $s_filters" in body and "projects(" in body for _, body in sent)
+    assert not any("filters: $s_filters" in body and "projects(" in body for _, _, body in sent)
 
 
 def test_a_first_command_probes_and_the_next_reuses_the_facts(home, cli, older) -> None:
@@ -163,7 +165,7 @@ def test_a_plan_needing_a_mutation_the_server_lacks_is_refused_before_anything_i
     assert r.code == 1, (r.code, r.err)
     assert len(r.err_lines) == 1, r.err
     assert "Mutation.createServiceAccount" in r.err and "wbadmin doctor" in r.err
-    assert not any("mutation" in body.lower() for _, body in seen.take())
+    assert not any("mutation" in body.lower() for _, _, body in seen.take())
     assert sandbox_db.query("SELECT * FROM team_members ORDER BY 1, 2") == roles_before
     assert json.loads(cli("journal", "--json").out) == []
 
@@ -175,3 +177,21 @@ def test_the_same_plan_applies_where_the_server_has_the_mutation(home, cli, olde
     path.write_text(SERVICE_ACCOUNT)
     r = cli("apply", "--yes", str(path))
     assert r.code == 0, r.err
+
+
+def test_without_scim_a_role_change_is_refused_as_doctor_says(home, cli, older,
+                                                               sandbox_db) -> None:
+    seen = older(ServerVariant.of(scim=False))
+    access = doctor_features(cli)["Access"]
+    assert any("no SCIM API at /scim" in line and "role changes" in line
+               for line in access["server_lacks"]), access
+    roles_before = sandbox_db.query("SELECT * FROM team_members ORDER BY 1, 2")
+    seen.take()
+    r = cli("access", "set-role", "data-science-nlp", "carol", "viewer", "--yes")
+    assert r.code == 1, (r.code, r.err)
+    assert "no SCIM API at /scim" in r.err and "wbadmin doctor" in r.err, r.err
+    sent = seen.take()
+    assert Recorder.probes(sent) == 0  # doctor's facts, reused
+    assert all(method == "GET" for method, path, _ in sent if path.startswith("/scim"))
+    assert not any("mutation" in body.lower() for _, _, body in sent)
+    assert sandbox_db.query("SELECT * FROM team_members ORDER BY 1, 2") == roles_before

@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="refuse __type and __schema, as servers that turn it off do")
     older.add_argument("--max-root-fields", type=int, metavar="N",
                        help="refuse a request with more than N root fields (a cost limit)")
+    older.add_argument("--no-scim", action="store_true",
+                       help="no SCIM API (404 under /scim), as a server without it")
     keys = ssub.add_parser("keys", help="print the demo identities with their roles and keys")
     _db_args(keys)
     keys.add_argument("--json", action="store_true", help="JSON output")
@@ -89,7 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         variant = ServerVariant.of(args.without, introspection=not args.no_introspection,
-                                   max_root_fields=args.max_root_fields)
+                                   max_root_fields=args.max_root_fields,
+                                   scim=not args.no_scim)
     except ValueError as exc:
         raise CliError(f"bad --without/--max-root-fields: {exc}") from None
     db, path = _open(args)

@@ -208,6 +208,17 @@ class ChangePath:
             engine = session.engine()
             yield engine, await engine.reconcile(client)
 
+    async def _blame_the_server(self, exc: Any) -> None:
+        """A plan refused for what the key may not use (SCIM) when it is the *server* that
+        lacks it: said as such (ServerLacks, exit 1), not as a role limit."""
+        from .server_facts import ServerLacks
+
+        needs = getattr(exc, "needs", None)
+        if needs and (facts := await self.session.server_facts()).lacks(needs):
+            where = f" at {facts.scim_prefix}" if needs == "SCIM" and facts.scim_prefix else ""
+            raise ServerLacks(f"this server has no {needs} API{where}, which this change "
+                              "needs: nothing was changed") from None
+
     async def _refuse_what_the_server_lacks(self, plan: Plan) -> None:
         await refuse_what_the_server_lacks(self.session, plan)
 
@@ -219,7 +230,11 @@ class ChangePath:
             first = make()
         except AccessError:  # the cache may be what is wrong: read everything, then judge
             await self._refresh(ChangeNotice(org=True), strict=True)
-            return make()
+            try:
+                return make()
+            except AccessError as exc:
+                await self._blame_the_server(exc)
+                raise
         await self.read_targets(first.plan)
         return make()
 

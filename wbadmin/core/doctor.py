@@ -22,7 +22,8 @@ SERVER_FEATURES = "query WbadminServerFeatures { serverInfo { features { name is
 
 # Without SCIM wbadmin still works from GraphQL, with less: what each feature loses.
 WITHOUT_SCIM = {
-    "Access": "people, org roles and seats are not listed (team members only)",
+    "Access": "people, org roles and seats are not listed (team members only); role "
+              "changes and deactivations (SCIM) are refused",
     "Org-as-code": "org roles are not exported or applied",
 }
 

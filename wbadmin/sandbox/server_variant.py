@@ -1,6 +1,7 @@
 """The sandbox playing an older or stricter W&B: fields and arguments it does not have,
-introspection turned off, and a cap on the root fields of one request (what a gateway or a
-query-cost limit refuses). wbadmin's `doctor` and its degraded paths are tested against it."""
+introspection turned off, a cap on the root fields of one request (what a gateway or a
+query-cost limit refuses), no SCIM API (404 under /scim, as a server without it answers).
+wbadmin's `doctor` and its degraded paths are tested against it."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ class ServerVariant:
     without: frozenset[str] = field(default_factory=frozenset)  # "Type.field", "Type.field(arg)"
     introspection: bool = True
     max_root_fields: int | None = None
+    scim: bool = True
 
     @classmethod
     def of(cls, without: list[str] | tuple[str, ...] = (), *, introspection: bool = True,
-           max_root_fields: int | None = None) -> ServerVariant:
+           max_root_fields: int | None = None, scim: bool = True) -> ServerVariant:
         """Checked against the full schema: a name it does not have is one clear error."""
         from .gql.executor import get_schema
 
@@ -37,7 +39,7 @@ class ServerVariant:
         if max_root_fields is not None and max_root_fields < 1:
             raise ValueError("the cap on root fields must be at least 1")
         return cls(frozenset(n.replace(":)", ")") for n in without), introspection,
-                   max_root_fields)
+                   max_root_fields, scim)
 
     def remove_from(self, schema) -> None:
         """Take the missing fields and arguments out of a freshly built schema."""
