@@ -195,3 +195,15 @@ def test_without_scim_a_role_change_is_refused_as_doctor_says(home, cli, older,
     assert all(method == "GET" for method, path, _ in sent if path.startswith("/scim"))
     assert not any("mutation" in body.lower() for _, _, body in sent)
     assert sandbox_db.query("SELECT * FROM team_members ORDER BY 1, 2") == roles_before
+
+
+def test_without_introspection_the_argument_is_found_by_a_real_read(home, cli, older) -> None:
+    """`__type` refused: the argument with a degraded path is asked by its smallest real
+    read, so doctor names it and quotas take the degraded path rather than fail on it."""
+    older(ServerVariant.of(["Entity.projects(filters)"], introspection=False))
+    quotas = doctor_features(cli)["Quotas"]
+    assert quotas["state"] == "degraded"
+    assert "the server has no Entity.projects(filters:)" in quotas["server_lacks"]
+    r = cli("quotas", "--json")
+    assert r.code == 0, r.err
+    assert r.err.count(NOTICE) == 1, r.err

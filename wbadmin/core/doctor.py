@@ -28,6 +28,22 @@ WITHOUT_SCIM = {
 }
 
 
+# Arguments wbadmin has a degraded path for, asked by their smallest real read when the
+# server refuses `__type` (so the path is taken there too): name -> (document, the documents
+# that use the argument).
+_QUOTA_PROJECTS = ("wbadmin.core.quotas.wire.PROJECTS_SELECTION",
+                   "wbadmin.core.quotas.wire.CHANGES_SELECTION")
+REAL_READS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Entity.projects(filters:)": (
+        'query WbadminProbeProjectFilters($entity: String!) { entity(name: $entity) { '
+        'projects(filters: "{}", first: 1) { edges { node { name } } } } }', _QUOTA_PROJECTS),
+    "Entity.projects(order:)": (
+        'query WbadminProbeProjectOrder($entity: String!) { entity(name: $entity) { '
+        'projects(order: "-updated_at", first: 1) { edges { node { name } } } } }',
+        (*_QUOTA_PROJECTS, "wbadmin.core.quotas.degraded.ORDERED_PROJECTS_SELECTION")),
+}
+
+
 @dataclass
 class Feature:
     name: str
@@ -104,6 +120,8 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
     scim = await _scim(client, identity, features)
     audit_state = await _audit(client, identity, features)
     schema = await check_schema(client, all_documents())
+    if schema.refused:
+        await _real_reads(client, identity, schema)
     _apply_schema(schema, features)
     for feature in features.values():
         if feature.server_lacks and feature.state == "ready":
@@ -168,12 +186,24 @@ async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) 
     return f"{path}: available ({shape}, {count} in the last day)"
 
 
+async def _real_reads(client: Any, identity: Identity, schema: SchemaCheck) -> None:
+    """Without introspection: the arguments wbadmin has a degraded path for, each asked by
+    its smallest real read (on the key's own entity); refused for that argument: missing."""
+    for name, (document, used_by) in REAL_READS.items():
+        argument = name.split("(")[1].rstrip(":)")
+        schema.requests += 1
+        try:
+            await client.graphql(document, {"entity": identity.entity or identity.username})
+        except E.BadRequest as exc:
+            if argument in str(exc):
+                schema.missing[name].update(used_by)
+
+
 def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:
     if schema.refused:
         for feature in features.values():
             if feature.name != "Audit":
                 feature.unverified.append(f"fields not checked: {schema.refused}")
-        return
     for missing, where in schema.missing.items():
         for name in sorted({feature_of(w) for w in where}):
             features[name].server_lacks.append(f"the server has no {missing}")
