@@ -102,6 +102,14 @@ def test_a_first_command_probes_and_the_next_reuses_the_facts(home, cli, older) 
     again = cli("quotas", "--json")
     assert again.code == 0 and again.err.count(NOTICE) == 1, again.err
     assert Recorder.probes(seen.take()) == 0
+    # What the TUI greys from, before any request: the stored facts, as doctor names them.
+    from wbadmin.core.session import Session
+
+    known = Session.resolve().known_facts()
+    assert known is not None and known.lacks("Entity.projects(filters:)")
+    assert known.feature("Quotas").state == "degraded"
+    assert known.feature("Quotas").notices == (NOTICE.removeprefix("note: "),)
+    assert known.feature("Promotions").state == "ready"
     assert [t["team"] for t in json.loads(again.out)["teams"]] == \
         [t["team"] for t in json.loads(first.out)["teams"]]
 
@@ -207,3 +215,38 @@ def test_without_introspection_the_argument_is_found_by_a_real_read(home, cli, o
     r = cli("quotas", "--json")
     assert r.code == 0, r.err
     assert r.err.count(NOTICE) == 1, r.err
+
+
+def role_of(db: Database, team: str, user: str) -> str | None:
+    return db.scalar("SELECT m.role FROM team_members m JOIN users u ON u.id = m.user_id "
+                     "JOIN entities e ON e.id = m.team_id WHERE e.name = ? AND u.username = ?",
+                     (team, user))
+
+
+def test_a_role_limit_is_not_a_server_fact(home, cli, older, monkeypatch, sandbox_db) -> None:
+    """bob (no SCIM for his role) runs doctor first; alice, an org admin on the same machine
+    and server, then uses the facts he left, and SCIM is not refused to her."""
+    seen = older(ServerVariant.of([]), user="bob")
+    r = cli("doctor", "--json")
+    assert r.code == 0, r.err
+    access = {f["name"]: f for f in json.loads(r.out)["features"]}["Access"]
+    assert access["role_limits"] and not access["server_lacks"]
+    seen.take()
+    assert role_of(sandbox_db, "data-science-nlp", "carol") != "viewer"
+    monkeypatch.setenv("WANDB_API_KEY", key_of("alice"))
+    r = cli("access", "set-role", "data-science-nlp", "carol", "viewer", "--yes")
+    assert r.code == 0, r.err
+    assert Recorder.probes(seen.take()) == 0  # bob's facts, reused
+    assert role_of(sandbox_db, "data-science-nlp", "carol") == "viewer"
+
+
+def test_a_server_fact_found_by_one_identity_holds_for_the_next(home, cli, older,
+                                                                monkeypatch) -> None:
+    seen = older(ServerVariant.of(scim=False), user="bob")
+    r = cli("doctor", "--json")
+    assert r.code == 1, r.err  # no SCIM at all: the server's lack, whoever asks
+    seen.take()
+    monkeypatch.setenv("WANDB_API_KEY", key_of("alice"))
+    r = cli("access", "set-role", "data-science-nlp", "carol", "viewer", "--yes")
+    assert r.code == 1 and "no SCIM API" in r.err, r.err
+    assert Recorder.probes(seen.take()) == 0

@@ -228,6 +228,18 @@ class Session:
         self._facts.save(cache)
         return self._facts
 
+    def known_facts(self):
+        """The server's facts without a request (the TUI's first frame, drawn from the
+        cache): this session's, else the stored ones however old; None when never probed.
+        `server_facts()` then says whether they still hold."""
+        from .server_facts import ServerFacts
+
+        if self._facts is not None:
+            return self._facts
+        if self.sandbox:
+            return ServerFacts.full(self.server, self.clock())
+        return ServerFacts.load(self.server_cache(), self.server)
+
     def remember_facts(self, facts: Any) -> None:
         """Facts found elsewhere (`doctor`): kept for this session and the next."""
         self._facts = facts
