@@ -42,7 +42,8 @@ T = TypeVar("T")
 
 EXIT_MEANINGS = {
     OK: "success",
-    FINDINGS: "the command worked and found something to act on",
+    FINDINGS: "the command worked and found something to act on (for a change: the server "
+              "lacks what it needs, as `wbadmin doctor` says; nothing was sent)",
     USAGE: "bad flags or arguments, unknown profile, invalid base URL",
     AUTH: "no API key, a malformed key, no OS keyring, or the server refused the key",
     PERMISSION: "signed in, but not allowed (or --read-only for a write)",

@@ -34,6 +34,7 @@ from .errors import (
     BAD_DATA,
     CHANGE_CODES,
     CONFLICT,
+    FINDINGS,
     INTERRUPTED,
     PERMISSION,
     UNAVAILABLE,
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("-o", "--output", metavar="FILE", type=Path,
                      help="write to FILE instead of stdout")
 
-    plan = add_command(sub, "plan", cmd_plan, codes=(DRIFT, *READ_CODES),
+    plan = add_command(sub, "plan", cmd_plan, codes=(FINDINGS, DRIFT, *READ_CODES),
                        help="show how W&B differs from an org file; exit 2 on drift",
                        description="Compare an org file with W&B (synced now). Exit 0: W&B "
                                    "matches; 2: drift (the plan is printed); 8: a bad file. "
