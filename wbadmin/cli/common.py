@@ -42,7 +42,8 @@ T = TypeVar("T")
 
 EXIT_MEANINGS = {
     OK: "success",
-    FINDINGS: "the command worked and found something to act on",
+    FINDINGS: "the command worked and found something to act on (for a change: the server "
+              "lacks what it needs, as `wbadmin doctor` says; nothing was sent)",
     USAGE: "bad flags or arguments, unknown profile, invalid base URL",
     AUTH: "no API key, a malformed key, no OS keyring, or the server refused the key",
     PERMISSION: "signed in, but not allowed (or --read-only for a write)",
@@ -137,6 +138,10 @@ _WB_CODES: list[tuple[type[E.WbError], int]] = [
 
 def map_error(exc: BaseException) -> CliError | None:
     """The CliError for a known data-layer error, or None for anything else (a bug)."""
+    from ..core.server_facts import ServerLacks
+
+    if isinstance(exc, ServerLacks):  # as doctor exits when the server lacks something
+        return CliError(one_line(exc), FINDINGS)
     from ..core.credentials import CredentialsError
     from ..core.engine import UndoRefused
     from ..core.journal import JournalError

@@ -27,13 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ..core.doctor import diagnose
+    from ..core.server_facts import ServerFacts
     from .auth_cmd import identify_with_role
 
     session = open_session(args)
 
     async def work(session):
         me = await identify_with_role(session)
-        return await diagnose(session.client, me, deployment=session.mode)
+        report = await diagnose(session.client, me, deployment=session.mode)
+        # What the server has is now known: the next command need not probe it again.
+        previous = ServerFacts.load(session.server_cache(), session.server)
+        session.remember_facts(ServerFacts.from_diagnosis(report, session.server,
+                                                          session.clock(), previous))
+        return report
 
     report = run_online(session, work)
     if args.json:

@@ -15,7 +15,9 @@ INTERNAL = 70         # a bug in wbadmin
 INTERRUPTED = 130
 
 # What a command that plans and applies changes may exit with.
-CHANGE_CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA, INTERRUPTED)
+# FINDINGS: the plan needs what this server lacks (refused before anything is sent).
+CHANGE_CODES = (FINDINGS, USAGE, AUTH, PERMISSION, NOT_FOUND, CONFLICT, UNAVAILABLE, BAD_DATA,
+                INTERRUPTED)
 
 
 class CliError(Exception):

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from ..core.access import guards
 from ..core.access.plans import Review
-from ..core.change_path import ChangePath
+from ..core.change_path import ChangePath, refuse_what_the_server_lacks
 from ..core.changes import Outcome
 from ..core.onboarding import export as export_mod
 from ..core.onboarding import idp, orgfile
@@ -34,6 +34,7 @@ from .errors import (
     BAD_DATA,
     CHANGE_CODES,
     CONFLICT,
+    FINDINGS,
     INTERRUPTED,
     PERMISSION,
     UNAVAILABLE,
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("-o", "--output", metavar="FILE", type=Path,
                      help="write to FILE instead of stdout")
 
-    plan = add_command(sub, "plan", cmd_plan, codes=(DRIFT, *READ_CODES),
+    plan = add_command(sub, "plan", cmd_plan, codes=(FINDINGS, DRIFT, *READ_CODES),
                        help="show how W&B differs from an org file; exit 2 on drift",
                        description="Compare an org file with W&B (synced now). Exit 0: W&B "
                                    "matches; 2: drift (the plan is printed); 8: a bad file. "
@@ -211,7 +212,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     async def work(s: Session) -> tuple[OrgPlan, OrgState]:
         state = await fetch_state(s.client, s.cache)
-        return _diff(lambda st: diff(spec, st, prune=args.prune), state), state
+        planned = _diff(lambda st: diff(spec, st, prune=args.prune), state)
+        await refuse_what_the_server_lacks(s, planned.plan)
+        return planned, state
 
     planned, state = run_online(session, work)
     if args.json:
@@ -253,6 +256,7 @@ def apply_flow(args: argparse.Namespace, make: Any, label: str) -> int:
     async def work(s: Session) -> dict[str, Any]:
         if args.dry_run:  # the plan only: no lock, nothing to settle
             review = await fresh()
+            await refuse_what_the_server_lacks(s, review.plan)
             show(latest["planned"], stream)
             if not review.plan.is_empty:
                 note("dry run: nothing changed")

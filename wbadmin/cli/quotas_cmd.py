@@ -99,7 +99,10 @@ def _report(args: argparse.Namespace, *, alerts: bool = False) -> tuple[UsageRep
     async def work(s: Session) -> tuple[UsageReport, list]:
         service = QuotaService(s.cache, policy, client=s.client, clock=s.clock,
                                alert_cache=s.server_cache())
-        refreshed = await service.refresh(full=args.full)
+        facts = await s.server_facts()  # a degraded read, said once, if the server lacks one
+        for notice in facts.notices("Quotas"):
+            note(f"note: {notice}")
+        refreshed = await service.refresh(full=args.full, lacks=facts.lacks)
         for warning in refreshed.warnings:
             note(f"warning: {warning}")
         report = service.report(offset)

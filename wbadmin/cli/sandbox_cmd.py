@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     older.add_argument("--over-cap-answer", choices=["error", "timeout"], default="error",
                        help="how a request over a cap is answered: a GraphQL complexity "
                             "error (HTTP 400) or a gateway timeout (HTTP 504, HTML)")
+    older.add_argument("--no-scim", action="store_true",
+                       help="no SCIM API (404 under /scim), as a server without it")
     keys = ssub.add_parser("keys", help="print the demo identities with their roles and keys")
     _db_args(keys)
     keys.add_argument("--json", action="store_true", help="JSON output")
@@ -97,7 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         variant = ServerVariant.of(args.without, introspection=not args.no_introspection,
                                    max_root_fields=args.max_root_fields,
                                    max_nodes=args.max_nodes,
-                                   over_cap_answer=args.over_cap_answer)
+                                   over_cap_answer=args.over_cap_answer,
+                                   scim=not args.no_scim)
     except ValueError as exc:
         raise CliError(f"bad --without/--max-root-fields/--max-nodes: {exc}") from None
     db, path = _open(args)

@@ -157,6 +157,7 @@ class ChangePath:
                     if report.reconciled:
                         self.notify(ChangeNotice(org=True))
                     return report
+                await self._refuse_what_the_server_lacks(review.plan)
                 if agreed is not None and fingerprint(review.plan) == agreed:
                     break
                 if self.confirm is None or not await _call(self.confirm, review,
@@ -207,6 +208,20 @@ class ChangePath:
             engine = session.engine()
             yield engine, await engine.reconcile(client)
 
+    async def _blame_the_server(self, exc: Any) -> None:
+        """A plan refused for what the key may not use (SCIM) when it is the *server* that
+        lacks it: said as such (ServerLacks, exit 1), not as a role limit."""
+        from .server_facts import ServerLacks
+
+        needs = getattr(exc, "needs", None)
+        if needs and (facts := await self.session.server_facts()).lacks(needs):
+            where = f" at {facts.scim_prefix}" if needs == "SCIM" and facts.scim_prefix else ""
+            raise ServerLacks(f"this server has no {needs} API{where}, which this change "
+                              "needs: nothing was changed") from None
+
+    async def _refuse_what_the_server_lacks(self, plan: Plan) -> None:
+        await refuse_what_the_server_lacks(self.session, plan)
+
     async def _fresh_review(self, make: MakeReview) -> Review:
         """The plan made again once W&B's state of its targets is in the cache."""
         from .access import AccessError
@@ -215,7 +230,11 @@ class ChangePath:
             first = make()
         except AccessError:  # the cache may be what is wrong: read everything, then judge
             await self._refresh(ChangeNotice(org=True), strict=True)
-            return make()
+            try:
+                return make()
+            except AccessError as exc:
+                await self._blame_the_server(exc)
+                raise
         await self.read_targets(first.plan)
         return make()
 
@@ -266,6 +285,14 @@ class ChangePath:
     def notify(self, notice: ChangeNotice) -> None:
         for subscriber in list(self.session.change_subscribers):
             subscriber(notice)
+
+
+async def refuse_what_the_server_lacks(session: Session, plan: Plan) -> None:
+    """At plan time, before the plan is confirmed: a change needing what this server lacks
+    (a mutation, SCIM) refuses the whole plan (`ServerLacks`, exit 1), so none of it is
+    applied. Only plans with such changes ask for the server's facts."""
+    if any(change.documents or change.uses_scim for change in plan):
+        (await session.server_facts()).refuse_plan(plan)
 
 
 class _AsyncOrgLock:

@@ -112,6 +112,10 @@ class Change(ABC):
     # `apply` may run again from any state a partial apply leaves (it skips the steps W&B
     # already shows), so the engine finishes a change whose later write was lost.
     resumable: ClassVar[bool] = False
+    # What the server must have (ServerFacts.refusal, asked before a plan is confirmed): the
+    # names of this module's GraphQL documents that `apply` sends, and whether it uses SCIM.
+    documents: ClassVar[tuple[str, ...]] = ()
+    uses_scim: ClassVar[bool] = False
 
     target: str                      # a human path, e.g. "data-science-nlp/bob"
     before: State = None

@@ -99,6 +99,7 @@ class SetTeamRole(Change):
 
     kind = "team.set_role"
     via = "SCIM teamRoles"
+    uses_scim = True
 
     team: str
     username: str
@@ -138,6 +139,7 @@ class RemoveFromTeam(Change):
 
     kind = "team.remove_member"
     via = "GraphQL deleteInvite"
+    documents = ("DELETE_INVITE",)
     reversible = False
 
     team: str

@@ -28,7 +28,8 @@ FEATURES_READ = "wbadmin.core.doctor.SERVER_FEATURES"
 
 # Without SCIM wbadmin still works from GraphQL, with less: what each feature loses.
 WITHOUT_SCIM = {
-    "Access": "people, org roles and seats are not listed (team members only)",
+    "Access": "people, org roles and seats are not listed (team members only); role "
+              "changes and deactivations (SCIM) are refused",
     "Org-as-code": "org roles are not exported or applied",
 }
 
@@ -156,8 +157,21 @@ async def _server_features(client: Any, facts: Facts, reads: ReadCheck
     data, refused = reads.take(FEATURES_READ)
     if data is None:  # an older server: no `features` on ServerInfo
         return None, f"no serverInfo.features (an older W&B Server): {refused}"
+    return _flags(data), None
+
+
+async def server_feature_flags(client: Any) -> tuple[dict[str, bool] | None, str | None]:
+    """serverInfo's features alone (one request): whether stored server facts still hold."""
+    try:
+        data = await client.graphql(SERVER_FEATURES)
+    except E.BadRequest as exc:  # an older server: no `features` on ServerInfo
+        return None, f"no serverInfo.features (an older W&B Server): {exc}"
+    return _flags(data), None
+
+
+def _flags(data: dict) -> dict[str, bool]:
     found = ((data.get("serverInfo") or {}).get("features")) or []
-    return {f["name"]: bool(f.get("isEnabled")) for f in found if f.get("name")}, None
+    return {f["name"]: bool(f.get("isEnabled")) for f in found if f.get("name")}
 
 
 async def _scim(client: Any, identity: Identity, features: dict[str, Feature]) -> str:

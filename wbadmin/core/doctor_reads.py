@@ -125,6 +125,14 @@ ROUND_1: dict[str, Callable[[str, Facts], Read]] = {
     "wbadmin.core.promotions.wire.VIEWER": _static(lambda f: {}),
     "wbadmin.core.quotas.wire.STORAGE_SELECTION": _quotas(
         "WbadminQuotaStorage", "entity", _TEAM, {}, lambda f: {"name": f.team}),
+    # The quota refresh's degraded paths (a server without projects(filters:) / (order:)).
+    "wbadmin.core.quotas.degraded.ORDERED_PROJECTS_SELECTION": _quotas(
+        "WbadminQuotaOrderedProjects", "entity", _TEAM, _PAGE,
+        lambda f: {"name": f.team, "FIRST": 1, "AFTER": None}),
+    "wbadmin.core.quotas.degraded.ALL_PROJECTS_SELECTION": _quotas(
+        "WbadminQuotaAllProjects", "models",
+        {"entityName": "String", "first": "Int", "after": "String"}, {},
+        lambda f: {"entityName": f.team, "first": 1, "after": None}),
 }
 
 BEHAVIOUR: dict[str, Callable[[str, Facts], Read]] = {

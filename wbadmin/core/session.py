@@ -92,6 +92,7 @@ class Session:
     _sandbox_handle: SandboxHandle | None = None
     _journal: Any = None
     _server_cache: Cache | None = None
+    _facts: Any = None  # ServerFacts, once asked for (server_facts)
 
     # ---- resolution ----------------------------------------------------------------------
 
@@ -196,6 +197,53 @@ class Session:
                                                                self.server)
                                        if on_disk else None)  # in memory, as the cache is
         return self._server_cache
+
+    async def server_facts(self):
+        """What this server has (`ServerFacts`), for the features that depend on it: asked
+        the first time a feature needs it, so commands that do not pay nothing. The stored
+        facts are trusted for a day while the server's `serverInfo` flags stay the same (one
+        request tells); otherwise, and when there are none, the server is probed (the checks
+        of `doctor`, reads only, about ten requests) and the facts stored for the next
+        command. The embedded sandbox wbadmin starts itself has everything: no request."""
+        from .server_facts import MAX_AGE_S, ServerFacts, probe
+
+        if self._facts is not None:
+            return self._facts
+        now = self.clock()
+        if self.sandbox:  # started by connect(), always the full sandbox
+            self._facts = ServerFacts.full(self.server, now)
+            return self._facts
+        from .doctor import server_feature_flags
+
+        client = self.client or self.connect()
+        cache = self.server_cache()
+        stored = ServerFacts.load(cache, self.server)
+        if stored is not None and 0 <= now - stored.probed_at < MAX_AGE_S:
+            flags, _ = await server_feature_flags(client)
+            if not stored.stale(now, flags):
+                self._facts = stored
+                return stored
+        username = self.username or self.cached_username() or ""
+        self._facts = await probe(client, username, self.server, now, stored)
+        self._facts.save(cache)
+        return self._facts
+
+    def known_facts(self):
+        """The server's facts without a request (the TUI's first frame, drawn from the
+        cache): this session's, else the stored ones however old; None when never probed.
+        `server_facts()` then says whether they still hold."""
+        from .server_facts import ServerFacts
+
+        if self._facts is not None:
+            return self._facts
+        if self.sandbox:
+            return ServerFacts.full(self.server, self.clock())
+        return ServerFacts.load(self.server_cache(), self.server)
+
+    def remember_facts(self, facts: Any) -> None:
+        """Facts found elsewhere (`doctor`): kept for this session and the next."""
+        self._facts = facts
+        facts.save(self.server_cache())
 
     # ---- connecting ----------------------------------------------------------------------
 

@@ -23,6 +23,9 @@ BATCHED_SELECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wbadmin.core.quotas.wire.STORAGE_SELECTION": ("entity", ("name",)),
     "wbadmin.core.quotas.wire.RUNS_SELECTION": ("project", ("name", "entityName")),
     "wbadmin.core.quotas.wire.FILES_SELECTION": ("project", ("name", "entityName")),
+    "wbadmin.core.quotas.degraded.ORDERED_PROJECTS_SELECTION": ("entity", ("name",)),
+    "wbadmin.core.quotas.degraded.ALL_PROJECTS_SELECTION":
+        ("models", ("entityName", "first", "after")),
 }
 
 # Which feature of wbadmin a document serves, by the module that holds it (first match).

@@ -183,13 +183,16 @@ def build_app(db: Database, faults: Faults | None = None,
               variant: ServerVariant | None = None) -> Any:
     """The sandbox as an ASGI app, fault injection outermost."""
     state = SandboxState(db=db, faults=faults or Faults(), variant=variant or ServerVariant())
-    routes = [
-        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-        Route("/{prefix:path}/graphql", graphql_endpoint, methods=["GET", "POST"]),
+    scim = [
         Route("/scim/v2/{rest:path}", scim_endpoint,
               methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/scim/{rest:path}", scim_endpoint,
               methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ] if state.variant.scim else []  # a server without SCIM: 404 there
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/{prefix:path}/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        *scim,
         Route("/files/{run_id}/{name:path}", file_endpoint, methods=["GET"]),
         Route("/admin/audit_logs", audit_logs_endpoint, methods=["GET"]),
         Route("/audit_logs", audit_logs_endpoint, methods=["GET"]),

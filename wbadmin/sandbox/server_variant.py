@@ -1,7 +1,8 @@
 """The sandbox playing an older or stricter W&B: fields and arguments it does not have,
 introspection turned off, and caps on the root fields and on the nodes asked by one request
 (what a gateway or a query-cost limit refuses), answered as a GraphQL complexity error or as
-a gateway timeout. wbadmin's `doctor` and its degraded paths are tested against it."""
+a gateway timeout; and no SCIM API (404 under /scim, as a server without it
+answers). wbadmin's `doctor` and its degraded paths are tested against it."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ class ServerVariant:
     max_root_fields: int | None = None
     max_nodes: int | None = None  # nodes asked, counted as gateways count (gql/cost.py)
     over_cap_answer: str = "error"
+    scim: bool = True
 
     @classmethod
     def of(cls, without: list[str] | tuple[str, ...] = (), *, introspection: bool = True,
            max_root_fields: int | None = None, max_nodes: int | None = None,
-           over_cap_answer: str = "error") -> ServerVariant:
+           over_cap_answer: str = "error", scim: bool = True) -> ServerVariant:
         """Checked against the full schema: a name it does not have is one clear error."""
         from .gql.executor import get_schema
 
@@ -47,7 +49,7 @@ class ServerVariant:
             raise ValueError(f"an over-cap request is answered {' or '.join(OVER_CAP_ANSWERS)},"
                              f" not {over_cap_answer!r}")
         return cls(frozenset(n.replace(":)", ")") for n in without), introspection,
-                   max_root_fields, max_nodes, over_cap_answer)
+                   max_root_fields, max_nodes, over_cap_answer, scim)
 
     def remove_from(self, schema) -> None:
         """Take the missing fields and arguments out of a freshly built schema."""

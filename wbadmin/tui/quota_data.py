@@ -78,8 +78,10 @@ def history(session: Session, view: QuotaView, team: str, metric: str) -> Series
 async def refresh(session: Session, full: bool = False) -> str:
     """Refresh the usage store from W&B; returns a short summary (no timings: it is shown)."""
     policy, _ = load_policy(session)
-    report = await service(session, policy).refresh(full=full)
-    return f"updated from W&B ({report.kind}: {report.runs_read:,} runs read)"
+    facts = await session.server_facts()  # the degraded read, when the server lacks one
+    report = await service(session, policy).refresh(full=full, lacks=facts.lacks)
+    said = "".join(f"; {notice}" for notice in facts.notices("Quotas"))
+    return f"updated from W&B ({report.kind}: {report.runs_read:,} runs read){said}"
 
 
 def matches(team: str, text: str) -> bool:

@@ -85,6 +85,7 @@ class SetOrgRole(Change):
 
     kind = "org.set_role"
     via = "SCIM organizationRole"
+    uses_scim = True
 
     username: str
 
@@ -214,6 +215,7 @@ class Invite(Change):
 
     kind = "team.invite"
     via = "GraphQL createInvite"
+    documents = ("CREATE_INVITE",)
 
     team: str
     email: str | None = None
@@ -255,6 +257,7 @@ class CancelInvite(Change):
 
     kind = "team.cancel_invite"
     via = "GraphQL deleteInvite"
+    documents = ("DELETE_INVITE",)
 
     team: str
     email: str | None = None
@@ -306,6 +309,7 @@ class Deactivate(Change):
 
     kind = "user.deactivate"
     via = "SCIM active"
+    uses_scim = True
 
     username: str
     multi_tenant: bool = False
@@ -343,6 +347,7 @@ class Reactivate(Change):
 
     kind = "user.reactivate"
     via = "SCIM active"
+    uses_scim = True
 
     username: str
 

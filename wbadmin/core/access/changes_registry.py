@@ -171,6 +171,7 @@ class CreateServiceAccount(Change):
     kind = "team.create_service_account"
     via = "GraphQL createServiceAccount"
     reversible = False
+    documents = ("CREATE_SERVICE_ACCOUNT",)
 
     team: str
     description: str

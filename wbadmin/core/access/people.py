@@ -29,9 +29,10 @@ class AccessError(ValueError):
 
     `kind` is not_found | usage | permission | unsupported, for the CLI's exit code."""
 
-    def __init__(self, message: str, kind: str = "usage") -> None:
+    def __init__(self, message: str, kind: str = "usage", *, needs: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.needs = needs  # what the server must have for it (e.g. "SCIM"), if that is why
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ class AccessService:
         if not self.scim:
             raise AccessError(f"SCIM is not available to {self.actor or 'this identity'} "
                               f"(it needs an org admin, or a plan with SCIM), so {what} is "
-                              f"not possible; {GRAPHQL_OFFER}", "permission")
+                              f"not possible; {GRAPHQL_OFFER}", "permission", needs="SCIM")
 
     def require_team(self, name: str) -> None:
         """A known team. Without SCIM the cache holds only the identity's own teams, so any

@@ -37,7 +37,7 @@ from ..batch_sizes import MAX_NODES
 from ..cache import Cache
 from ..client import Client
 from ..sync import parse_time
-from . import wire
+from . import degraded, wire
 from .store import RunFact, UsageStore
 from .writer import RunWriter
 
@@ -71,8 +71,10 @@ class QuotaRefresher:
                  team_batch: int = QUOTA_BATCH, project_batch: int = QUOTA_BATCH,
                  page_size: int = 500,
                  changes_batch: int = 10, nested_runs: int | None = None,
-                 skew_margin: float = SKEW_MARGIN_S) -> None:
+                 skew_margin: float = SKEW_MARGIN_S,
+                 lacks: Callable[[str], bool] | None = None) -> None:
         self.client, self.cache, self.clock = client, cache, clock
+        self.lacks = lacks  # what the server lacks (ServerFacts.lacks): degraded reads
         self.store = UsageStore(cache)
         self.team_batch, self.project_batch = team_batch, project_batch
         self.page_size, self.skew_margin = page_size, skew_margin
@@ -215,6 +217,8 @@ class QuotaRefresher:
     async def _projects(self, teams: list[str], since: float | None
                         ) -> dict[str, list[tuple[str, float | None]]]:
         """Each team's projects (name, updatedAt); with `since`, only those updated after."""
+        if degraded.needed(self.lacks):
+            return await degraded.projects(self, teams, since, self.lacks)
         out: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
         filters = json.dumps({} if since is None else
                              {"updated_at": {"$gt": wire.iso(since)}})
@@ -245,6 +249,8 @@ class QuotaRefresher:
         as well cost as much again. Runs go to `on_runs` as their answers arrive. A project
         with more recent runs than one nested page has the rest asked for at once, while
         the other teams' answers are still coming."""
+        if degraded.needed(self.lacks):
+            return await degraded.changes(self, teams, since, recent, on_runs, self.lacks)
         projects: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
         follow_ups: list[asyncio.Task[list[RunFact]]] = []
         pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})

@@ -65,9 +65,11 @@ class QuotaService:
         with fewer_collections():
             return compute(self.cache, self.policy, self.clock(), offset)
 
-    async def refresh(self, *, full: bool = False) -> RefreshReport:
+    async def refresh(self, *, full: bool = False,
+                      lacks: Callable[[str], bool] | None = None) -> RefreshReport:
+        """`lacks`: what the server lacks (`ServerFacts.lacks`), for the degraded reads."""
         assert self.client is not None, "connect first"
-        refresher = QuotaRefresher(self.client, self.cache, clock=self.clock)
+        refresher = QuotaRefresher(self.client, self.cache, clock=self.clock, lacks=lacks)
         teams = org_teams(self.cache, self.store) or list(self.policy.teams)
         with fewer_collections():
             return await refresher.refresh(window_start(self.policy, teams, self.clock()),
