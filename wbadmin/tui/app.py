@@ -24,12 +24,13 @@ from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
 from .commands import WbCommands
 from .locations import Location
-from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed
+from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed, ServerFactsKnown
 from .no_wait_executor import NoWaitExecutor
 from .pane_focus import move_focus
 from .screens.explorer import ExplorerScreen
 from .screens.help import HelpScreen
 from .screens.jump import JumpScreen, parse_jump
+from .server_state import header_note, known_facts, take_facts, unavailable_reason
 from .widgets.api_log import ApiLog
 from .widgets.header import ShellHeader
 
@@ -106,6 +107,8 @@ class WbAdminApp(App):
         self.refreshing = False
         self.refresh_error: str | None = None
         self.capabilities = self._capabilities()
+        self.facts = None  # what the server has (ServerFacts), once known
+        self.said: set[str] = set()  # degraded paths already said in a notification
         session.on_request = lambda record: self.post_message(ApiCall(record))
         # A change applied through the core change path (any screen) refreshed the cache:
         # every screen reloads from it.
@@ -123,6 +126,7 @@ class WbAdminApp(App):
             self.theme = ui.theme
         if self.session.settings.keys:
             self.set_keymap(dict(self.session.settings.keys))
+        self.facts = known_facts(self.session)  # stored ones: no request
         self.update_header()
         self.set_interval(1.0, self.update_header)
         self.set_interval(WATCH_S, self.watch_files)
@@ -163,6 +167,7 @@ class WbAdminApp(App):
             self.post_message(Connected())
 
     def on_connected(self, _: Connected) -> None:
+        self.check_server()
         if not self.session.read_only:
             self.settle_pending()
         interval = self.session.settings.ui.refresh_interval_s
@@ -174,6 +179,26 @@ class WbAdminApp(App):
         else:
             self.refreshing = False
             self.update_header()
+
+    @work(exclusive=True, group="facts", exit_on_error=False)
+    async def check_server(self) -> None:
+        """What this server has: the stored facts confirmed (one request) or probed."""
+        try:
+            facts = await self.session.server_facts()
+        except E.WbError:
+            return  # the sync says why the server cannot be read; the known facts stay
+        self.post_message(ServerFactsKnown(facts))
+
+    def on_server_facts_known(self, message: ServerFactsKnown) -> None:
+        take_facts(self, message.facts)
+
+    async def action_switch_mode(self, mode: str) -> None:
+        why = unavailable_reason(self.facts, mode)
+        if why is not None:  # greyed: said, not failed at the moment of use
+            self.notify(f"{why}. {mode.capitalize()} stays closed.", title="Not on this "
+                        "server", severity="warning", timeout=8)
+            return
+        await super().action_switch_mode(mode)
 
     @work(exclusive=True, group="reconcile", exit_on_error=False)
     async def settle_pending(self) -> None:
@@ -323,6 +348,7 @@ class WbAdminApp(App):
         crumbs_of = getattr(header.screen, "crumbs", None)
         header.crumbs = tuple(crumbs_of() if callable(crumbs_of)
                               else [self.org or "organization", mode])
+        header.server_note = header_note(self.facts, mode)
 
     # ---- navigation ----------------------------------------------------------------------
 

@@ -36,8 +36,15 @@ class WbCommands(Provider):
     def _actions(self) -> list[tuple[str, object]]:
         """The app's actions, then the keys of the screen the palette was opened on."""
         from .screens.help import _ours, key_label
+        from .server_state import unavailable_reason
 
-        out: list[tuple[str, object]] = [(t, partial(self.wb.run_action, a)) for t, a in ACTIONS]
+        out: list[tuple[str, object]] = []
+        for title, action in ACTIONS:
+            mode = action.partition("'")[2].rpartition("'")[0]
+            why = unavailable_reason(self.wb.facts, mode) if mode else None
+            if why is not None:  # greyed with the reason; choosing it says so again
+                title = f"{title}  [not on this server: {why.split(': ', 1)[-1]}]"
+            out.append((title, partial(self.wb.run_action, action)))
         screen = self.screen
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():

@@ -14,6 +14,14 @@ class Connected(Message):
     """The client is ready (the embedded sandbox, if any, is listening)."""
 
 
+class ServerFactsKnown(Message):
+    """What the server has (`core.server_facts.ServerFacts`), probed or confirmed."""
+
+    def __init__(self, facts: object) -> None:
+        super().__init__()
+        self.facts = facts
+
+
 class DataRefreshed(Message):
     """The cache holds newer data for `scope` ('org' or 'team:<name>')."""
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ..app import WbAdminApp
 
 PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
+# Changes W&B makes through SCIM only (roles, deactivation): greyed on a server without it.
+SCIM_ACTIONS = ("team_role", "org_role", "toggle_active")
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
@@ -338,5 +340,10 @@ class AccessScreen(Screen):
         if action in ("team_role", "add_to_team", "remove_from_team", "org_role",
                       "toggle_active", "fix_finding", "load_csv"):
             caps = self.app.capabilities
-            return caps.can_change and caps.is_org_admin
+            if not (caps.can_change and caps.is_org_admin):
+                return False
+            facts = getattr(self.app, "facts", None)
+            if action in SCIM_ACTIONS and facts is not None and facts.lacks("SCIM"):
+                return None  # greyed: this server has no SCIM API (doctor says so)
+            return True
         return True

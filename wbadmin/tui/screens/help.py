@@ -34,6 +34,16 @@ def _ours(node: object, action: str) -> bool:
     return False
 
 
+def _not_here(app: object, action: str) -> str | None:
+    """Why a screen key's feature is unavailable on this server, or None."""
+    from ..server_state import unavailable_reason
+
+    if not action.startswith("switch_mode("):
+        return None
+    why = unavailable_reason(getattr(app, "facts", None), action.split("'")[1])
+    return why.split(": ", 1)[-1] if why else None
+
+
 def key_label(key: str) -> str:
     return " ".join(KEY_NAMES.get(k, k) for k in key.split(","))
 
@@ -68,7 +78,11 @@ class HelpScreen(ModalScreen[None]):
             if not _ours(node, binding.action):
                 continue  # a Textual widget's own key (cursor moves, scrolling)
             seen.add(binding.action)
-            row = (key_label(binding.key_display or key), binding.description)
+            what = binding.description
+            why = _not_here(self.app, binding.action)
+            if why is not None:  # greyed: the key stays, with why it does nothing here
+                what = f"{what} (not on this server: {why})"
+            row = (key_label(binding.key_display or key), what)
             (everywhere if node is self.app else here).append(row)
         listed = {key for key, _ in here + everywhere}
         return here + everywhere + [row for row in BUILTIN if row[0] not in listed]
@@ -79,5 +93,6 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold")
         table.add_column()
         for key, what in self.rows:
-            table.add_row(Text(key), Text(what))
+            style = "dim" if "(not on this server:" in what else ""
+            table.add_row(Text(key, style=style), Text(what, style=style))
         return table

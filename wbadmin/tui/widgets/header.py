@@ -1,4 +1,6 @@
-"""The shell header: breadcrumbs and mode badges, then identity, host and data age."""
+"""The shell header: breadcrumbs and mode badges, then identity, host and data age, then
+(only when the server limits the screen's feature) what this server lacks or makes wbadmin
+do instead."""
 
 from __future__ import annotations
 
@@ -23,12 +25,21 @@ class ShellHeader(Widget):
     stale_after: reactive[float] = reactive(60.0)
     refresh_error: reactive[str | None] = reactive(None)
     connecting: reactive[bool] = reactive(False)
+    server_note: reactive[str | None] = reactive(None)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
             yield Static(id="crumbs")
             yield Static(id="badges")
         yield Static(id="header-info")
+        yield Static(id="header-server")
+
+    def watch_server_note(self, note: str | None) -> None:
+        if not self.query("#header-server"):
+            return
+        line = self.query_one("#header-server", Static)
+        line.update(Text(note or "", style="yellow"))
+        line.display = bool(note)
 
     def watch_crumbs(self) -> None:
         self._render_top()
@@ -58,6 +69,7 @@ class ShellHeader(Widget):
     def on_mount(self) -> None:
         self._render_top()
         self._render_info()
+        self.watch_server_note(self.server_note)
         update = getattr(self.app, "update_header", None)
         if callable(update):
             # After this first refresh (the watchers draw only once mounted), and for this
