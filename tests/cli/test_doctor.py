@@ -102,10 +102,16 @@ async def test_what_the_server_lacks_is_found_and_named_with_its_feature(sandbox
                                   "CreateServiceAccountInput.colour"}
     features = {name: Feature(name) for name in FEATURES}
     _apply_schema(found, features)
-    assert features["Quotas"].server_lacks == ["the server has no Entity.projects(since:)",
-                                               "the server has no Project.burnRate"]
+    # An argument with no way around it: the reads need it. A scalar field: left out. An
+    # input field of a mutation: the changes that need it are refused.
+    assert features["Quotas"].server_lacks == [
+        "the server has no Entity.projects(since:): the reads that use it cannot be made",
+        "the server has no Project.burnRate: wbadmin leaves it out of its reads and shows it "
+        "as unknown"]
+    assert features["Quotas"].state == "unavailable"
     assert features["Access"].server_lacks == [
-        "the server has no CreateServiceAccountInput.colour"]
+        "the server has no CreateServiceAccountInput.colour: changes that need it are refused "
+        "before anything is sent"]
     assert features["Explorer"].server_lacks == []
 
 

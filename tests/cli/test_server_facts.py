@@ -164,7 +164,8 @@ def test_a_plan_needing_a_mutation_the_server_lacks_is_refused_before_anything_i
         home, cli, older, sandbox_db, tmp_path: Path, command: list[str]) -> None:
     seen = older(ServerVariant.of(["Mutation.createServiceAccount"]))
     access = doctor_features(cli)["Access"]
-    assert "the server has no Mutation.createServiceAccount" in access["server_lacks"]
+    assert "the server has no Mutation.createServiceAccount: changes that need it are " \
+        "refused before anything is sent" in access["server_lacks"]
     path = tmp_path / "org.toml"
     path.write_text(SERVICE_ACCOUNT)
     roles_before = sandbox_db.query("SELECT * FROM team_members ORDER BY 1, 2")

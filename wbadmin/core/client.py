@@ -19,10 +19,9 @@ import base64
 import json
 import logging
 import random
-import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,6 +30,22 @@ import httpx
 from .. import clock
 from . import errors as E
 from .batch_sizes import BatchSizer
+from .wire_answers import (
+    graphql_error_class,
+)
+from .wire_answers import (
+    json_of as _json,
+)
+from .wire_answers import (
+    parse_retry_after as _parse_retry_after,
+)
+from .wire_answers import (
+    server_message as _server_message,
+)
+from .wire_answers import (
+    what_came_back as _what_came_back,
+)
+from .wire_strip import is_unknown_field_error, strip
 
 K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
 
@@ -103,6 +118,11 @@ class Client:
         self._sem = asyncio.Semaphore(max_in_flight)
         self._max_in_flight = max_in_flight
         self.requests_sent = 0
+        # Fields this server lacks, left out of queries (wire_strip); `on_unknown_field`
+        # (the session's) learns them when a query is refused for one, once per client.
+        self.strip_paths: frozenset[tuple[str, ...]] = frozenset()
+        self.on_unknown_field: Callable[[], Awaitable[frozenset]] | None = None
+        self._learnt = False
         self.batch_sizes = batch_sizes or BatchSizer()  # learnt for this session
         self._http = httpx.AsyncClient(
             # `timeout` bounds each wait for progress (a read, a write, a free connection),
@@ -257,7 +277,27 @@ class Client:
     # ---- GraphQL -------------------------------------------------------------------------
 
     async def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
-        """The `data` of a GraphQL answer; errors become typed exceptions."""
+        """The `data` of a GraphQL answer; errors become typed exceptions. A query refused
+        for a field the server lacks is sent again without it, once what it lacks is known."""
+        if is_mutation(query):
+            return await self._graphql(query, variables)
+        try:
+            return await self._graphql(self._stripped(query), variables)
+        except E.BadRequest as exc:
+            if self._learnt or self.on_unknown_field is None or \
+                    not is_unknown_field_error(exc.message):
+                raise
+            self._learnt = True
+            self.strip_paths = frozenset(await self.on_unknown_field())
+            again = self._stripped(query)
+            if again == query:
+                raise
+            return await self._graphql(again, variables)
+
+    def _stripped(self, query: str) -> str:
+        return strip(query, self.strip_paths) if self.strip_paths else query
+
+    async def _graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
         target = operation_name(query)
         body = {"query": query, "variables": dict(variables or {}), "operationName": target
                 if target != "anonymous" else None}
@@ -422,78 +462,3 @@ class Client:
         if response.status_code >= 400:
             raise self._status_error(response, target, request_id)
         return response
-
-
-def graphql_error_class(error: Mapping[str, Any]) -> type[E.WbError]:
-    """The typed error one GraphQL `errors` entry stands for."""
-    message = str(error.get("message") or "")
-    code = str((error.get("extensions") or {}).get("code") or "").upper()
-    low = message.lower()
-    # W&B reports logical errors as HTTP 200 + errors; its codes and wording are not a
-    # documented contract, so classification is by code first, then by wording.
-    if code in ("PERMISSION_ERROR", "FORBIDDEN") or "permission" in low \
-            or "not authorized" in low or "forbidden" in low:
-        return E.PermissionDenied
-    if code == "NOT_FOUND" or "not found" in low or "does not exist" in low:
-        return E.NotFound
-    if code == "CONFLICT" or "already" in low or "conflict" in low:
-        return E.Conflict
-    if code == "UNAUTHENTICATED" or "not logged in" in low:
-        return E.AuthError
-    return E.BadRequest
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - clock.now())
-        except (TypeError, ValueError):
-            return None
-
-
-def _server_message(response: httpx.Response) -> str:
-    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`; a proxy's
-    HTML error page (a gateway timeout) by its title."""
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
-        return title.group(1).strip() if title else response.text.strip()[:200]
-    if isinstance(payload, dict):
-        if isinstance(payload.get("detail"), str):
-            return payload["detail"]
-        errs = payload.get("errors")
-        if isinstance(errs, list) and errs and isinstance(errs[0], dict):
-            return str(errs[0].get("message", ""))
-        if isinstance(payload.get("error"), str):
-            return payload["error"]
-    return ""
-
-
-def _json(response: httpx.Response, target: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise E.BadResponse(f"{target}: {_what_came_back(response)}") from None
-
-
-def _what_came_back(response: httpx.Response) -> str:
-    """Where the answer came from and what it looks like: a proxy's login page, an HTML
-    error, a truncated body. Its first words only (it may be long; it never holds our key)."""
-    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
-    text = " ".join(response.text[:400].split())
-    if "html" in kind or text.lower().startswith(("<!doctype", "<html")):
-        title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
-        shown = f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
-    elif not text:
-        shown = "an empty body"
-    else:
-        shown = f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
-    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
-            f"{response.status_code} with {shown}, not JSON")

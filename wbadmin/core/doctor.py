@@ -143,7 +143,9 @@ async def diagnose(client: Any, identity: Identity, *, deployment: str) -> Diagn
         audit_log=audit_state,
         schema={"types": schema.types, "checked": schema.checked, "requests": schema.requests,
                 "refused": schema.refused, "types_per_request": schema.per_request,
-                "missing": {name: sorted(where) for name, where in sorted(schema.missing.items())}},
+                "missing": {name: sorted(where) for name, where in sorted(schema.missing.items())},
+                "left_out": {name: sorted(paths) for name, paths in sorted(schema.leaves.items())
+                             if name not in schema.essential}},
         features=list(features.values()), requests=client.requests_sent - sent,
         reads=reads_summary(reads, everything=schema.refused is not None))
 
@@ -214,6 +216,20 @@ async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) 
 def _apply_schema(schema: SchemaCheck, features: dict[str, Feature]) -> None:
     if schema.refused:
         return  # the reads check instead (apply_reads)
+    from .server_facts import DEGRADED_PATHS
+
     for missing, where in schema.missing.items():
+        left_out = missing in schema.leaves and missing not in schema.essential
         for name in sorted({feature_of(w) for w in where}):
-            features[name].server_lacks.append(f"the server has no {missing}")
+            feature = features[name]
+            line = f"the server has no {missing}"
+            if left_out:
+                line += ": wbadmin leaves it out of its reads and shows it as unknown"
+            elif missing in DEGRADED_PATHS:
+                pass  # a read of its own stands in (ServerFacts.notices says which)
+            elif missing not in schema.in_queries:
+                line += ": changes that need it are refused before anything is sent"
+            else:
+                line += ": the reads that use it cannot be made"
+                feature.state = "unavailable"
+            feature.server_lacks.append(line)

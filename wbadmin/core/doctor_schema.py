@@ -40,6 +40,11 @@ class SchemaCheck:
     requests: int = 0
     refused: str | None = None  # introspection refused: nothing could be checked this way
     per_request: int = PER_REQUEST  # types per request, after any the server refused
+    # Missing scalar fields of queries, with their paths of field names from the root: the
+    # client leaves them out of what it sends (their values read as unknown).
+    leaves: dict[str, set[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(set))
+    essential: set[str] = field(default_factory=set)  # missing where nothing can stand in
+    in_queries: set[str] = field(default_factory=set)  # missing from a query (not a mutation)
 
 
 def _named(ref: dict | None) -> str | None:
@@ -55,6 +60,8 @@ class _Need:
     where: str
     inputs: list[str] | None = None  # for an input type: the field names given
     fragments: dict[str, g.FragmentDefinitionNode] | None = None
+    path: tuple[str, ...] = ()  # field names from the operation's root ("" for a mutation)
+    query: bool = True          # in a query (not a mutation): a missing leaf can be left out
 
 
 def _roots(documents: dict[str, str]) -> list[_Need]:
@@ -70,12 +77,13 @@ def _roots(documents: dict[str, str]) -> list[_Need]:
             if not isinstance(op, g.OperationDefinitionNode):
                 continue
             root = {"query": "Query", "mutation": "Mutation"}[op.operation.value]
-            needs.append(_Need(root, op.selection_set, where, fragments=fragments))
+            needs.append(_Need(root, op.selection_set, where, fragments=fragments,
+                               query=root == "Query"))
             for var in op.variable_definitions or []:
                 inner = var.type
                 while not isinstance(inner, g.NamedTypeNode):
                     inner = inner.type
-                needs.append(_Need(inner.name.value, None, where))
+                needs.append(_Need(inner.name.value, None, where, query=root == "Query"))
     return needs
 
 
@@ -121,6 +129,9 @@ def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> l
     described = known.get(need.type_name)
     if described is None:
         result.missing[need.type_name].add(need.where)
+        result.essential.add(need.type_name)
+        if need.query:
+            result.in_queries.add(need.type_name)
         return []
     if need.inputs is not None:
         fields = {f["name"]: f for f in described.get("inputFields") or []}
@@ -128,6 +139,9 @@ def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> l
             result.checked += 1
             if name not in fields:
                 result.missing[f"{need.type_name}.{name}"].add(need.where)
+                result.essential.add(f"{need.type_name}.{name}")
+                if need.query:
+                    result.in_queries.add(f"{need.type_name}.{name}")
         return []
     deeper: list[_Need] = []
     fields = {f["name"]: f for f in described.get("fields") or []}
@@ -136,14 +150,15 @@ def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> l
             cond = selection.type_condition.name.value if selection.type_condition \
                 else need.type_name
             deeper.append(_Need(cond, selection.selection_set, need.where,
-                                fragments=need.fragments))
+                                fragments=need.fragments, path=need.path, query=need.query))
             continue
         if isinstance(selection, g.FragmentSpreadNode):
             fragment = (need.fragments or {}).get(selection.name.value)
             if fragment is not None:
                 deeper.append(_Need(fragment.type_condition.name.value,
                                     fragment.selection_set, need.where,
-                                    fragments=need.fragments))
+                                    fragments=need.fragments, path=need.path,
+                                    query=need.query))
             continue
         name = selection.name.value
         if name.startswith("__"):
@@ -152,6 +167,12 @@ def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> l
         described_field = fields.get(name)
         if described_field is None:
             result.missing[f"{need.type_name}.{name}"].add(need.where)
+            if need.query:
+                result.in_queries.add(f"{need.type_name}.{name}")
+            if need.query and selection.selection_set is None and need.path:
+                result.leaves[f"{need.type_name}.{name}"].add((*need.path, name))
+            else:
+                result.essential.add(f"{need.type_name}.{name}")
             continue
         args = {a["name"]: a for a in described_field.get("args") or []}
         for argument in selection.arguments or []:
@@ -160,14 +181,19 @@ def _check(need: _Need, known: dict[str, dict | None], result: SchemaCheck) -> l
             if arg is None:
                 result.missing[f"{need.type_name}.{name}({argument.name.value}:)"].add(
                     need.where)
+                result.essential.add(f"{need.type_name}.{name}({argument.name.value}:)")
+                if need.query:
+                    result.in_queries.add(f"{need.type_name}.{name}({argument.name.value}:)")
             elif isinstance(argument.value, g.ObjectValueNode):
                 input_type = _named(arg.get("type"))
                 if input_type:
                     deeper.append(_Need(input_type, None, need.where,
-                                        inputs=[f.name.value for f in argument.value.fields]))
+                                        inputs=[f.name.value for f in argument.value.fields],
+                                        query=need.query))
         if selection.selection_set is not None:
             inner = _named(described_field.get("type"))
             if inner:
                 deeper.append(_Need(inner, selection.selection_set, need.where,
-                                    fragments=need.fragments))
+                                    fragments=need.fragments, path=(*need.path, name),
+                                    query=need.query))
     return deeper

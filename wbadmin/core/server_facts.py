@@ -36,6 +36,9 @@ DEGRADED_PATHS: dict[str, tuple[str, str]] = {
     "Entity.projects(filters:)": (
         "Quotas", "this server has no Entity.projects(filters:); quota refresh reads ordered "
         "project lists instead"),
+    "Entity.projects(order:)": (
+        "Quotas", "this server has no Entity.projects(order:); quota refresh reads every "
+        "project and keeps the changed ones itself"),
 }
 UNORDERED = ("Quotas", "this server has no Entity.projects(filters:) nor (order:); quota "
              "refresh reads every project and keeps the changed ones itself")
@@ -75,6 +78,8 @@ class ServerFacts:
     audit: str = "unknown"   # paged JSON | NDJSON | absent | unknown shape | unknown
     # Per feature, the server's part of doctor's verdict: {"state", "server_lacks"}.
     features: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Missing scalar fields of queries -> their paths (field names from the root): left out.
+    left_out: dict[str, list[list[str]]] = field(default_factory=dict)
 
     # ---- what the app asks -----------------------------------------------------------------
 
@@ -99,14 +104,26 @@ class ServerFacts:
 
     def notices(self, feature: str) -> list[str]:
         """The degraded paths `feature` takes on this server (a line each, said once)."""
+        from .wire_documents import feature_of
+
         out = []
+        unordered = self.lacks("Entity.projects(filters:)") and \
+            self.lacks("Entity.projects(order:)")
         for missing, (owner, line) in DEGRADED_PATHS.items():
             if owner == feature and missing in self.missing:
-                if missing == "Entity.projects(filters:)" and \
-                        self.lacks("Entity.projects(order:)"):
-                    line = UNORDERED[1]
-                out.append(line)
+                line = UNORDERED[1] if unordered else line
+                if line not in out:
+                    out.append(line)
+        for name in sorted(self.left_out):
+            if any(feature_of(where) == feature for where in self.missing.get(name, ())):
+                out.append(f"this server has no {name}: wbadmin leaves it out of its reads "
+                           "and shows it as unknown")
         return out
+
+    @property
+    def strip_paths(self) -> set[tuple[str, ...]]:
+        """Fields to leave out of queries sent here, as paths of field names from the root."""
+        return {tuple(path) for paths in self.left_out.values() for path in paths}
 
     def refusal(self, change: Change) -> str | None:
         """Why `change` cannot be made on this server (it needs what the server lacks), or
@@ -171,6 +188,8 @@ class ServerFacts:
             "unknown shape" if audit == "unknown shape" else "unknown"
         facts = cls(server, now, diagnosis.server_features,
                     missing=_missing(diagnosis),
+                    left_out={name: [list(p) for p in paths] for name, paths in
+                              (schema.get("left_out") or {}).items()},
                     introspection_refused=schema["refused"], scim=scim,
                     scim_prefix=diagnosis.scim.rsplit(" at ", 1)[-1]
                     if " at " in diagnosis.scim else None, audit=audit,

@@ -198,7 +198,7 @@ class Session:
                                        if on_disk else None)  # in memory, as the cache is
         return self._server_cache
 
-    async def server_facts(self):
+    async def server_facts(self, *, reprobe: bool = False):
         """What this server has (`ServerFacts`), for the features that depend on it: asked
         the first time a feature needs it, so commands that do not pay nothing. The stored
         facts are trusted for a day while the server's `serverInfo` flags stay the same (one
@@ -218,7 +218,7 @@ class Session:
         client = self.client or self.connect()
         cache = self.server_cache()
         stored = ServerFacts.load(cache, self.server)
-        if stored is not None and 0 <= now - stored.probed_at < MAX_AGE_S:
+        if stored is not None and not reprobe and 0 <= now - stored.probed_at < MAX_AGE_S:
             flags, _ = await server_feature_flags(client)
             if not stored.stale(now, flags):
                 self._facts = stored
@@ -226,6 +226,7 @@ class Session:
         username = self.username or self.cached_username() or ""
         self._facts = await probe(client, username, self.server, now, stored)
         self._facts.save(cache)
+        client.strip_paths = frozenset(self._facts.strip_paths)
         return self._facts
 
     def known_facts(self):
@@ -274,7 +275,19 @@ class Session:
                              scim_username=self.username or self.cached_username(),
                              on_request=self._log_request, request_ids=self.request_ids,
                              **{**self.settings.network.client_options(), **client_options})
+        if not self.sandbox:  # what this server lacks is left out of queries (wire_strip)
+            known = self.known_facts()
+            if known is not None:
+                self.client.strip_paths = frozenset(known.strip_paths)
+            self.client.on_unknown_field = self._learn_what_the_server_lacks
         return self.client
+
+    async def _learn_what_the_server_lacks(self) -> frozenset:
+        """A query was refused for a field the server lacks: what else does it lack? (The
+        checks of `doctor`, once; stored for the next command.)"""
+        self._facts = None
+        facts = await self.server_facts(reprobe=True)
+        return frozenset(facts.strip_paths)
 
     def _log_request(self, record: RequestRecord) -> None:
         self.api_log.append(record)

@@ -263,6 +263,10 @@ class DeleteProject(Change):
         project = await read_project(client, self.entity, self.project)
         if project is None:
             raise E.NotFound(f"project {self.target} not found")
+        if "runCount" not in project:  # a server without it (left out): it may have runs
+            raise E.Conflict(f"project {self.target}: this server does not say how many runs "
+                             "it has, and wbadmin never deletes runs — delete it in the W&B "
+                             "App if you mean to")
         if project.get("runCount"):
             raise E.Conflict(f"project {self.target} has {project['runCount']} runs; wbadmin "
                              "never deletes runs — delete it in the W&B App if you mean to")

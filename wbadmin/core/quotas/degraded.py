@@ -37,7 +37,8 @@ Projects = dict[str, list[tuple[str, float | None]]]
 
 
 def needed(lacks: Callable[[str], bool] | None) -> bool:
-    return lacks is not None and lacks(NEEDS)
+    """Whether the filtered, ordered read of a team's projects cannot be sent here."""
+    return lacks is not None and (lacks(NEEDS) or lacks(ORDER))
 
 
 def _changed(updated: float | None, since: float | None) -> bool:
