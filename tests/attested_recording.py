@@ -33,7 +33,7 @@ from graphql import GraphQLError, parse
 
 from tests.attested_graphql import EXCEPTIONS, deviations, fields_of
 from wbadmin.core import client as client_module
-from wbadmin.core.client import Client
+from wbadmin.core.client import Client, operation_name
 
 ENV = "WBADMIN_ATTESTED_RECORDS"
 TESTS_DIR = str(Path(__file__).resolve().parent) + os.sep
@@ -163,7 +163,8 @@ class RecordingPlugin:
         terminalreporter.section("GraphQL the pinned wandb SDK never sends", red=True)
         for deviation, (test, document) in sorted(self.failures.items()):
             terminalreporter.write_line(f"{deviation}  — first sent by {test}")
-            terminalreporter.write_line("    " + " ".join(document.split())[:300])
+            body = " ".join(document[document.find("{"):].split())  # past the variables
+            terminalreporter.write_line(f"    {operation_name(document)} {body[:240]}")
         terminalreporter.write_line(
             f"{len(self.failures)} unattested: make them what the SDK sends, or list each in "
             "tests/attested_graphql.py's EXCEPTIONS with a reason")
