@@ -11,14 +11,16 @@ union of what every worker sent; with `-n 0` the one process does both. A deviat
 not a listed exception (`tests.attested_graphql.EXCEPTIONS`) fails the run, naming the test
 that first sent it.
 
-Not recorded: documents a test writes and sends itself (the caller of `Client.graphql`, past
-the client's own frames and `graphql` overrides, is a test module — fixtures that create
-runs, the client's error tests); and `wbadmin` run as a subprocess (some CLI tests), whose
-client lives in another interpreter.
+Not recorded: documents a test sends itself (the caller of `Client.graphql`, past the
+client's own frames and `graphql` overrides, is a test module: helpers that create runs as
+the SDK would, the client's error tests; a static wbadmin document a test sends directly is
+checked by tests/core/test_attested_queries.py anyway); and `wbadmin` run as a subprocess
+(some CLI tests), whose client lives in another interpreter.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -36,8 +38,13 @@ from wbadmin.core import client as client_module
 from wbadmin.core.client import Client, operation_name
 
 ENV = "WBADMIN_ATTESTED_RECORDS"
-TESTS_DIR = str(Path(__file__).resolve().parent) + os.sep
-CLIENT_FILE = str(Path(client_module.__file__).resolve())
+TESTS_DIR = os.path.realpath(Path(__file__).parent) + os.sep
+CLIENT_FILE = os.path.realpath(client_module.__file__)
+
+
+@functools.cache
+def _real(filename: str) -> str:
+    return os.path.realpath(filename)
 
 
 def shape(document: str) -> str:
@@ -55,8 +62,8 @@ def sent_by_a_test(depth: int = 2) -> bool:
     frame = sys._getframe(depth)
     while frame is not None:
         code = frame.f_code
-        if code.co_filename != CLIENT_FILE and code.co_name != "graphql":
-            return os.path.abspath(code.co_filename).startswith(TESTS_DIR)
+        if _real(code.co_filename) != CLIENT_FILE and code.co_name != "graphql":
+            return _real(code.co_filename).startswith(TESTS_DIR)
         frame = frame.f_back
     return False
 
