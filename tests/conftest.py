@@ -108,6 +108,10 @@ def sdk(wandb_env: str) -> Callable[[str], object]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
+    # Every GraphQL document the client sends is checked against the SDK's at session end.
+    from tests.attested_recording import RecordingPlugin
+
+    config.pluginmanager.register(RecordingPlugin(config), "wbadmin-attested-recording")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.attested_graphql import deviations
+from tests.attested_graphql import EXCEPTIONS, deviations
 from tests.conftest import key_of
-from tests.core.test_attested_queries import EXCEPTIONS
 from wbadmin.core.access import AccessService
 from wbadmin.core.access.changes_registry import SetRegistryRole
 from wbadmin.core.changes import Outcome, Plan
