@@ -12,7 +12,7 @@ from collections.abc import Callable
 from importlib import import_module
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -306,7 +306,10 @@ class WbAdminApp(App):
                     severity="error", timeout=10)
 
     def _reload_screen(self) -> None:
-        reload = getattr(self.screen, "reload", None)
+        try:
+            reload = getattr(self.screen, "reload", None)
+        except ScreenStackError:  # between two modes' stacks: the next screen loads itself
+            return
         if callable(reload):
             reload()
 
@@ -316,7 +319,11 @@ class WbAdminApp(App):
         """Fill the header of the active screen (or the one given: a header that has just
         mounted may belong to a screen that is not active yet)."""
         if header is None:
-            headers = list(self.screen.query(ShellHeader))
+            try:
+                screen = self.screen
+            except ScreenStackError:  # between two modes' stacks (switch_mode): none to fill
+                return
+            headers = list(screen.query(ShellHeader))
             if not headers:
                 return
             header = headers[0]
