@@ -339,11 +339,9 @@ class AccessScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("team_role", "add_to_team", "remove_from_team", "org_role",
                       "toggle_active", "fix_finding", "load_csv"):
-            caps = self.app.capabilities
-            if not (caps.can_change and caps.is_org_admin):
-                return False
             facts = getattr(self.app, "facts", None)
             if action in SCIM_ACTIONS and facts is not None and facts.lacks("SCIM"):
-                return None  # greyed: this server has no SCIM API (doctor says so)
-            return True
+                return None  # greyed for everyone: this server has no SCIM API (doctor)
+            caps = self.app.capabilities
+            return caps.can_change and caps.is_org_admin
         return True
