@@ -56,3 +56,13 @@ def test_a_missing_object_field_makes_its_feature_unavailable(home, cli, older) 
     assert found["Promotions"]["state"] == "unavailable", found["Promotions"]
     assert any("Project.artifactCollectionMembership" in line
                for line in found["Promotions"]["server_lacks"])
+
+
+def test_doctor_reports_a_server_without_the_org_fields_it_identifies_with(home, cli,
+                                                                          older) -> None:  # noqa: F811
+    older(ServerVariant.of(["Organization.orgEntity"]))
+    r = cli("doctor", "--json")
+    assert r.code == 1, r.err  # reported, not failed on the way to the report
+    found = {f["name"]: f for f in json.loads(r.out)["features"]}
+    assert any("Organization.orgEntity" in line for f in found.values()
+               for line in f["server_lacks"])

@@ -28,6 +28,7 @@ from .cache import Cache
 from .client import Client
 from .identity import Identity
 from .scim_list import ScimList, read_scim_list
+from .wire_strip import is_unknown_field_error
 
 log = logging.getLogger("wbadmin.sync")
 
@@ -86,7 +87,12 @@ class Syncer:
         entity = viewer.get("entity")
         org = org_entity = None
         if entity:
-            data = await self.client.graphql(Q.ORG_OF_ENTITY, {"entity": entity})
+            try:
+                data = await self.client.graphql(Q.ORG_OF_ENTITY, {"entity": entity})
+            except E.BadRequest as exc:
+                if not is_unknown_field_error(exc.message):
+                    raise
+                data = {}  # a server without organizations as wbadmin reads them: no org
             ent = data.get("entity") or {}
             orgs = [ent["organization"]] if ent.get("organization") else \
                 ((ent.get("user") or {}).get("organizations") or [])
