@@ -139,3 +139,13 @@ async def test_the_cap_stays_visible_and_bounds_the_range(sandbox, sandbox_db, c
     report, asked = await sync(sandbox.base_url, cache, now + 60)
     assert report.audit_truncated_at is None and report.warnings == []
     assert asked[0] == (day(today), "0") and ages(cache) == SEEDED
+
+
+async def test_a_server_that_moved_path_is_read_afresh(sandbox, sandbox_db, cache) -> None:
+    now = NOW + DAY
+    await sync(sandbox.base_url, cache, now)
+    with sandbox_db.transaction() as conn:
+        conn.execute("UPDATE orgs SET deployment = 'multi_tenant'")
+    report, _ = await sync(sandbox.base_url, cache, now + 60)  # the known path 404s
+    assert report.warnings == [] and ages(cache) == SEEDED
+    assert invite_log.load_range(cache).path == audit.MULTI_TENANT_PATH

@@ -113,18 +113,24 @@ async def read_invite_dates(client: Client, cache: Cache, username: str | None, 
         span = None
     truncated_at: float | None = None
     try:
-        if span is None:  # the first read: today
+        read = None
+        if span is not None:  # what is new since the last read
+            start = _day_start(span.read_until)
+            try:
+                read = await read_audit_logs(client, start=start,
+                                             days=int((today - start) // DAY),
+                                             username=username, path=span.path)
+            except E.NotFound:  # the server moved to the other path: read afresh
+                span = None
+            else:
+                truncated_at = read.truncated_at
+                span.read_until = now if truncated_at is None else truncated_at
+                sizes: list[int] = []
+        if read is None or span is None:  # the first read: today (both paths tried)
             read = await read_audit_logs(client, start=today, days=0, username=username)
             truncated_at = read.truncated_at
             span = LogRead(read.path, today, now if truncated_at is None else truncated_at)
             sizes = list(FIRST_WINDOWS_DAYS[1:])
-        else:  # what is new since the last read
-            start = _day_start(span.read_until)
-            read = await read_audit_logs(client, start=start, days=int((today - start) // DAY),
-                                         username=username, path=span.path)
-            truncated_at = read.truncated_at
-            span.read_until = now if truncated_at is None else truncated_at
-            sizes = []
         _save(cache, read, span)
         while truncated_at is None and span.read_from > horizon and undated_invites(cache):
             size = min(sizes.pop(0) if sizes else WINDOW_DAYS[span.path],
