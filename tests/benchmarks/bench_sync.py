@@ -12,10 +12,14 @@
    Run twice: the server on a thread of this process (it then shares the GIL with
    wbadmin's client) and in a process of its own. wbadmin syncs SYNC_REPEATS times (the
    median counts); the SDK script runs once.
+   Invite ages (the audit log) are not part of it: they are a step of their own, measured
+   by benchmark 4.
 2. Reading the whole org tree from the warm cache through `explorer.py`. Goal: <= 100 ms.
    Also for `huge` when its seed + sync fit in a time budget; that sync must also bring
    every one of its 10,000 people (more than one 9999-resource SCIM page).
 3. Import time of `wbadmin.core.sync` against `import wandb; wandb.Api`.
+4. Dating `large`'s pending invites from its audit log (84k entries in 90 days): the first
+   read and a second sync's, requests and wall time.
 
 Benchmarks report; they do not gate: goals print PASS/MISS, and only correctness (both
 sides fetched the same teams, members and projects) is asserted.
@@ -43,6 +47,7 @@ from wbadmin.core import explorer
 from wbadmin.core.batch_sizes import BatchSizer
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client, RequestRecord
+from wbadmin.core.invite_log import InviteReport
 from wbadmin.core.sync import Syncer, SyncReport
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.server import SandboxServer, free_port
@@ -140,7 +145,9 @@ def run_sync(base_url: str, cache_path: Path, timeout: float | None = None,
                           on_request=records.append, batch_sizes=uncapped) as client:
             cache = Cache(cache_path)
             try:
-                return await asyncio.wait_for(Syncer(client, cache, **sizes).full(), timeout)
+                # The structure only: invite ages are a step of their own (benchmark 4).
+                return await asyncio.wait_for(
+                    Syncer(client, cache, **sizes).full(invites=False), timeout)
             finally:
                 cache.close()
 
@@ -382,6 +389,36 @@ def test_huge_sync_and_tree_read(tmp_path: Path) -> None:
            f"{report.warnings or 'none'}")
     assert synced == people and not report.warnings
     time_tree("huge", tmp_path / "cache-huge.db")
+
+
+# ---- benchmark 4: invite ages ------------------------------------------------------------
+
+def run_dated_sync(base_url: str, cache_path: Path) -> tuple[float, InviteReport]:
+    """A structure sync (its seconds) then dating the invites, as the CLI and TUI run them."""
+    async def main() -> tuple[float, InviteReport]:
+        async with Client(base_url, key_of("alice"), scim_username="alice") as client:
+            cache = Cache(cache_path)
+            try:
+                syncer = Syncer(client, cache)
+                structure = await syncer.full(invites=False)
+                return structure.seconds, await syncer.date_invites()
+            finally:
+                cache.close()
+
+    return asyncio.run(main())
+
+
+def test_invite_dating_first_and_second_sync(large_path: Path, tmp_path: Path) -> None:
+    """The first read of `large`'s audit log goes back 90 days (some pending invites are
+    older); a second sync on the same cache reads only the new day."""
+    with serve(large_path, "thread") as base_url:
+        set_faults(base_url, latency_ms=LATENCY_MS)
+        for label in ("first", "second"):
+            structure_s, dated = run_dated_sync(base_url, tmp_path / "cache-invites.db")
+            record(f"invite dating, {label} sync (large)",
+                   f"{dated.requests} req, {dated.seconds:.2f} s",
+                   f"{dated.dated} of {dated.pending} pending invites dated; the structure "
+                   f"sync before it {structure_s:.2f} s")
 
 
 # ---- import time -------------------------------------------------------------------------

@@ -29,6 +29,13 @@ def test_sync_json_reports_counts_requests_and_seconds(live, sandbox_db, cli) ->
     assert 0 < report["requests"] <= 15
     assert report["seconds"] >= 0 and report["warnings"] == []
     assert cache_file().exists()
+    # Invite ages are dated after the structure, reported on their own: the demo's three
+    # pending invites, newest first until the oldest is found.
+    assert report["invites"]["pending"] == report["invites"]["dated"] == 3
+    assert report["invites"]["requests"] == 4 and report["invites"]["seconds"] >= 0
+    # A second sync reads the audit log only from the day the first read ended.
+    again = json.loads(cli("sync", "--json").out)
+    assert again["invites"] == {**again["invites"], "dated": 3, "requests": 1}
 
 
 def test_sync_table_is_one_line_for_people(live, cli) -> None:
@@ -36,6 +43,7 @@ def test_sync_table_is_one_line_for_people(live, cli) -> None:
     assert r.code == 0
     assert r.out.startswith("synced inference-systems (profile default): ")
     assert "requests)" in r.out and "teams" in r.out
+    assert r.out.splitlines()[1].startswith("invite ages: 3 of 3 pending invites dated in ")
 
 
 def test_teams_syncs_an_empty_cache_then_reads_it(live, cli) -> None:
@@ -286,8 +294,8 @@ def test_sync_shows_an_audit_read_stopped_by_its_cap(live, sandbox_db, monkeypat
 
     monkeypatch.setattr(audit, "PAGE_SIZE", 2)
     monkeypatch.setattr(audit, "MAX_ENTRIES", 5)
-    # Invite ages read 90 days back (3 x the 30-day default); the oldest entries are these.
-    first = int(clock.now()) // 86_400 * 86_400 - 90 * 86_400 + 3600
+    # Invite ages are read newest first, from today's start: its first entries are these.
+    first = int(clock.now()) // 86_400 * 86_400
     with sandbox_db.transaction() as conn:
         conn.executemany("INSERT INTO audit_log (timestamp, action) VALUES (?, 'project:read')",
                          [(first + i,) for i in range(8)])

@@ -52,10 +52,10 @@ async def test_org_admin_sync_dates_the_seeded_invites(sandbox, cache) -> None:
     report = await full_sync(sandbox.base_url, "alice", cache, log)
     assert report.warnings == []
     assert ages(cache) == SEEDED
-    # The ages' 91 days: the Dedicated path, three month windows (31 + 31 + 29 days), one
-    # page each.
+    # Newest first on the Dedicated path, one page each: today, 7 days, then 31-day windows
+    # until the 46-day-old invite is dated (70 days of the 91).
     assert [(r.api, r.target, r.status) for r in log if r.api == "audit"] == [
-        ("audit", "GET /admin/audit_logs", 200)] * 3
+        ("audit", "GET /admin/audit_logs", 200)] * 4
 
 
 async def test_sync_without_scim_leaves_ages_unknown(sandbox, cache) -> None:
@@ -90,9 +90,10 @@ async def test_multi_tenant_falls_back_to_the_other_path(sandbox, sandbox_db, ca
     assert report.warnings == []
     assert ages(cache) == SEEDED
     calls = [(r.target, r.status) for r in log if r.api == "audit"]
-    # 404 on the Dedicated path once, then 8-day windows (numDays 0..7) over 91 days.
+    # 404 on the Dedicated path once, then newest first: today, 7 days, then 8-day windows
+    # (numDays 0..7) until the 46-day-old invite is dated (48 days).
     assert calls[0] == ("GET /admin/audit_logs", 404)
-    assert calls[1:] == [("GET /audit_logs", 200)] * 12
+    assert calls[1:] == [("GET /audit_logs", 200)] * 7
 
 
 async def test_team_refresh_keeps_known_ages(sandbox, cache) -> None:

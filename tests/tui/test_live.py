@@ -130,8 +130,9 @@ async def test_the_quotas_screen_follows_usage_written_by_another_process() -> N
 async def test_an_org_sync_stopped_by_the_audit_cap_says_so(monkeypatch) -> None:
     from wbadmin.core import audit
 
-    # The demo seed's audit log spans the invite-age window's three month windows; a cap of
-    # one entry stops the read before the last.
+    # Pages of one entry and a cap of one: the first window holding two entries stops the
+    # read (invite ages are read after the tree is shown, in the background).
+    monkeypatch.setattr(audit, "PAGE_SIZE", 1)
     monkeypatch.setattr(audit, "MAX_ENTRIES", 1)
     app = make_app()
     async with app.run_test(size=(120, 36), notifications=True) as pilot:

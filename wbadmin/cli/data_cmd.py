@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import explorer
 from ..core.access.people import people
+from ..core.invite_log import InviteReport
 from ..core.journal import iso
 from ..core.session import Session
 from ..core.sync import SyncReport
@@ -63,19 +64,26 @@ def _refresh(parser: argparse.ArgumentParser) -> None:
 
 # ---- syncing -------------------------------------------------------------------------------
 
-async def _full_sync(session: Session) -> SyncReport:
+async def _full_sync(session: Session) -> tuple[SyncReport, InviteReport]:
     syncer = session.syncer()
     try:
-        return await syncer.full()
+        report = await syncer.full(invites=False)
+        return report, await syncer.date_invites()  # its own step: reported on its own
     except (KeyError, TypeError, AttributeError) as exc:
         raise shape_errors(exc) from None
 
 
-def sync_now(session: Session) -> SyncReport:
-    report = run_online(session, _full_sync)
-    for warning in report.warnings:
+def sync_now(session: Session) -> tuple[SyncReport, InviteReport]:
+    """The structure, then the pending invites' dates (the audit log)."""
+    report, invites = run_online(session, _full_sync)
+    for warning in report.warnings + invites.warnings:
         note(f"warning: {warning}")
-    return report
+    return report, invites
+
+
+def _invite_summary(invites: InviteReport) -> str:
+    return (f"invite ages: {invites.dated} of {invites.pending} pending invites dated in "
+            f"{invites.seconds:.1f} s ({invites.requests} audit log requests)")
 
 
 def _summary(report: SyncReport) -> str:
@@ -100,7 +108,7 @@ def fresh_session(args: argparse.Namespace, *, planning: bool = False) -> Sessio
                            + (f" --profile {name}" if args.profile else ""), UNAVAILABLE)
         note(f"data from the cache, {age_text(cache.age('org'))} (offline)")
     elif synced_at is None or getattr(args, "refresh", False):
-        report = sync_now(session)
+        report, _ = sync_now(session)
         note(f"synced profile {name}: {_summary(report)}")
     elif not planning:
         note(f"data from the cache, {age_text(cache.age('org'))} (--refresh to sync)")
@@ -111,18 +119,24 @@ def fresh_session(args: argparse.Namespace, *, planning: bool = False) -> Sessio
 
 def cmd_sync(args: argparse.Namespace) -> int:
     session = open_session(args)
-    report = sync_now(session)
+    report, invites = sync_now(session)
     if args.json:
         emit_json({"profile": session.profile.name, "base_url": session.profile.base_url,
                    "org": session.cache.meta("org") or None, "counts": report.counts,
                    "requests": report.requests, "seconds": round(report.seconds, 3),
-                   "warnings": report.warnings,
+                   "warnings": report.warnings + invites.warnings,
+                   # dated after the structure: requests and seconds are its own
+                   "invites": {"pending": invites.pending, "dated": invites.dated,
+                               "requests": invites.requests,
+                               "seconds": round(invites.seconds, 3)},
                    # read for invite ages; truncated: its safety cap stopped it at truncated_at
-                   "audit_log": {"truncated": report.audit_truncated_at is not None,
-                                 "truncated_at": iso(report.audit_truncated_at)}})
+                   "audit_log": {"truncated": invites.truncated_at is not None,
+                                 "truncated_at": iso(invites.truncated_at)}})
     else:
         org = session.cache.meta("org") or "(no org)"
         print(f"synced {org} (profile {session.profile.name}): {_summary(report)}")
+        if invites.requests:  # the audit log was read (org admins only)
+            print(_invite_summary(invites))
     return 0
 
 

@@ -187,10 +187,11 @@ async def _read_windows(client: Client, path: str, spans: list[Window], first: W
 
 
 async def read_audit_logs(client: Client, *, start: float, days: int,
-                          username: str | None = None, max_entries: int | None = None
-                          ) -> AuditRead:
+                          username: str | None = None, max_entries: int | None = None,
+                          path: str | None = None) -> AuditRead:
     """Every entry from `start`'s UTC day through `days` days later (both paths, both shapes),
-    up to `max_entries` (default MAX_ENTRIES; beyond it the read is `truncated`).
+    up to `max_entries` (default MAX_ENTRIES; beyond it the read is `truncated`). `path`: the
+    one already known to answer (no other is tried).
 
     Raises the client's typed errors: PermissionDenied (not an org admin), NotFound (neither
     path exists), AuthError, BadResponse, and so on."""
@@ -198,15 +199,17 @@ async def read_audit_logs(client: Client, *, start: float, days: int,
     paths = [DEDICATED_PATH, MULTI_TENANT_PATH]
     if is_multi_tenant(client.base_url):
         paths.reverse()
-    for i, path in enumerate(paths):
-        spans = windows(path, start, days)
+    if path is not None:
+        paths = [path]
+    for i, tried in enumerate(paths):
+        spans = windows(tried, start, days)
         try:
-            first = await _read_window(client, path, spans[0], username, cap)
+            first = await _read_window(client, tried, spans[0], username, cap)
         except E.NotFound:
             if i + 1 < len(paths):
                 continue
             raise
-        return await _read_windows(client, path, spans, first, username, cap)
+        return await _read_windows(client, tried, spans, first, username, cap)
     raise AssertionError("unreachable")
 
 

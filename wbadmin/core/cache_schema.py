@@ -200,6 +200,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX quota_runs_running
         ON quota_runs(state, heartbeat_at, team, project, created_at, gpus);
     """,
+    # 4: invite dates read from the audit log incrementally (invite_log.py): the invites it
+    # showed, and the one time range of it read in full, so a sync reads only what is new.
+    """
+    CREATE TABLE invite_events (
+        team     TEXT NOT NULL,
+        email    TEXT NOT NULL,            -- lower-cased
+        sent_at  REAL NOT NULL,
+        PRIMARY KEY (team, email, sent_at)
+    );
+    CREATE TABLE invite_log_read (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        path        TEXT NOT NULL,         -- the audit API path that answered
+        read_from   REAL NOT NULL,         -- a UTC day's start: read in full from here...
+        read_until  REAL NOT NULL          -- ...up to here
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -271,7 +271,7 @@ class ChangePath:
         syncer.identity = session.cached_identity()
         try:
             if notice.org or (notice.teams and syncer.identity is None):
-                await syncer.full()
+                await syncer.full(invites=False)
             elif notice.teams:
                 await syncer.refresh_teams(sorted(notice.teams))
             for registry, name in sorted(notice.collections):

@@ -22,11 +22,12 @@ from typing import Any
 from .. import clock
 from . import errors as E
 from . import queries as Q
-from .audit import apply_invite_times, invite_sent_times, window_days
+from .audit import apply_invite_times, window_days
 from .batch_sizes import MAX_ROOT_FIELDS
 from .cache import Cache
 from .client import Client
 from .identity import Identity
+from .invite_log import InviteReport, read_invite_dates
 from .scim_list import ScimList, read_scim_list
 from .wire_strip import is_unknown_field_error
 
@@ -108,7 +109,10 @@ class Syncer:
 
     # ---- full sync ---------------------------------------------------------------------------
 
-    async def full(self) -> SyncReport:
+    async def full(self, *, invites: bool = True) -> SyncReport:
+        """The whole org into the cache. `invites=False` leaves dating the pending invites
+        (the audit log: seconds in a busy org on a first read) to a `date_invites()` the
+        caller runs after it, off the path to showing the structure."""
         started, sent = time.perf_counter(), self.client.requests_sent
         report = SyncReport()
         me = await self.identify()
@@ -119,9 +123,8 @@ class Syncer:
             me.org_role = (mine or {}).get("organizationRole")
         team_names = sorted({g["displayName"] for g in scim_groups} if scim_groups is not None
                             else set(me.teams))
-        teams, projects, registries, invites_sent = await asyncio.gather(
-            self._teams(team_names), self._projects(team_names), self._registries(me, report),
-            self._invite_times(me, report))
+        teams, projects, registries = await asyncio.gather(
+            self._teams(team_names), self._projects(team_names), self._registries(me, report))
         now = self.clock()
         with self.cache.transaction() as conn:
             self._write_identity(conn, me)
@@ -130,11 +133,13 @@ class Syncer:
             if scim_roles is not None:
                 Cache.replace_rows(conn, "custom_roles", (_role_row(r, now) for r in scim_roles))
             self._write_teams(conn, teams, projects, scim_users, now, full=True)
-            if invites_sent:
-                apply_invite_times(conn, invites_sent)
             if registries is not None:
                 self._write_registries(conn, *registries, now)
             self.cache.mark(conn, "org", now)
+        if invites:
+            dated = await self.date_invites()
+            report.warnings.extend(dated.warnings)
+            report.audit_truncated_at = dated.truncated_at
         report.requests = self.client.requests_sent - sent
         report.seconds = time.perf_counter() - started
         report.counts = {t: self.cache.scalar(f"SELECT COUNT(*) FROM {t}") for t in
@@ -153,10 +158,15 @@ class Syncer:
         report.warnings.extend(x.shortfall for x in lists if x.shortfall)
         return tuple(x.resources for x in lists)
 
-    async def _invite_times(self, me: Identity, report: SyncReport):
-        """When each pending invite was sent, from the audit log (org admins only)."""
-        if not me.scim:
-            return None
+    async def date_invites(self) -> InviteReport:
+        """Date the cache's pending invites from the audit log (org admins only), reading only
+        what earlier reads did not (invite_log.py). Runs after `full()` wrote the structure
+        (its identity says whether SCIM, so the audit log, is ours)."""
+        started, sent = time.perf_counter(), self.client.requests_sent
+        me = self.identity
+        report = InviteReport(pending=int(self.cache.scalar("SELECT COUNT(*) FROM invites")))
+        if me is None or not me.scim:
+            return report
         days = self.invite_max_age_days
         if days is None:
             from .settings import get_settings
@@ -165,13 +175,18 @@ class Syncer:
                 days = get_settings().access.invite_max_age_days
             except Exception:  # a broken config file is reported elsewhere
                 days = 30
-        dates = await invite_sent_times(
-            self.client, "" if me.is_service_account else me.username, window_days(days),
-            self.clock())
+        dates = await read_invite_dates(
+            self.client, self.cache, "" if me.is_service_account else me.username,
+            window_days(days), self.clock())
         if dates.warning:
             report.warnings.append(dates.warning)
-        report.audit_truncated_at = dates.truncated_at
-        return dates.times
+        report.truncated_at = dates.truncated_at
+        if dates.times:
+            with self.cache.transaction() as conn:
+                report.dated = apply_invite_times(conn, dates.times)
+        report.requests = self.client.requests_sent - sent
+        report.seconds = time.perf_counter() - started
+        return report
 
     # ---- teams and projects ------------------------------------------------------------------
 

@@ -30,8 +30,10 @@ import base64
 import binascii
 import calendar
 import json
+import re
 import time
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as quote_json
 from typing import Any
 
 from .. import clock
@@ -215,6 +217,40 @@ def _entry(row: Any, anonymize: bool) -> dict[str, Any]:
     return entry
 
 
+# An entry's own names: a stored detail naming one of them (or holding a null, which an
+# entry leaves out) is parsed and merged by `_entry`; any other is spliced in as it is.
+_NOT_SPLICED = re.compile(r'"(?:timestamp|action|actor_user_id|actor_email)"|null')
+
+
+def _entry_texts(rows: list[Any], anonymize: bool) -> list[str]:
+    """Each row's entry as JSON text: what `json.dumps(_entry(row))` gives, without parsing
+    and re-encoding the stored detail (always `json.dumps` of an object) where it can simply
+    follow the entry's own fields — a 90-day read is tens of thousands of rows."""
+    if anonymize:
+        return [json.dumps(_entry(r, True)) for r in rows]
+    actors: dict[int, str] = {}
+    days: dict[int, str] = {}
+    out = []
+    for r in rows:
+        _, ts, action, actor, detail, email = r  # _rows' columns, in order
+        detail = detail or "{}"
+        if detail[0] != "{" or detail[-1] != "}" or _NOT_SPLICED.search(detail):
+            out.append(json.dumps(_entry(r, False)))
+            continue
+        day, second = divmod(int(ts), DAY)
+        prefix = days.get(day) or days.setdefault(day, time.strftime(
+            "%Y-%m-%dT", time.gmtime(day * DAY)))
+        text = (f'{{"timestamp": "{prefix}{second // 3600:02d}:{second // 60 % 60:02d}:'
+                f'{second % 60:02d}Z", "action": {quote_json(action)}')
+        if actor is not None:
+            gid = actors.get(actor) or actors.setdefault(actor, ids.encode("User", actor))
+            text += f', "actor_user_id": "{gid}"'
+            if email:
+                text += f', "actor_email": {quote_json(email)}'
+        out.append(text + (", " + detail[1:] if len(detail) > 2 else "}"))
+    return out
+
+
 def _rows(db: Database, req: Request) -> list[Any]:
     sql = ("SELECT a.id, a.timestamp, a.action, a.actor_id, a.detail, u.email AS actor_email "
            "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id "
@@ -265,16 +301,16 @@ def handle(db: Database, path: str, query: dict[str, str], authorization: str | 
     except AuditError as exc:
         return exc.status, JSON, json.dumps({"error": exc.message}).encode(), exc.headers
     if not req.paginated:
-        body = "".join(json.dumps(_entry(r, req.anonymize)) + "\n" for r in rows)
+        body = "".join(t + "\n" for t in _entry_texts(rows, req.anonymize))
         return 200, NDJSON, body.encode(), {}
     page, more = rows[:req.limit], len(rows) > req.limit
     last = page[-1] if page else None
-    payload = {
-        "audit_logs": [_entry(r, req.anonymize) for r in page],
+    rest = json.dumps({
         "range_start_time": rfc3339(req.start),
         "range_end_time": rfc3339(req.end),
         "count": len(page),
         "next_cursor": encode_cursor(last["timestamp"], last["id"], req.start, req.end,
                                      req.anonymize) if more and last is not None else None,
-    }
-    return 200, JSON, json.dumps(payload).encode(), {}
+    })
+    body = f'{{"audit_logs": [{", ".join(_entry_texts(page, req.anonymize))}], {rest[1:]}'
+    return 200, JSON, body.encode(), {}

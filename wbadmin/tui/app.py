@@ -245,10 +245,7 @@ class WbAdminApp(App):
             syncer = self.session.syncer()
             kind, _, what = scope.partition(":")
             if kind == "org":
-                report = await syncer.full()
-                if report.audit_truncated_at is not None:  # invite ages partly unknown
-                    self.notify(truncation_notice(report.audit_truncated_at),
-                                title="Audit log", severity="warning", timeout=10)
+                await syncer.full(invites=False)
             else:
                 await syncer.identify()
                 if kind == "team":
@@ -262,6 +259,22 @@ class WbAdminApp(App):
             self.post_message(RefreshFailed(scope, _one_line(exc)))
             return
         self.post_message(DataRefreshed(scope))
+        if kind == "org":
+            await self._date_invites(syncer)
+
+    async def _date_invites(self, syncer) -> None:
+        """Invite ages from the audit log, after the tree is shown (a first read of a busy
+        org's log takes seconds); the screen reloads with them. A later sync cancels it,
+        losing nothing read so far (the cache keeps it)."""
+        try:
+            dated = await syncer.date_invites()
+        except Exception as exc:  # a nicety: never an error state for the whole app
+            self.notify(f"invite ages are unknown: {_one_line(exc)}", severity="warning")
+            return
+        if dated.truncated_at is not None:  # invite ages partly unknown
+            self.notify(truncation_notice(dated.truncated_at),
+                        title="Audit log", severity="warning", timeout=10)
+        self.post_message(DataRefreshed("invites"))
 
     def on_data_refreshed(self, message: DataRefreshed) -> None:
         self.refreshing = False

@@ -123,7 +123,7 @@ async def project_descriptions(client: Client, teams: list[str], *, batch: int =
 async def fetch_state(client: Client, cache: Cache) -> OrgState:
     """Sync the whole org now and read it back (raises PermissionDenied without SCIM)."""
     syncer = Syncer(client, cache)
-    await syncer.full()
+    await syncer.full(invites=False)
     me = syncer.identity
     if me is None or not me.scim:
         who = me.username if me else "this identity"

@@ -210,7 +210,7 @@ class QuotaRefresher:
             return names
         from ..sync import Syncer
 
-        await Syncer(self.client, self.cache, clock=self.clock).full()
+        await Syncer(self.client, self.cache, clock=self.clock).full(invites=False)
         return [r[0] for r in self.cache.query(
             "SELECT name FROM teams WHERE readable = 1 ORDER BY name")]
 
