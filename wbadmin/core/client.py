@@ -28,6 +28,7 @@ import httpx
 
 from .. import clock
 from . import errors as E
+from .root_fields import root_fields
 
 K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
 
@@ -261,19 +262,30 @@ class Client:
             raise self._status_error(response, target, request_id)
         payload = _json(response, target)
         if not isinstance(payload, dict):
-            raise E.BadResponse(f"{target}: the answer is not a JSON object",
-                                request_id=request_id)
+            raise E.BadResponse(f"{target}: {_answered(response)} {_json_kind(payload)}, "
+                                "not a JSON object", request_id=request_id)
         errs = payload.get("errors")
+        if errs and "data" not in payload:
+            # GraphQL answers `data` (null at worst) once a request executes; W&B refuses
+            # what does not with a 4xx. Errors alone at 200 come from something in between.
+            message = self._scrub(_first_message(errs))
+            raise E.BadResponse(f"{target}: {_answered(response)} errors and no data "
+                                f"({message!r})", request_id=request_id)
         if errs:
             raise self._graphql_error(errs, target, request_id)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
+            raise E.BadResponse(f"{target}: {_answered(response)} no data (`data` is "
+                                f"{_json_kind(data)})", request_id=request_id)
+        missing = [key for key in root_fields(query) or () if key not in data]
+        if missing:
+            raise E.BadResponse(f"{target}: {_answered(response)} data without "
+                                f"{', '.join(missing[:3])}", request_id=request_id)
         return data
 
     def _graphql_error(self, errs: Any, target: str, request_id: str) -> E.WbError:
         first = errs[0] if isinstance(errs, list) and errs and isinstance(errs[0], dict) else {}
-        message = self._scrub(str(first.get("message") or "request failed"))
+        message = self._scrub(_first_message(errs))
         code = str((first.get("extensions") or {}).get("code") or "").upper()
         text = f"{target}: {message}"
         low = message.lower()
@@ -400,12 +412,24 @@ def _parse_retry_after(value: str | None) -> float | None:
             return None
 
 
+def _first_message(errs: Any) -> str:
+    first = errs[0] if isinstance(errs, list) and errs and isinstance(errs[0], dict) else {}
+    return str(first.get("message") or "request failed")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {type(None): "null", list: "a JSON array", str: "a JSON string",
+             bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}
+    return kinds.get(type(value), "JSON")
+
+
 def _server_message(response: httpx.Response) -> str:
-    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`."""
+    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`; for a body that
+    is not JSON (a proxy's error page), where it came from and what it looks like."""
     try:
         payload = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip()[:200]
+        return _answered(response) + " " + _looks_like(response) if response.content else ""
     if isinstance(payload, dict):
         if isinstance(payload.get("detail"), str):
             return payload["detail"]
@@ -426,15 +450,24 @@ def _json(response: httpx.Response, target: str) -> Any:
 
 def _what_came_back(response: httpx.Response) -> str:
     """Where the answer came from and what it looks like: a proxy's login page, an HTML
-    error, a truncated body. Its first words only (it may be long; it never holds our key)."""
+    error, a truncated body."""
+    return f"{_answered(response)} {_looks_like(response)}, not JSON"
+
+
+def _answered(response: httpx.Response) -> str:
+    """"<url> answered HTTP <status> with": the URL without its query (it never holds our
+    key, but may hold names)."""
+    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
+            f"{response.status_code} with")
+
+
+def _looks_like(response: httpx.Response) -> str:
+    """A body that is not JSON, by its first words only (it may be long)."""
     kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
     text = " ".join(response.text[:400].split())
     if "html" in kind or text.lower().startswith(("<!doctype", "<html")):
         title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
-        shown = f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
-    elif not text:
-        shown = "an empty body"
-    else:
-        shown = f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
-    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
-            f"{response.status_code} with {shown}, not JSON")
+        return f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
+    if not text:
+        return "an empty body"
+    return f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
