@@ -55,13 +55,12 @@ def test_dedicated_streams_ndjson_without_limit_or_end_date(audit) -> None:
     assert entries and all(isinstance(e, dict) for e in entries)
 
 
-@pytest.mark.parametrize("params", [{"limit": "5"}])
-def test_limit_switches_to_one_paginated_object(audit, params: dict) -> None:
+def test_limit_switches_to_one_paginated_object(audit) -> None:
     # wandb-api.md §7.3: with `limit` (or `endDate`), one object; next_cursor null at the end.
-    page = audit(params).json()
+    page = audit({"limit": "5"}).json()
     assert set(page) == PAGE_KEYS and page["count"] == len(page["audit_logs"]) == 5
     while page["next_cursor"] is not None:
-        page = audit({**params, "cursor": page["next_cursor"]}).json()
+        page = audit({"limit": "5", "cursor": page["next_cursor"]}).json()
     assert page["next_cursor"] is None
 
 

@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import key_of
 from tests.fidelity.conftest import basic, decode_id, graphql_logical_error
 
-VIEWER = "query Viewer { viewer { id entity username email flags teams { edges { node { name } } } } }"
+VIEWER = ("query Viewer { viewer { id entity username email flags"
+          " teams { edges { node { name } } } } }")
 
 
 def test_basic_api_key_is_the_graphql_credential(gql) -> None:

@@ -16,7 +16,8 @@ TEAM = ("query GetTeamEntity($name: String!) { entity(name: $name) { id name"
         " members { id username accountType apiKey } } }")
 GENERATE = ("mutation GenerateApiKey($description: String) { result: generateApiKey("
             "input: {description: $description}) { apiKey { id name description } } }")
-DELETE = "mutation DeleteApiKey($id: String!) { result: deleteApiKey(input: {id: $id}) { success } }"
+DELETE = ("mutation DeleteApiKey($id: String!) {"
+          " result: deleteApiKey(input: {id: $id}) { success } }")
 WHO = "query { viewer { username apiKeys { edges { node { id name description } } } } }"
 
 
