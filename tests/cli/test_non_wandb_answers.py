@@ -48,6 +48,7 @@ SAID = {"login page": "an HTML page ('Sign in - Corp SSO')",
 COMMANDS = {"sync": ["sync"], "doctor": ["doctor"], "teams": ["teams"],
             "quotas": ["quotas"], "access findings": ["access", "findings"],
             "access user": ["access", "user", "bob"], "promote list": ["promote", "list"]}
+SCIM_COMMANDS = {**COMMANDS, "whoami": ["whoami"]}
 
 ROW_TABLES = ("users", "teams", "team_members", "invites", "projects", "registries",
               "registry_members", "collections", "versions", "quota_runs", "quota_teams")
@@ -56,12 +57,18 @@ ROW_TABLES = ("users", "teams", "team_members", "invites", "projects", "registri
 @dataclass
 class NotWandb:
     """A server in front of the sandbox: it answers `answer` to every request, except the
-    key's identity (`viewer`) while `forward_viewer` is set, which the sandbox answers."""
+    key's identity (`viewer`) while `forward_viewer` is set, and every GraphQL request while
+    `forward_graphql` is, which the sandbox answers."""
 
     url: str
     answer: tuple[str, str, bytes] = LOGIN_PAGE
     forward_viewer: bool = False
+    forward_graphql: bool = False
     sandbox_url: str = ""
+
+    def forwards(self, path: str, body: bytes) -> bool:
+        return (self.forward_graphql and path.startswith("/graphql")) or (
+            self.forward_viewer and b"WbadminViewer" in body)
 
 
 @pytest.fixture
@@ -73,7 +80,7 @@ def not_wandb() -> Iterator[NotWandb]:
 
         def _answer(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if state.forward_viewer and b"WbadminViewer" in body:
+            if state.forwards(self.path, body):
                 assert state.sandbox_url
                 real = httpx.request(self.command, state.sandbox_url + self.path, content=body,
                                      headers={k: v for k, v in self.headers.items()
@@ -94,7 +101,11 @@ def not_wandb() -> Iterator[NotWandb]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:
+            pass  # a request wbadmin gave up on (the first error ends the command)
+
+    server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -198,4 +209,28 @@ def test_nothing_listening_is_exit_7(home, cli, pointed, command: str) -> None:
     r = cli(*COMMANDS[command])
     assert r.code == 7, r.err
     assert_one_line(r.err, url, "cannot reach")
+    assert rows_cached() == {}
+
+
+SCIM_ANSWERS = {"login page": LOGIN_PAGE, "not an object": NOT_AN_OBJECT,
+                "not a list": ("200 OK", "application/scim+json", b'{"detail": "ok"}'),
+                "truncated": ("200 OK", "application/scim+json", b'{"Resources": [{"id": ')}
+SCIM_SAID = {"login page": "an HTML page ('Sign in - Corp SSO')",
+             "not an object": "a JSON array, not a SCIM ListResponse",
+             "not a list": "no Resources, not a SCIM ListResponse",
+             "truncated": "'{\"Resources\": [{\"id\":'"}
+
+
+@pytest.mark.parametrize("answer", sorted(SCIM_ANSWERS))
+@pytest.mark.parametrize("command", ["sync", "teams", "access findings", "whoami"])
+def test_a_scim_answer_that_is_not_a_list_response_caches_no_people(
+        home, cli, sandbox, not_wandb: NotWandb, pointed, command: str, answer: str) -> None:
+    """GraphQL is W&B's; SCIM answers something else: no org read as having nobody in it."""
+    pointed(not_wandb.url)
+    not_wandb.sandbox_url = sandbox.base_url
+    not_wandb.forward_graphql = True
+    not_wandb.answer = SCIM_ANSWERS[answer]
+    r = cli(*SCIM_COMMANDS[command])
+    assert r.code == 8, r.err
+    assert_one_line(r.err, f"{not_wandb.url}/scim/", SCIM_SAID[answer])
     assert rows_cached() == {}

@@ -60,6 +60,7 @@ class ScimResponse:
     data: Any
     etag: str | None
     request_id: str
+    answered: str = ""  # "<url> answered HTTP <status> with", for a shape error's message
 
 
 def operation_name(query: str) -> str:
@@ -262,7 +263,7 @@ class Client:
             raise self._status_error(response, target, request_id)
         payload = _json(response, target)
         if not isinstance(payload, dict):
-            raise E.BadResponse(f"{target}: {_answered(response)} {_json_kind(payload)}, "
+            raise E.BadResponse(f"{target}: {_answered(response)} {json_kind(payload)}, "
                                 "not a JSON object", request_id=request_id)
         errs = payload.get("errors")
         if errs and "data" not in payload:
@@ -276,7 +277,7 @@ class Client:
         data = payload.get("data")
         if not isinstance(data, dict):
             raise E.BadResponse(f"{target}: {_answered(response)} no data (`data` is "
-                                f"{_json_kind(data)})", request_id=request_id)
+                                f"{json_kind(data)})", request_id=request_id)
         missing = [key for key in root_fields(query) or () if key not in data]
         if missing:
             raise E.BadResponse(f"{target}: {_answered(response)} data without "
@@ -373,7 +374,7 @@ class Client:
         data = None if response.status_code == 204 or not response.content else _json(
             response, target)
         return ScimResponse(response.status_code, data, response.headers.get("etag"),
-                            request_id)
+                            request_id, _answered(response))
 
 
     # ---- other REST endpoints (audit logs) --------------------------------------------------
@@ -417,7 +418,8 @@ def _first_message(errs: Any) -> str:
     return str(first.get("message") or "request failed")
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What a JSON value is, for a message ("a JSON array")."""
     kinds = {type(None): "null", list: "a JSON array", str: "a JSON string",
              bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}
     return kinds.get(type(value), "JSON")
