@@ -57,18 +57,19 @@ ROW_TABLES = ("users", "teams", "team_members", "invites", "projects", "registri
 @dataclass
 class NotWandb:
     """A server in front of the sandbox: it answers `answer` to every request, except the
-    key's identity (`viewer`) while `forward_viewer` is set, and every GraphQL request while
-    `forward_graphql` is, which the sandbox answers."""
+    key's identity (`viewer`) while `forward_viewer` is set, and every request outside
+    `bad_only` (a path prefix) when that is set, which the sandbox answers."""
 
     url: str
     answer: tuple[str, str, bytes] = LOGIN_PAGE
     forward_viewer: bool = False
-    forward_graphql: bool = False
+    bad_only: str = ""
     sandbox_url: str = ""
 
     def forwards(self, path: str, body: bytes) -> bool:
-        return (self.forward_graphql and path.startswith("/graphql")) or (
-            self.forward_viewer and b"WbadminViewer" in body)
+        if self.bad_only:
+            return not path.startswith(self.bad_only)
+        return self.forward_viewer and b"WbadminViewer" in body
 
 
 @pytest.fixture
@@ -228,9 +229,37 @@ def test_a_scim_answer_that_is_not_a_list_response_caches_no_people(
     """GraphQL is W&B's; SCIM answers something else: no org read as having nobody in it."""
     pointed(not_wandb.url)
     not_wandb.sandbox_url = sandbox.base_url
-    not_wandb.forward_graphql = True
+    not_wandb.bad_only = "/scim"
     not_wandb.answer = SCIM_ANSWERS[answer]
     r = cli(*SCIM_COMMANDS[command])
     assert r.code == 8, r.err
     assert_one_line(r.err, f"{not_wandb.url}/scim/", SCIM_SAID[answer])
     assert rows_cached() == {}
+
+
+AUDIT_ANSWERS = {"login page": LOGIN_PAGE, "not an entry": ERRORS_ONLY,
+                 "truncated": ("200 OK", "application/x-ndjson",
+                               b'{"action": "user:login", "timestamp": "2026-11-18T10:00:00Z"}\n'
+                               b'{"action": "team:invite_user", "times')}
+AUDIT_SAID = {"login page": "an HTML page ('Sign in - Corp SSO')",
+              "not an entry": "a JSON object that is no audit-log entry",
+              "truncated": "a body whose line 2 is not JSON"}
+
+
+@pytest.mark.parametrize("answer", sorted(AUDIT_ANSWERS))
+def test_an_audit_log_answer_that_is_not_wandb_is_named_and_no_age_is_taken(
+        home, cli, sandbox, not_wandb: NotWandb, pointed, answer: str) -> None:
+    """GraphQL and SCIM are W&B's; the audit-log API answers something else."""
+    pointed(not_wandb.url)
+    not_wandb.sandbox_url = sandbox.base_url
+    not_wandb.bad_only = "/admin/audit_logs"
+    not_wandb.answer = AUDIT_ANSWERS[answer]
+    r = cli("sync")
+    # The audit log is optional (Enterprise only): the sync goes on without invite ages,
+    # and says why in one warning naming the URL.
+    assert r.code == 0, r.err
+    assert_one_line(r.err, f"{not_wandb.url}/admin/audit_logs", AUDIT_SAID[answer])
+    assert "invite ages are unknown" in r.err
+    with sqlite3.connect(cache_file()) as db:
+        ages = db.execute("SELECT COUNT(*), COUNT(created_at) FROM invites").fetchone()
+    assert ages[0] > 0 and ages[1] == 0

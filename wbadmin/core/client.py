@@ -263,24 +263,24 @@ class Client:
             raise self._status_error(response, target, request_id)
         payload = _json(response, target)
         if not isinstance(payload, dict):
-            raise E.BadResponse(f"{target}: {_answered(response)} {json_kind(payload)}, "
+            raise E.BadResponse(f"{target}: {answered(response)} {json_kind(payload)}, "
                                 "not a JSON object", request_id=request_id)
         errs = payload.get("errors")
         if errs and "data" not in payload:
             # GraphQL answers `data` (null at worst) once a request executes; W&B refuses
             # what does not with a 4xx. Errors alone at 200 come from something in between.
             message = self._scrub(_first_message(errs))
-            raise E.BadResponse(f"{target}: {_answered(response)} errors and no data "
+            raise E.BadResponse(f"{target}: {answered(response)} errors and no data "
                                 f"({message!r})", request_id=request_id)
         if errs:
             raise self._graphql_error(errs, target, request_id)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise E.BadResponse(f"{target}: {_answered(response)} no data (`data` is "
+            raise E.BadResponse(f"{target}: {answered(response)} no data (`data` is "
                                 f"{json_kind(data)})", request_id=request_id)
         missing = [key for key in root_fields(query) or () if key not in data]
         if missing:
-            raise E.BadResponse(f"{target}: {_answered(response)} data without "
+            raise E.BadResponse(f"{target}: {answered(response)} data without "
                                 f"{', '.join(missing[:3])}", request_id=request_id)
         return data
 
@@ -374,7 +374,7 @@ class Client:
         data = None if response.status_code == 204 or not response.content else _json(
             response, target)
         return ScimResponse(response.status_code, data, response.headers.get("etag"),
-                            request_id, _answered(response))
+                            request_id, answered(response))
 
 
     # ---- other REST endpoints (audit logs) --------------------------------------------------
@@ -431,7 +431,7 @@ def _server_message(response: httpx.Response) -> str:
     try:
         payload = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _answered(response) + " " + _looks_like(response) if response.content else ""
+        return answered(response) + " " + looks_like(response) if response.content else ""
     if isinstance(payload, dict):
         if isinstance(payload.get("detail"), str):
             return payload["detail"]
@@ -447,23 +447,23 @@ def _json(response: httpx.Response, target: str) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise E.BadResponse(f"{target}: {_what_came_back(response)}") from None
+        raise E.BadResponse(f"{target}: {what_came_back(response)}") from None
 
 
-def _what_came_back(response: httpx.Response) -> str:
+def what_came_back(response: httpx.Response) -> str:
     """Where the answer came from and what it looks like: a proxy's login page, an HTML
     error, a truncated body."""
-    return f"{_answered(response)} {_looks_like(response)}, not JSON"
+    return f"{answered(response)} {looks_like(response)}, not JSON"
 
 
-def _answered(response: httpx.Response) -> str:
+def answered(response: httpx.Response) -> str:
     """"<url> answered HTTP <status> with": the URL without its query (it never holds our
     key, but may hold names)."""
     return (f"{response.request.url.copy_with(query=None)} answered HTTP "
             f"{response.status_code} with")
 
 
-def _looks_like(response: httpx.Response) -> str:
+def looks_like(response: httpx.Response) -> str:
     """A body that is not JSON, by its first words only (it may be long)."""
     kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
     text = " ".join(response.text[:400].split())
