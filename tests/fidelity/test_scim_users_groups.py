@@ -18,8 +18,11 @@ def first_id(scim, path: str, flt: str) -> str:
 
 @pytest.mark.parametrize("path", ["Users", "Groups", "Roles"])
 def test_list_response_envelope(scim, path: str) -> None:
-    # wandb-api.md §3.1, §3.3, §3.5: itemsPerPage 9999, startIndex 1, the ListResponse URN.
-    body = scim("GET", path).json()
+    # wandb-api.md §3.1, §3.3, §3.5: itemsPerPage 9999, startIndex 1, the ListResponse URN;
+    # §2: SCIM speaks application/scim+json.
+    r = scim("GET", path)
+    assert r.headers["content-type"].startswith("application/scim+json")
+    body = r.json()
     assert set(body) == {"Resources", "itemsPerPage", "schemas", "startIndex", "totalResults"}
     assert body["schemas"] == [LIST_URN]
     assert body["itemsPerPage"] == 9999 and body["startIndex"] == 1
