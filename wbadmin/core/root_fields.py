@@ -10,79 +10,44 @@ from __future__ import annotations
 import functools
 import re
 
-_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
-_OPERATION = re.compile(r"(?:^|[\s}])(query|mutation)\b|^\s*\{")
+_OPERATION = re.compile(r"(?:^|[\s}])(?:query|mutation)\b|^\s*\{")
+_TOKEN = re.compile(r"[(){}:.@$]|[_A-Za-z][_0-9A-Za-z]*")
+# Block strings, strings and comments: their braces and words do not count.
+_NOT_CODE = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=128)
 def root_fields(query: str) -> tuple[str, ...] | None:
     """The aliases (or names) of the operation's root fields, in order; None when the root
     holds something this scanner does not follow (a fragment spread, a directive) or the
     document is not one it understands, so the caller checks nothing."""
-    text = _without_comments_and_strings(query)
+    text = _NOT_CODE.sub(lambda m: " " * len(m.group(0)), query)
     found = _OPERATION.search(text)
     if found is None:
         return None
-    # Variable definitions may hold object defaults: the root brace is the first outside ().
-    depth = 0
-    pos = found.start()
-    while pos < len(text) and not (text[pos] == "{" and depth == 0):
-        depth += {"(": 1, ")": -1}.get(text[pos], 0)
-        pos += 1
     keys: list[str] = []
-    depth = 0
-    pos += 1
-    while pos < len(text):
-        ch = text[pos]
-        if ch in "({":
+    depth = 0  # below the operation's selection set: 1 is its root
+    parens = 0  # variable definitions may hold object defaults, in ()
+    after_alias = False  # the next name is the field an alias names, not an answer key
+    for token in _TOKEN.finditer(text, found.start()):
+        tok = token.group(0)
+        if depth == 0:  # the operation's header: its name and variables
+            parens += {"(": 1, ")": -1}.get(tok, 0)
+            depth = 1 if tok == "{" and parens == 0 else 0
+        elif tok in "({":
             depth += 1
-        elif ch in ")}":
+        elif tok in ")}":
+            depth -= 1
             if depth == 0:
                 return tuple(keys)
-            depth -= 1
-        elif depth == 0 and ch in ".@$":
-            return None
-        elif depth == 0 and (name := _NAME.match(text, pos)):
-            pos = _skip_space(text, name.end())
-            if pos < len(text) and text[pos] == ":":  # an alias: the answer's key
-                field = _NAME.match(text, _skip_space(text, pos + 1))
-                if field is None:
-                    return None
-                pos = field.end()
-            keys.append(name.group(0))
+        elif depth > 1:
             continue
-        pos += 1
-    return None
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
-        pos += 1
-    return pos
-
-
-def _without_comments_and_strings(query: str) -> str:
-    """The document with `#` comments and string literals blanked (braces inside them do
-    not count)."""
-    out: list[str] = []
-    i = 0
-    while i < len(query):
-        ch = query[i]
-        if ch == "#":
-            end = query.find("\n", i)
-            end = len(query) if end < 0 else end
-            out.append(" " * (end - i))
-            i = end
-        elif ch == '"':
-            block = query.startswith('"""', i)
-            quote = '"""' if block else '"'
-            j = i + len(quote)
-            while j < len(query) and not query.startswith(quote, j):
-                j += 2 if query[j] == "\\" and not block else 1
-            end = min(len(query), j + len(quote))
-            out.append('""' + " " * (end - i - 2))
-            i = end
+        elif tok in ".@$":
+            return None
+        elif tok == ":":
+            after_alias = True
+        elif after_alias:
+            after_alias = False
         else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+            keys.append(tok)
+    return None
