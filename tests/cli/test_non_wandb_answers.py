@@ -107,7 +107,7 @@ def not_wandb() -> Iterator[NotWandb]:
             pass  # a request wbadmin gave up on (the first error ends the command)
 
     server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
