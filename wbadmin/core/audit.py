@@ -29,8 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from . import errors as E
 from .client import Client
+from .wire_answers import answered, what_came_back
 
 DEDICATED_PATH = "/admin/audit_logs"
 MULTI_TENANT_PATH = "/audit_logs"
@@ -87,8 +90,11 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def parse_body(text: str, target: str = "audit logs") -> tuple[list[dict], str | None]:
-    """(entries, next_cursor) from either shape: the paginated object or NDJSON lines."""
+def parse_body(text: str, target: str = "audit logs",
+               response: httpx.Response | None = None) -> tuple[list[dict], str | None]:
+    """(entries, next_cursor) from either shape: the paginated object or NDJSON lines.
+    Anything else (a proxy's page, a JSON error object, a cut line) is BadResponse naming
+    the URL and what came back when `response` is given."""
     text = text.strip()
     if not text:
         return [], None
@@ -100,10 +106,12 @@ def parse_body(text: str, target: str = "audit logs") -> tuple[list[dict], str |
         cursor = payload.get("next_cursor")
         return ([e for e in payload["audit_logs"] if isinstance(e, dict)],
                 cursor if isinstance(cursor, str) and cursor else None)
-    if isinstance(payload, dict):  # a stream of exactly one entry
-        return [payload], None
-    if isinstance(payload, list):
-        return [e for e in payload if isinstance(e, dict)], None
+    if isinstance(payload, dict):  # a stream of exactly one entry, or not an entry at all
+        if _is_entry(payload):
+            return [payload], None
+        raise _not_audit_logs(target, response, "a JSON object that is no audit-log entry")
+    if payload is not None:
+        raise _not_audit_logs(target, response, "JSON in neither audit-log shape")
     entries = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -111,10 +119,25 @@ def parse_body(text: str, target: str = "audit logs") -> tuple[list[dict], str |
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
-            raise E.BadResponse(f"{target}: line {n} of the answer is not JSON") from None
+            raise _not_audit_logs(target, response,
+                                  f"a body whose line {n} is not JSON") from None
         if isinstance(entry, dict):
             entries.append(entry)
     return entries, None
+
+
+def _is_entry(payload: dict) -> bool:
+    """An entry has an action or a time (wandb-api.md §7.4; every field is optional, but an
+    error object like {"error": ...} has neither)."""
+    return "action" in payload or "timestamp" in payload
+
+
+def _not_audit_logs(target: str, response: httpx.Response | None, what: str) -> E.BadResponse:
+    if response is None:
+        return E.BadResponse(f"{target}: the answer holds {what}")
+    if "json" not in response.headers.get("content-type", "json"):
+        return E.BadResponse(f"{target}: {what_came_back(response)}")
+    return E.BadResponse(f"{target}: {answered(response)} {what}")
 
 
 def windows(path: str, start: float, days: int) -> list[Window]:
@@ -143,7 +166,7 @@ async def _read_window(client: Client, path: str, window: Window, username: str 
     while True:
         params = {**window.params, **({"cursor": cursor} if cursor else {})}
         response = await client.get_raw(path, params, username=username, api="audit")
-        page, cursor = parse_body(response.text, f"GET {path}")
+        page, cursor = parse_body(response.text, f"GET {path}", response)
         entries.extend(page)
         if cursor is None:
             return WindowRead(entries, True)

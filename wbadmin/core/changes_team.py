@@ -19,6 +19,7 @@ from typing import Any
 from . import errors as E
 from .changes import ApplyResult, Change, State, register_change, states_match
 from .client import Client
+from .scim_list import list_response
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PREDEFINED_ROLES = ("admin", "member", "viewer")
@@ -74,9 +75,7 @@ async def scim_user(client: Client, username: str, user_id: str | None = None
                 and found.data.get("userName") == username:
             return found.data
     listing = await client.scim("GET", "Users", params={"filter": f'userName eq "{username}"'})
-    if not isinstance(listing.data, dict):
-        raise E.BadResponse("SCIM GET Users: the answer is not a ListResponse")
-    for user in listing.data.get("Resources") or []:
+    for user in list_response(listing, "Users").get("Resources") or []:
         if isinstance(user, dict) and user.get("userName") == username:
             return user
     raise E.NotFound(f"no user {username!r} in the organization (SCIM)")

@@ -30,21 +30,12 @@ import httpx
 from .. import clock
 from . import errors as E
 from .batch_sizes import BatchSizer
-from .wire_answers import (
-    graphql_error_class,
-)
-from .wire_answers import (
-    json_of as _json,
-)
-from .wire_answers import (
-    parse_retry_after as _parse_retry_after,
-)
-from .wire_answers import (
-    server_message as _server_message,
-)
-from .wire_answers import (
-    what_came_back as _what_came_back,
-)
+from .root_fields import root_fields
+from .wire_answers import answered, first_message, graphql_error_class, json_kind
+from .wire_answers import json_of as _json
+from .wire_answers import parse_retry_after as _parse_retry_after
+from .wire_answers import server_message as _server_message
+from .wire_answers import what_came_back as _what_came_back
 from .wire_strip import is_unknown_field_error, strip
 
 K = TypeVar("K")  # what a connection of paginate_many belongs to (a team name)
@@ -77,6 +68,7 @@ class ScimResponse:
     data: Any
     etag: str | None
     request_id: str
+    answered: str = ""  # "<url> answered HTTP <status> with", for a shape error's message
 
 
 def operation_name(query: str) -> str:
@@ -309,14 +301,25 @@ class Client:
             raise self._status_error(response, target, request_id)
         payload = _json(response, target)
         if not isinstance(payload, dict):
-            raise E.BadResponse(f"{target}: the answer is not a JSON object",
-                                request_id=request_id)
+            raise E.BadResponse(f"{target}: {answered(response)} {json_kind(payload)}, "
+                                "not a JSON object", request_id=request_id)
         errs = payload.get("errors")
+        if errs and "data" not in payload:
+            # GraphQL answers `data` (null at worst) once a request executes; W&B refuses
+            # what does not with a 4xx. Errors alone at 200 come from something in between.
+            message = self._scrub(first_message(errs))
+            raise E.BadResponse(f"{target}: {answered(response)} errors and no data "
+                                f"({message!r})", request_id=request_id)
         if errs:
             raise self._graphql_error(errs, target, request_id)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise E.BadResponse(f"{target}: the answer has no data", request_id=request_id)
+            raise E.BadResponse(f"{target}: {answered(response)} no data (`data` is "
+                                f"{json_kind(data)})", request_id=request_id)
+        missing = [key for key in root_fields(query) or () if key not in data]
+        if missing:
+            raise E.BadResponse(f"{target}: {answered(response)} data without "
+                                f"{', '.join(missing[:3])}", request_id=request_id)
         return data
 
     async def graphql_answer(self, query: str,
@@ -439,7 +442,7 @@ class Client:
         data = None if response.status_code == 204 or not response.content else _json(
             response, target)
         return ScimResponse(response.status_code, data, response.headers.get("etag"),
-                            request_id)
+                            request_id, answered(response))
 
 
     # ---- other REST endpoints (audit logs) --------------------------------------------------

@@ -204,7 +204,7 @@ async def _audit(client: Any, identity: Identity, features: dict[str, Feature]) 
         features["Audit"].server_lacks.append(f"no audit-log API at {path}")
         return f"{path}: not found"
     try:
-        entries, _ = audit.parse_body(response.text)
+        entries, _ = audit.parse_body(response.text, f"GET {path}", response)
     except E.WbError as exc:
         features["Audit"].server_lacks.append(f"{path} answers in an unknown shape: {exc}")
         return f"{path}: unknown shape"

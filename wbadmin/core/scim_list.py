@@ -14,7 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .client import Client
+from . import errors as E
+from .client import Client, ScimResponse
+from .wire_answers import json_kind
 
 PAGE_SIZE = 9999  # W&B's documented maximum per request (wandb-api.md §3.1)
 EXTRA_PAGES = 10  # beyond twice the pages the first page implies: servers that shrink pages
@@ -40,7 +42,7 @@ async def read_scim_list(client: Client, resource: str, params: dict[str, str] |
         answer = await client.scim("GET", resource, params={
             **(params or {}), "startIndex": str(start), "count": str(page_size)})
         requests += 1
-        data = answer.data if isinstance(answer.data, dict) else {}
+        data = list_response(answer, resource)
         page = [r for r in data.get("Resources") or [] if isinstance(r, dict)]
         total = _int_or_none(data.get("totalResults"))
         new = 0
@@ -61,6 +63,21 @@ async def read_scim_list(client: Client, resource: str, params: dict[str, str] |
                         f"{reason}"
             return ScimList(list(by_id.values()), total, requests, shortfall)
         start += len(page)
+
+
+def list_response(answer: ScimResponse, resource: str) -> dict[str, Any]:
+    """The ListResponse of a page; BadResponse for anything else, so that a proxy's or an
+    older server's `{}` never reads as an org with nobody in it. RFC 7644 §3.4.2 makes
+    `Resources` optional only when `totalResults` is 0."""
+    data = answer.data
+    if not isinstance(data, dict):
+        what = json_kind(data) if data is not None else "an empty body"
+    elif isinstance(data.get("Resources"), list) or data.get("totalResults") == 0:
+        return data
+    else:
+        what = "no Resources"
+    raise E.BadResponse(f"SCIM GET {resource}: {answer.answered} {what}, not a SCIM "
+                        "ListResponse", request_id=answer.request_id)
 
 
 def _stop_reason(returned: int, new: int, start: int, requests: int,

@@ -9,6 +9,7 @@ from .identity import Identity
 
 
 async def identify_with_role(client: Any, cache: Any) -> Identity:
+    from .scim_list import list_response
     from .sync import Syncer
 
     me = await Syncer(client, cache).identify()
@@ -18,7 +19,7 @@ async def identify_with_role(client: Any, cache: Any) -> Identity:
                                   params={"filter": f'userName eq "{me.username}"'})
     except (E.PermissionDenied, E.AuthError, E.NotFound, E.Unsupported, E.BadRequest):
         return me  # SCIM is for org admins; others have no org role to show
-    users = (found.data or {}).get("Resources") or []
+    users = list_response(found, "Users").get("Resources") or []
     mine = next((u for u in users if u.get("userName") == me.username), None)
     me.scim = True
     me.org_role = (mine or {}).get("organizationRole")

@@ -48,14 +48,27 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
 
 
+def first_message(errs: Any) -> str:
+    """The first GraphQL error's message."""
+    first = errs[0] if isinstance(errs, list) and errs and isinstance(errs[0], dict) else {}
+    return str(first.get("message") or "request failed")
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, for a message ("a JSON array")."""
+    kinds = {type(None): "null", list: "a JSON array", str: "a JSON string",
+             bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}
+    return kinds.get(type(value), "JSON")
+
+
 def server_message(response: httpx.Response) -> str:
-    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`; a proxy's
-    HTML error page (a gateway timeout) by its title."""
+    """The server's own words: GraphQL `errors[0].message` or SCIM `detail`; for a body that
+    is not JSON (a proxy's error page, a gateway timeout), where it came from and what it
+    looks like (an HTML page by its title)."""
     try:
         payload = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
-        return title.group(1).strip() if title else response.text.strip()[:200]
+        return answered(response) + " " + looks_like(response) if response.content else ""
     if isinstance(payload, dict):
         if isinstance(payload.get("detail"), str):
             return payload["detail"]
@@ -76,15 +89,24 @@ def json_of(response: httpx.Response, target: str) -> Any:
 
 def what_came_back(response: httpx.Response) -> str:
     """Where the answer came from and what it looks like: a proxy's login page, an HTML
-    error, a truncated body. Its first words only (it may be long; it never holds our key)."""
+    error, a truncated body."""
+    return f"{answered(response)} {looks_like(response)}, not JSON"
+
+
+def answered(response: httpx.Response) -> str:
+    """"<url> answered HTTP <status> with": the URL without its query (it never holds our
+    key, but may hold names)."""
+    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
+            f"{response.status_code} with")
+
+
+def looks_like(response: httpx.Response) -> str:
+    """A body that is not JSON, by its first words only (it may be long)."""
     kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
     text = " ".join(response.text[:400].split())
     if "html" in kind or text.lower().startswith(("<!doctype", "<html")):
         title = re.search(r"<(?:title|h1)[^>]*>([^<]{1,80})", response.text, re.I)
-        shown = f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
-    elif not text:
-        shown = "an empty body"
-    else:
-        shown = f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
-    return (f"{response.request.url.copy_with(query=None)} answered HTTP "
-            f"{response.status_code} with {shown}, not JSON")
+        return f"an HTML page{f' ({title.group(1).strip()!r})' if title else ''}"
+    if not text:
+        return "an empty body"
+    return f"{kind}: {text[:60]!r}{'…' if len(text) > 60 else ''}"
