@@ -80,8 +80,8 @@ async def refresh(session: Session, full: bool = False) -> str:
     policy, _ = load_policy(session)
     facts = await session.server_facts()  # the degraded read, when the server lacks one
     report = await service(session, policy).refresh(full=full, lacks=facts.lacks)
-    said = "".join(f"; {notice}" for notice in facts.notices("Quotas"))
-    return f"updated from W&B ({report.kind}: {report.runs_read:,} runs read){said}"
+    # A degraded path is said once by the app (server_state) and kept in the header.
+    return f"updated from W&B ({report.kind}: {report.runs_read:,} runs read)"
 
 
 def matches(team: str, text: str) -> bool:
