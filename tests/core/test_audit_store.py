@@ -135,3 +135,12 @@ def test_a_journal_entry_links_to_its_event_only() -> None:
     assert row.linked == [audit_store.entry_key(mine)]
     only_bob = timeline(stored, [entry], {"alice": "alice@x.io"}, AuditFilter(actor="bob@x.io"))
     assert [e.actor for e in only_bob] == ["bob@x.io"]
+
+
+def test_entries_alike_in_every_field_are_both_kept_and_rereads_add_neither(cache) -> None:
+    twice = {"timestamp": audit._iso(SEED_NOW), "action": "user:logout",
+             "actor_email": "alice@x.io", "response_code": 200}
+    span = audit_store.LogRange(audit.DEDICATED_PATH, SEED_NOW // DAY * DAY, SEED_NOW)
+    assert audit_store.save(cache, [twice, dict(twice)], span) == 2
+    assert audit_store.save(cache, [twice, dict(twice)], span) == 0  # the day read again
+    assert len(keys(cache)) == 2

@@ -10,8 +10,10 @@ full (`audit_log_read`), per variant (`full`, or `anonymized`: entries read with
   back only when asked for time before the range.
 
 Entries have no id: an entry's key is its timestamp, action, actor and assets (hashed), so
-two reads of the same time store each entry once. Two events W&B logs in the same second with
-the same actor, action and assets are one row: the log gives nothing to tell them apart.
+two reads of the same time store each entry once. Entries alike in all of these (a double
+click's two logouts in one second) are told apart by their place among their like in the
+read (`#2`, ...): every read takes whole UTC days in the server's order, so a day read again
+gives each the same key.
 
 The reader's safety cap stays visible (`StoreRead.truncated_at`): the range records only
 what was really read, and the next read goes on from there. Nothing is forgotten: the store
@@ -91,14 +93,17 @@ def save(cache: Cache, entries: Iterable[dict[str, Any]], span: LogRange | None,
 
     variant = _variant(anonymize)
     rows = []
+    alike: dict[str, int] = {}
     for entry in entries:
         if anonymize:
             entry = strip_pii(entry)
         at = parse_time(entry.get("timestamp"))
         if at is None:
             continue  # an entry without a time cannot be placed on the timeline
-        rows.append((variant, entry_key(entry), at, str(entry.get("action") or ""),
-                     json.dumps(entry, sort_keys=True)))
+        key = entry_key(entry)
+        alike[key] = n = alike.get(key, 0) + 1
+        rows.append((variant, key if n == 1 else f"{key}#{n}", at,
+                     str(entry.get("action") or ""), json.dumps(entry, sort_keys=True)))
     with cache.transaction() as conn:
         before = conn.total_changes
         conn.executemany("INSERT OR IGNORE INTO audit_events VALUES (?, ?, ?, ?, ?)", rows)
