@@ -16,7 +16,15 @@ from typing import Any
 from .. import clock
 from ..core import audit, audit_store
 from ..core import errors as E
-from ..core.audit_timeline import RECORD_KEYS, WANDB, AuditFilter, Event, timeline
+from ..core.audit_timeline import (
+    RECORD_KEYS,
+    WANDB,
+    AuditFilter,
+    Event,
+    known_emails,
+    timeline,
+    unreadable,
+)
 from ..core.journal import parse_when
 from ..core.session import Session
 from .common import add_command, note, open_session, run_online
@@ -35,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "caused. The log is read incrementally into the cache (--offline reads "
                     "it); exit 4 when your role may not read it, 1 when the server has none "
                     "(the journal is shown either way).")
-    p.add_argument("--since", default=DEFAULT_SINCE, metavar="WHEN",
+    p.add_argument("--since", default=DEFAULT_SINCE, type=_since, metavar="WHEN",
                    help="from WHEN: 24h, 7d, 2w or a date (2026-11-01); default 7d")
     p.add_argument("--actor", metavar="WHO", help="only this actor (username or email)")
     p.add_argument("--action", metavar="ACTION",
@@ -48,31 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="table (default), jsonl (the compliance export) or csv")
 
 
-def _since(text: str, now: float) -> float:
+def _since(text: str) -> float:
+    """`7d`, `24h`, `2026-11-01` ...: a bad one is argparse's usage line and exit 2."""
     try:
-        return parse_when(text, now)
+        return parse_when(text)
     except ValueError as exc:
-        raise CliError(f"usage: wbadmin audit --since WHEN: {exc}", USAGE) from None
-
-
-def _unreadable(exc: E.WbError, base_url: str) -> tuple[str, int]:
-    """The one line and exit code for a log this identity or server cannot give."""
-    if isinstance(exc, E.PermissionDenied):
-        who = ("only org admins of an Enterprise org may read it" if
-               audit.is_multi_tenant(base_url) else "only org admins may read it")
-        return f"the audit log is not readable: {who} ({exc.message})", PERMISSION
-    return f"the audit log is not readable: this server has no audit-log API ({exc.message})", \
-        FINDINGS
-
-
-def _emails(session: Session) -> dict[str, str]:
-    """username → email, from the cache (who the journal's actors and invitees are)."""
-    out = {r[0]: r[1] for r in session.cache.conn.execute(
-        "SELECT username, email FROM users WHERE email IS NOT NULL")}
-    me = session.cached_identity()
-    if me is not None and me.email:
-        out.setdefault(me.username, me.email)
-    return out
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 async def _read(session: Session, since: float, now: float, anonymize: bool
@@ -85,8 +74,7 @@ async def _read(session: Session, since: float, now: float, anonymize: bool
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    now = clock.now()
-    since = _since(args.since, now)
+    now, since = clock.now(), args.since
     session = open_session(args)
     refusal: tuple[str, int] | None = None
     if session.offline:
@@ -101,7 +89,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         try:
             read = run_online(session, lambda s: _read(s, since, now, args.anonymize))
         except (E.PermissionDenied, E.NotFound) as exc:
-            refusal = _unreadable(exc, str(session.profile.base_url))
+            text, why = unreadable(exc, str(session.profile.base_url))
+            refusal = (text, PERMISSION if why == "role" else FINDINGS)
         else:
             note(f"audit log: {read.added} new of {read.fetched} entries read in "
                  f"{read.requests} requests")
@@ -113,7 +102,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     flt = AuditFilter(since=since, actor=args.actor, action=args.action, team=args.team,
                       project=args.project)
     journal = session.journal.query(since=since - 60, newest_first=False)  # links may lag
-    events = timeline(stored, journal, _emails(session), flt, anonymize=args.anonymize)
+    emails = known_emails(session.cache, session.cached_identity())
+    events = timeline(stored, journal, emails, flt, anonymize=args.anonymize)
     _emit(events, "json" if args.json else args.format)
     if refusal is not None:
         raise CliError(refusal[0] + "; showing wbadmin's journal only", refusal[1])

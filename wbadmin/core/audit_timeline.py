@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import errors as E
+from .audit import is_multi_tenant
 from .journal import Entry, iso
 
 WANDB, WBADMIN = "wandb", "wbadmin"
@@ -213,3 +215,25 @@ def timeline(stored: Iterable[tuple[str, float, dict[str, Any]]], journal: Itera
     events = sorted(wandb + mine, key=lambda e: (e.at, e.source == WBADMIN))
     kept = [e for e in events if flt.matches(e, emails)]  # filtered before PII goes
     return [anonymized(e) for e in kept] if anonymize else kept
+
+
+def known_emails(cache: Any, identity: Any = None) -> dict[str, str]:
+    """username → email from the cache's users (who the journal's actors and invitees are),
+    and the identity's own (known before any sync)."""
+    out = {r[0]: r[1] for r in cache.conn.execute(
+        "SELECT username, email FROM users WHERE email IS NOT NULL")}
+    if identity is not None and identity.email:
+        out.setdefault(identity.username, identity.email)
+    return out
+
+
+def unreadable(exc: E.WbError, base_url: str) -> tuple[str, str]:
+    """(one line, "role" | "server") for an audit log this identity or server cannot give:
+    PermissionDenied is the role (not an org admin; on Multi-tenant also an org without
+    Enterprise), NotFound the server (no audit-log API)."""
+    if isinstance(exc, E.PermissionDenied):
+        who = ("only org admins of an Enterprise org may read it" if is_multi_tenant(base_url)
+               else "only org admins may read it")
+        return f"the audit log is not readable: {who} ({exc.message})", "role"
+    return (f"the audit log is not readable: this server has no audit-log API "
+            f"({exc.message})", "server")
