@@ -28,7 +28,7 @@ from ..core.audit_timeline import (
 from ..core.journal import parse_when
 from ..core.session import Session
 from .common import add_command, note, open_session, run_online
-from .errors import BAD_DATA, FINDINGS, PERMISSION, UNAVAILABLE, USAGE, CliError
+from .errors import AUTH, BAD_DATA, FINDINGS, PERMISSION, UNAVAILABLE, USAGE, CliError
 from .output import emit_json
 
 DEFAULT_SINCE = "7d"
@@ -36,7 +36,7 @@ DEFAULT_SINCE = "7d"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "audit", cmd_audit,
-                    codes=(FINDINGS, USAGE, PERMISSION, UNAVAILABLE, BAD_DATA),
+                    codes=(FINDINGS, USAGE, AUTH, PERMISSION, UNAVAILABLE, BAD_DATA),
                     help="W&B's audit log and wbadmin's journal on one timeline",
                     description="W&B's audit log (every actor; org admins) and wbadmin's "
                     "journal on one timeline, each journal entry linked to the W&B events it "

@@ -128,8 +128,9 @@ def stored(cache: Cache, since: float | None = None, until: float | None = None,
 async def refresh(client: Client, cache: Cache, username: str | None, since: float,
                   now: float, *, anonymize: bool = False) -> StoreRead:
     """Read what the store lacks of [since, now] and keep it. Raises the reader's typed
-    errors (PermissionDenied: not an org admin; NotFound: no audit API; ...), having kept
-    whatever was read before the error."""
+    errors (PermissionDenied: not an org admin; NotFound: no audit API; ...); a read that
+    fails keeps nothing of its own (the range stays what was read in full), but the new
+    time read before a failing read further back is kept."""
     report = StoreRead()
     sent = client.requests_sent
     span = load_range(cache, anonymize)

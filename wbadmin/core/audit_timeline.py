@@ -23,6 +23,12 @@ No audit action exists for team and registry role changes (`team.set_role`,
 alias actions), a SCIM team membership (`team.add_member` over SCIM), project creation or
 updates, nor wbadmin's local records (promotions, settings): those entries stand alone.
 Anonymized entries lack the emails and names, so they link to nothing.
+
+For the audit screen (and anything else that shows the log): `audit_store.refresh()` in a
+worker (online only), then `timeline(audit_store.stored(cache, since, now), journal.query(...),
+known_emails(cache, identity), AuditFilter(...))`; each Event's team / project / user /
+artifact is what `enter` opens in the Explorer, `Event.record()` what an export writes, and
+`unreadable()` the one line for an identity or server that cannot read the log.
 """
 
 from __future__ import annotations
