@@ -13,6 +13,7 @@ from typing import NoReturn
 from .. import __version__, clock
 from . import (
     access_cmd,
+    audit_cmd,
     auth_cmd,
     cache_cmd,
     data_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmd.register(sub)
     access_cmd.register(sub)
     journal_cmd.register(sub)
+    audit_cmd.register(sub)
     promote_cmd.register(sub)
     quotas_cmd.register(sub)
     onboard_cmd.register(sub)

@@ -49,6 +49,9 @@ CONCURRENT_WINDOWS = 4
 # more before it stops.
 MAX_ENTRIES = 200_000
 INVITE_ACTION = "team:invite_user"
+# What `anonymize=true` drops (wandb-api.md §7.5; the docs give no exact list).
+PII_FIELDS = ("actor_email", "user_email", "entity_name", "project_name", "report_name",
+              "artifact_qualified_name")
 MAX_WINDOW_DAYS = 90
 
 
@@ -140,10 +143,12 @@ def _not_audit_logs(target: str, response: httpx.Response | None, what: str) -> 
     return E.BadResponse(f"{target}: {answered(response)} {what}")
 
 
-def windows(path: str, start: float, days: int) -> list[Window]:
+def windows(path: str, start: float, days: int, *, anonymize: bool = False) -> list[Window]:
     """Windows covering `start`'s UTC day through `days` days later, oldest first.
 
-    `limit` asks for pages (an older Dedicated server ignores it and streams the window)."""
+    `limit` asks for pages (an older Dedicated server ignores it and streams the window).
+    `anonymize` asks Dedicated to drop PII fields (Multi-tenant has no such parameter)."""
+    extra = {"anonymize": "true"} if anonymize and path == DEDICATED_PATH else {}
     size = WINDOW_DAYS[path]
     first_day = start // DAY * DAY
     out, offset = [], 0
@@ -151,7 +156,7 @@ def windows(path: str, start: float, days: int) -> list[Window]:
         span = min(size, days + 1 - offset)  # days in this window
         day = first_day + offset * DAY
         out.append(Window({"startDate": _day(day), "numDays": str(span - 1),
-                           "limit": str(PAGE_SIZE)}, day, day + span * DAY))
+                           "limit": str(PAGE_SIZE), **extra}, day, day + span * DAY))
         offset += span
     return out
 
@@ -211,10 +216,10 @@ async def _read_windows(client: Client, path: str, spans: list[Window], first: W
 
 async def read_audit_logs(client: Client, *, start: float, days: int,
                           username: str | None = None, max_entries: int | None = None,
-                          path: str | None = None) -> AuditRead:
+                          path: str | None = None, anonymize: bool = False) -> AuditRead:
     """Every entry from `start`'s UTC day through `days` days later (both paths, both shapes),
     up to `max_entries` (default MAX_ENTRIES; beyond it the read is `truncated`). `path`: the
-    one already known to answer (no other is tried).
+    one already known to answer (no other is tried). `anonymize`: `anonymize=true` (Dedicated).
 
     Raises the client's typed errors: PermissionDenied (not an org admin), NotFound (neither
     path exists), AuthError, BadResponse, and so on."""
@@ -225,7 +230,7 @@ async def read_audit_logs(client: Client, *, start: float, days: int,
     if path is not None:
         paths = [path]
     for i, tried in enumerate(paths):
-        spans = windows(tried, start, days)
+        spans = windows(tried, start, days, anonymize=anonymize)
         try:
             first = await _read_window(client, tried, spans[0], username, cap)
         except E.NotFound:

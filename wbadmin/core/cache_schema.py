@@ -216,6 +216,26 @@ MIGRATIONS: list[str] = [
         read_until  REAL NOT NULL          -- ...up to here
     );
     """,
+    # 5: W&B's audit log read incrementally for `wbadmin audit` (audit_store.py): every entry
+    # read, deduplicated by its key (entries have no id), and the time range read in full,
+    # kept apart for anonymized reads (`variant`), whose entries lack the PII fields.
+    """
+    CREATE TABLE audit_events (
+        variant  TEXT NOT NULL,            -- full | anonymized
+        key      TEXT NOT NULL,            -- timestamp, action, actor and assets, hashed
+        at       REAL NOT NULL,            -- the entry's timestamp (epoch seconds)
+        action   TEXT NOT NULL,
+        entry    TEXT NOT NULL,            -- the entry as W&B sent it (JSON)
+        PRIMARY KEY (variant, key)
+    );
+    CREATE INDEX audit_events_at ON audit_events(variant, at);
+    CREATE TABLE audit_log_read (
+        variant     TEXT PRIMARY KEY,
+        path        TEXT NOT NULL,         -- the audit API path that answered
+        read_from   REAL NOT NULL,         -- a UTC day's start: read in full from here...
+        read_until  REAL NOT NULL          -- ...up to here
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
