@@ -40,11 +40,12 @@ def _refresh(parser: argparse.ArgumentParser) -> None:
                         help="sync, and re-read keys and the audit log, before reading")
 
 
-def facts_session(args: argparse.Namespace) -> Session:
+def facts_session(args: argparse.Namespace, *, planning: bool = False) -> Session:
     """A session whose cache holds the service-account facts too: read from W&B the first
-    time and with --refresh (never offline)."""
-    session = fresh_session(args)
-    if session.offline or (session.cache.scalar("SELECT 1 FROM sa_read") and not args.refresh):
+    time and with --refresh (never offline). `planning` as for `fresh_session`."""
+    session = fresh_session(args, planning=planning)
+    if session.offline or (session.cache.scalar("SELECT 1 FROM sa_read")
+                            and not getattr(args, "refresh", False)):
         return session
     me = identity(session.cache)
     if me is None:

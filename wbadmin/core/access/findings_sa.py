@@ -48,6 +48,7 @@ class ServiceAccountFindings:
         what = "its keys" if needs == "keys" else "the audit log"
         why = inv.note if inv.read else "not read yet: `wbadmin sa list --refresh` reads it"
         return Finding(finding.id, finding.title, finding.severity, [],
+                       make_fix=_plan(f"{finding.title}: nothing to fix", []),
                        hidden=f"not visible to {self.s.actor or 'this identity'}: it needs "
                               f"{what} ({why})")
 
@@ -128,12 +129,16 @@ class ServiceAccountFindings:
                        [f"{a.username}: {len(a.keys or [])} key(s), the newest made "
                         f"{int((self.now - a.last_key_at) // DAY)} days ago" for a in old
                         if a.last_key_at is not None],
-                       people=[a.username for a in old], unknown=unknown,
-                       note=f"{unknown} account(s) whose keys' age the audit log does not say: "
-                            "see service-account-keys-unknown-age" if unknown else "",
+                       # Keys of unknown age are a finding of their own (below), not
+                       # this one's unknowns: counting them twice would show "?" here too.
+                       people=[a.username for a in old],
+                       note=f"{unknown} account(s) whose keys' age the audit log does not say "
+                            "are not judged here: see service-account-keys-unknown-age"
+                       if unknown else "",
                        # Rotation (issue 18, item 2) is not built yet.
                        fix_note="rotate them: make a new key in W&B, then delete the old one "
-                                "(no automatic fix yet)" if old else "")
+                                "(no automatic fix yet)" if old else "",
+                       make_fix=_plan("Old service-account keys: no automatic fix", []))
 
     def sa_unknown_key_age(self: _Triage) -> Finding:
         from .findings import Finding
@@ -149,7 +154,8 @@ class ServiceAccountFindings:
                         "days of audit log read" for a in undated],
                        people=[a.username for a in undated],
                        fix_note="rotate them to know their age (no automatic fix yet)"
-                       if undated else "")
+                       if undated else "",
+                       make_fix=_plan("Keys of unknown age: no automatic fix", []))
 
     def sa_many_keys(self: _Triage) -> Finding:
         from .findings import Finding
@@ -165,7 +171,8 @@ class ServiceAccountFindings:
                        [f"{a.username}: {len(a.keys or [])} keys" for a in many],
                        people=[a.username for a in many],
                        fix_note="delete the keys no job uses, in W&B (which one is in use "
-                                "W&B does not say: no automatic fix)" if many else "")
+                                "W&B does not say: no automatic fix)" if many else "",
+                       make_fix=_plan("Several keys: no automatic fix", []))
 
     def sa_org_many_teams(self: _Triage) -> Finding:
         from .findings import Finding
@@ -185,4 +192,5 @@ class ServiceAccountFindings:
                             "W&B does not say" if unknown else "",
                        fix_note="give each team a team-scoped account of its own: an "
                                 "org-scoped key can also call SCIM (no automatic fix)"
-                       if found else "")
+                       if found else "",
+                       make_fix=_plan("Org-scoped accounts in many teams: no automatic fix", []))

@@ -158,7 +158,8 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                 "INSERT INTO sa_facts (username, gql_id, name, teams, last_key_at, "
                 "last_event_at, run_teams, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, gid, node.get("name"), json.dumps(teams if node else None),
-                 last_key.get(name), last_event.get(name), json.dumps(sorted(run_teams.get(name, ()))), now))
+                 last_key.get(name), last_event.get(name),
+                 json.dumps(sorted(run_teams.get(name, ()))), now))
             for key in _edges(node.get("apiKeys")):
                 if key.get("id"):
                     conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
