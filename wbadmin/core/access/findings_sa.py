@@ -148,11 +148,14 @@ class ServiceAccountFindings:
         if hidden := self._hidden(empty, "keys") or self._hidden(empty, "log"):
             return hidden
         undated = [a for a in self._keyed() if a.last_key_at is None]
+        unlisted = sum(1 for a in self.sa.accounts if a.keys is None)  # keys not returned
         days = round((self.sa.log_until - self.sa.log_from) / DAY)  # type: ignore[operator]
         return Finding("service-account-keys-unknown-age", title, "low",
                        [f"{a.username}: {len(a.keys or [])} key(s), none made in the {days} "
                         "days of audit log read" for a in undated],
-                       people=[a.username for a in undated],
+                       people=[a.username for a in undated], unknown=unlisted,
+                       note=f"{unlisted} account(s) W&B's user listing did not return"
+                       if unlisted else "",
                        fix_note="rotate them to know their age (no automatic fix yet)"
                        if undated else "",
                        make_fix=_plan("Keys of unknown age: no automatic fix", []))

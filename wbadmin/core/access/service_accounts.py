@@ -91,14 +91,23 @@ async def _listing(client: Client, cache: Cache) -> dict[str, dict[str, Any]]:
                                         "'USER' AND scim_id IS NOT NULL")}
     known = _team_service_accounts(cache)
     out: dict[str, dict[str, Any]] = {}
-    for edge in (data.get("users") or {}).get("edges") or []:
-        node = (edge or {}).get("node") or {}
+    for node in _nodes(data):
         name = node.get("username")
         if not name or not (name in known or (node.get("email") is None
                                                 and name not in people)):
             continue
         out[name] = node
+    # A server may cut the listing short (the sandbox pages at 1000; the SDK's SearchUsers
+    # asks no page): a team's account it left out is searched by its name.
+    for name in sorted(set(known) - set(out)):
+        data = await client.graphql(SA_USERS, {"query": name})
+        if node := next((n for n in _nodes(data) if n.get("username") == name), None):
+            out[name] = node
     return out
+
+
+def _nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return _edges(data.get("users"))
 
 
 def _edges(conn: Any) -> list[dict[str, Any]]:
@@ -276,7 +285,8 @@ def inventory(cache: Cache) -> Inventory:
         out.append(ServiceAccount(
             username=name, description=described.get(name), teams=teams, scope=scope,
             scope_why=why, registries=registries, reach=reach,
-            keys=keys.get(name, []) if keys_readable and f is not None else None,
+            # Keys are known of an account the listing returned (its teams are then a list).
+            keys=keys.get(name, []) if keys_readable and listed_teams is not None else None,
             last_key_at=f["last_key_at"] if f else None,
             last_event_at=f["last_event_at"] if f else None, last_run_at=last_run,
             run_teams=run_teams))
