@@ -7,17 +7,23 @@ a false alarm (something that is not so)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from tests.access.conftest import synced_cache
-from tests.conftest import SEED, SEED_NOW
+from tests.conftest import SEED, SEED_NOW, key_of
 from wbadmin.core.access import AccessService
+from wbadmin.core.access import service_accounts as sa
 from wbadmin.core.access.findings import Finding, findings
+from wbadmin.core.access.people import identity
 from wbadmin.core.cache import Cache
+from wbadmin.core.client import Client
 from wbadmin.core.settings import AccessSettings
+from wbadmin.sandbox import ids
+from wbadmin.sandbox.audit import record
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.seed import seed_demo
 from wbadmin.sandbox.server import SandboxServer
@@ -27,10 +33,18 @@ IDENTITIES = ("alice", "bob", "carol", "victor")
 # The defaults, and thresholds tight enough that every finding has something in the demo org.
 SETTINGS = {"default": AccessSettings(),
             "tight": AccessSettings(max_org_admins=1, invite_max_age_days=10,
-                                    inactive_admin_days=90, many_teams_threshold=3)}
+                                    inactive_admin_days=90, many_teams_threshold=3,
+                                    service_account_idle_days=20, key_max_age_days=30)}
 # Findings that need the org's people or every team (SCIM, org admins only).
 NEEDS_SCIM = {"inactive-admins", "too-many-org-admins", "deactivated-in-teams",
               "registry-admins-not-org-admins", "admin-of-many-teams"}
+# Findings over service accounts' keys and the audit log (org admins only).
+NEEDS_KEYS_OR_LOG = {"service-accounts-idle", "service-account-keys-old",
+                     "service-account-keys-unknown-age", "service-accounts-many-keys",
+                     "org-service-accounts-many-teams"}
+SA_FINDINGS = NEEDS_KEYS_OR_LOG | {"service-accounts-admin"}
+LOG_DAYS = sa.log_days(AccessSettings().service_account_idle_days,
+                       AccessSettings().key_max_age_days)
 
 
 @dataclass
@@ -44,13 +58,87 @@ def world() -> Iterator[World]:
     """One sandbox for the module, and one cache per identity, each synced as that identity."""
     db = Database()
     seed_demo(db, seed=SEED, now=SEED_NOW)
+    with_service_account_cases(db)
     server = SandboxServer(db)
     server.start()
     try:
-        yield World(db, {u: synced_cache(server.base_url, u) for u in IDENTITIES})
+        yield World(db, {u: with_sa_facts(server.base_url, u, synced_cache(server.base_url, u))
+                         for u in IDENTITIES})
     finally:
         server.stop()
         db.close()
+
+
+def with_service_account_cases(db: Database) -> None:
+    """What the demo org lacks for the service-account findings: a service account that is a
+    team admin, one with a second key, and the org-scoped one logging runs in two teams."""
+    sas = dict(db.query("SELECT username, id FROM users WHERE account_type = 'SERVICE'"))
+    teams = dict(db.query("SELECT name, id FROM entities WHERE kind = 'team'"))
+    with db.transaction() as conn:
+        conn.execute("UPDATE team_members SET role = 'admin' WHERE user_id = ?",
+                     (sas["eval-runner"],))
+        conn.execute("INSERT INTO api_keys (user_id, key, name, description, created_at) VALUES "
+                     "(?, ?, 'key-spare', 'spare', ?)", (sas["deploy-bot"], "s" * 40,
+                                                         SEED_NOW - DAY))
+        for team in ("ml-infra", "vision-research"):
+            record(conn, SEED_NOW - 2 * DAY, "run:update", sas["org-provisioner"],
+                   entity_asset=ids.encode("Entity", teams[team]), entity_name=team,
+                   project_name="p", response_code=200)
+
+
+def with_sa_facts(base_url: str, username: str, cache: Cache) -> Cache:
+    """The keys and audit-log facts `wbadmin sa list` reads, read as that identity."""
+    async def go() -> None:
+        async with Client(base_url, key_of(username), scim_username=username) as client:
+            me = identity(cache)
+            assert me is not None
+            await sa.read_facts(client, cache, me, SEED_NOW, LOG_DAYS)
+
+    asyncio.run(go())
+    return cache
+
+
+def sa_truth(db: Database, user: str, finding: str, cfg: AccessSettings) -> set:
+    """The service-account findings' truth: over the viewer's teams for the admin role, the
+    sandbox's audit log (over the window read) and keys for the others."""
+    start = SEED_NOW - LOG_DAYS * DAY
+    accounts = {r[0]: r[1] for r in db.query(
+        "SELECT username, id FROM users WHERE account_type = 'SERVICE'")}
+    if finding == "service-accounts-admin":
+        teams = visible_teams(db, user)
+        return {r[0] for r in db.query(
+            "SELECT u.username, e.name FROM team_members m JOIN users u ON u.id = m.user_id "
+            "JOIN entities e ON e.id = m.team_id WHERE u.account_type = 'SERVICE' AND "
+            "m.role = 'admin'") if r[1] in teams}
+
+    def newest(sql: str, pk: int) -> int | None:
+        return db.scalar(sql, (pk, start))
+
+    last_event = {name: newest("SELECT MAX(timestamp) FROM audit_log WHERE actor_id = ? AND "
+                               "timestamp >= ?", pk) for name, pk in accounts.items()}
+    last_key = {name: max((r[0] for r in db.query(
+        "SELECT timestamp, detail FROM audit_log WHERE action = 'user:create_api_key' AND "
+        "timestamp >= ?", (start,)) if f'"{ids.encode("User", pk)}"' in r[1]), default=None)
+        for name, pk in accounts.items()}
+    keys = {name: db.scalar("SELECT COUNT(*) FROM api_keys WHERE user_id = ?", (pk,))
+            for name, pk in accounts.items()}
+    if finding == "service-accounts-idle":
+        return {n for n, at in last_event.items()
+                if at is None or SEED_NOW - at > cfg.service_account_idle_days * DAY}
+    if finding == "service-account-keys-old":
+        return {n for n, at in last_key.items() if keys[n] and at is not None
+                and SEED_NOW - at > cfg.key_max_age_days * DAY}
+    if finding == "service-account-keys-unknown-age":
+        return {n for n, at in last_key.items() if keys[n] and at is None}
+    if finding == "service-accounts-many-keys":
+        return {n for n, k in keys.items() if k > 1}
+    if finding == "org-service-accounts-many-teams":
+        return {r[0] for r in db.query(
+            "SELECT u.username FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE "
+            "u.sa_scope = 'org' AND a.action = 'run:update' AND a.timestamp >= ? GROUP BY "
+            "u.username HAVING COUNT(DISTINCT json_extract(a.detail, '$.entity_name')) > 1",
+            (start,))}
+    raise AssertionError(f"no truth for finding {finding!r}: add it to this table")
 
 
 # ---- the sandbox's truth, over what a viewer can see -------------------------------------------
@@ -79,6 +167,8 @@ def org_admins(db: Database) -> list[tuple[str, int | None]]:
 
 
 def truth(db: Database, user: str, finding: str, cfg: AccessSettings) -> set:
+    if finding in SA_FINDINGS:
+        return sa_truth(db, user, finding, cfg)
     teams = visible_teams(db, user)
     if finding == "teams-without-admin":
         return {t for t, n in team_admins(db).items() if n == 0 and t in teams}
@@ -136,6 +226,8 @@ def reported(f: Finding) -> set:
         return {tuple(i.rsplit(" (", 1)[0].split(": ", 1)) for i in f.items}
     if f.id == "service-accounts-restricted":  # "sa: ... registry R ..."
         return {(i.split(": ")[0], i.split("registry ", 1)[1].split()[0]) for i in f.items}
+    if f.id in SA_FINDINGS:
+        return set(f.people)
     if f.id == "registry-admins-not-org-admins":  # "user: admin of registry R (org X)"
         return {(i.split("registry ", 1)[1].split()[0], i.split(": ")[0]) for i in f.items}
     raise AssertionError(f"no reading of finding {f.id!r}: add it to this table")
@@ -146,7 +238,7 @@ FINDING_IDS = sorted(f.id for f in findings(AccessService(Cache(None)), AccessSe
 
 
 def test_the_table_covers_every_finding() -> None:
-    assert len(FINDING_IDS) == 9 and set(FINDING_IDS) > NEEDS_SCIM
+    assert len(FINDING_IDS) == 15 and set(FINDING_IDS) > NEEDS_SCIM | SA_FINDINGS
 
 
 @pytest.mark.parametrize("profile", sorted(SETTINGS))
@@ -159,7 +251,7 @@ def test_a_finding_reports_what_its_viewer_can_know(world: World, user: str, fin
                                        include_empty=True)}
     f, shown = found[finding], found[finding].to_dict()
     expected = truth(world.db, user, finding, cfg)
-    if user != "alice" and finding in NEEDS_SCIM:
+    if user != "alice" and finding in NEEDS_SCIM | NEEDS_KEYS_OR_LOG:
         assert f.hidden and not f.items, (user, finding)
         assert shown["visible"] is False and shown["count"] is None
         assert f"not visible to {user}" in shown["note"]

@@ -125,8 +125,9 @@ def test_introspection_off_a_read_refused_to_the_role_is_not_a_server_lack(
     r = cli("doctor", "--json")
     assert r.code == 0, r.err
     report = json.loads(r.out)
-    assert report["reads"]["role_limits"] == {
-        "wbadmin.core.access.user_ids.SEARCH_USERS": "permission denied"}  # admins only
+    assert report["reads"]["role_limits"] == {  # the SDK's user listing: admins only
+        "wbadmin.core.access.user_ids.SEARCH_USERS": "permission denied",
+        "wbadmin.core.access.service_accounts.SA_USERS": "permission denied"}
     found = features(r.out)
     assert "WbadminSearchUsers is refused: permission denied" in found["Access"]["role_limits"]
     assert all(not f["server_lacks"] and f["state"] == "ready" for f in found.values())

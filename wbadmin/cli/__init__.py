@@ -23,6 +23,7 @@ from . import (
     org_cmd,
     promote_cmd,
     quotas_cmd,
+    sa_cmd,
     sandbox_cmd,
     screenshot_cmd,
     tui_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     auth_cmd.register(sub)
     data_cmd.register(sub)
     access_cmd.register(sub)
+    sa_cmd.register(sub)
     journal_cmd.register(sub)
     audit_cmd.register(sub)
     promote_cmd.register(sub)

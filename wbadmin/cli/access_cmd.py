@@ -46,6 +46,7 @@ from .errors import (
     CliError,
 )
 from .output import emit_json, emit_table
+from .sa_cmd import facts_session
 
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
               "unsupported": UNAVAILABLE, "bad_data": BAD_DATA}
@@ -140,7 +141,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    session = fresh_session(args)
+    session = facts_session(args)  # the service-account findings judge keys and audit log
     found = findings.findings(AccessService(session.cache), session.settings.access,
                               journal=session.journal)
     if args.json:
@@ -176,7 +177,7 @@ def _service(session: Session) -> AccessService:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    session = fresh_session(args, planning=True)
+    session = facts_session(args, planning=True)
 
     def make() -> Review:
         service = _service(session)

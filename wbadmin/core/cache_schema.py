@@ -236,6 +236,35 @@ MIGRATIONS: list[str] = [
         read_until  REAL NOT NULL          -- ...up to here
     );
     """,
+    # 6: service-account facts (access/service_accounts.py): what W&B's user listing and
+    # audit log say of each account. Key ids and descriptions only: never a key's value,
+    # nor its `name` (see SA_USERS there).
+    """
+    CREATE TABLE sa_facts (
+        username       TEXT PRIMARY KEY,
+        gql_id         TEXT,
+        name           TEXT,               -- User.name: a service account's description
+        teams          TEXT NOT NULL DEFAULT '[]',  -- User.teams, as the user listing says
+        last_key_at    REAL,               -- newest user:create_api_key for it, if logged
+        last_event_at  REAL,               -- newest audit event it was the actor of
+        run_teams      TEXT NOT NULL DEFAULT '[]',  -- teams whose runs its events updated
+        fetched_at     REAL NOT NULL
+    );
+    CREATE TABLE sa_keys (
+        username     TEXT NOT NULL,
+        key_id       TEXT NOT NULL,
+        description  TEXT,
+        PRIMARY KEY (username, key_id)
+    );
+    CREATE TABLE sa_read (
+        id             INTEGER PRIMARY KEY CHECK (id = 1),
+        keys_readable  INTEGER NOT NULL,   -- the user listing answered (org admins)
+        log_from       REAL,               -- the audit log was read from here...
+        log_until      REAL,               -- ...to here; NULL: not readable
+        note           TEXT,               -- why something could not be read
+        fetched_at     REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

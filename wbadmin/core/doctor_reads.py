@@ -114,6 +114,7 @@ ROUND_1: dict[str, Callable[[str, Facts], Read]] = {
     "wbadmin.core.access.changes.TEAM_PEOPLE": _static(lambda f: {"name": f.team}),
     "wbadmin.core.access.changes_registry.TEAM_ID": _static(lambda f: {"name": f.team}),
     "wbadmin.core.access.user_ids.SEARCH_USERS": _static(lambda f: {"query": f.username}),
+    "wbadmin.core.access.service_accounts.SA_USERS": _static(lambda f: {"query": f.username}),
     "wbadmin.core.access.user_ids.VIEWER_TEAMS": _static(lambda f: {}),
     "wbadmin.core.access.user_ids.TEAM_MEMBER_IDS": _static(lambda f: {"name": f.team}),
     "wbadmin.core.changes_team.TEAM_MEMBERS": _static(lambda f: {"name": f.team}),

@@ -109,6 +109,7 @@ class InvalidURLError(SettingsError):
 
 # Values that must be > 0; everything else numeric must be >= 0.
 _POSITIVE = {"refresh_interval_s", "max_org_admins", "many_teams_threshold",
+             "service_account_idle_days", "key_max_age_days",
              "connect_timeout_s", "read_timeout_s", "give_up_after_s"}
 
 

@@ -20,6 +20,8 @@ class AccessSettings:
     invite_max_age_days: int = 30
     inactive_admin_days: int = 90
     many_teams_threshold: int = 10
+    service_account_idle_days: int = 30
+    key_max_age_days: int = 90
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ..changes_team import RemoveFromTeam, SetTeamRole
 from ..settings import AccessSettings
 from .changes import CancelInvite, SetOrgRole
 from .changes_registry import SetRegistryRole
+from .findings_sa import ServiceAccountFindings
 from .plans import AccessService
 
 DAY = 86_400.0
@@ -45,6 +46,12 @@ SHORT_TITLES = {
     "admin-of-many-teams": "Admin of {0}+ teams",
     "inactive-admins": "Org admins idle {0}d+",
     "registry-admins-not-org-admins": "Registry admins ≠ org",
+    "service-accounts-admin": "Admin service accounts",
+    "service-accounts-idle": "SAs idle {0}d+",
+    "service-account-keys-old": "SA keys over {0}d",
+    "service-account-keys-unknown-age": "SA keys of unknown age",
+    "service-accounts-many-keys": "SAs with several keys",
+    "org-service-accounts-many-teams": "Org SAs in many teams",
 }
 
 
@@ -117,7 +124,7 @@ _needs_people = _needs_scim("the org's people (roles, activity)")
 _needs_every_team = _needs_scim("every team's admins")
 
 
-class _Triage:
+class _Triage(ServiceAccountFindings):
     def __init__(self, service: AccessService, settings: AccessSettings, now: float,
                  journal: Any) -> None:
         self.s, self.cache, self.cfg, self.now, self.journal = (
@@ -366,7 +373,9 @@ def findings(service: AccessService, settings: AccessSettings, *, now: float | N
     t = _Triage(service, settings, clock.now() if now is None else now, journal)
     found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
              t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
-             t.registry_admins(), t.stale_invites(), t.many_teams()]
+             t.registry_admins(), t.stale_invites(), t.many_teams(), t.sa_admins(),
+             t.sa_idle(), t.sa_old_keys(), t.sa_unknown_key_age(), t.sa_many_keys(),
+             t.sa_org_many_teams()]
     found = [f for f in found if include_empty or f.shown_count != 0]
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 

@@ -1,0 +1,325 @@
+"""Service accounts: who they are, what they reach, their keys, and what the audit log says.
+
+Two halves: `read_facts` asks W&B (the user listing and the audit log) and keeps what it
+learnt in the identity's cache (`sa_facts`, `sa_keys`, `sa_read`); `inventory` reads the cache
+only, for the CLI, the findings and (later) the Access screen.
+
+What W&B lets each viewer read:
+- the accounts themselves are team members (`accountType SERVICE`), so anyone sees those of
+  the teams they can read; an org admin also sees, in the SDK's user listing
+  (`users(query:)`, "local administrators" only), accounts that belong to no team;
+- keys: only that listing (the SDK's `User.api_keys`) names them through a document the SDK
+  sends — the team member listing's `apiKey` is the secret itself and is never selected — so
+  keys are known to org admins only;
+- the audit log (key creations, last events, the teams whose runs it touched): org admins.
+
+Scope (org or team, reference §4.5): W&B's API does not say it. The one thing that tells is
+an account the org admin's listing shows in no team: a team-scoped account always belongs to
+its team, so that one is org-scoped. Anything else is "unknown" — never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .. import errors as E
+from ..audit import DAY, read_audit_logs
+from ..cache import Cache
+from ..client import Client
+from ..identity import Identity
+from .people import RANK
+
+log = logging.getLogger("wbadmin.access.sa")
+
+# The SDK's SearchUsers (UserFragment), narrowed. Of ApiKeyFragment only `id` and
+# `description`: on W&B an ApiKey's `name` is the secret itself in generateApiKey's answer,
+# and the key table shows a prefix of the secret, so a name is never read or kept — the id
+# names a key well enough to rotate or revoke it (`deleteApiKey(id:)`).
+SA_USERS = """
+query WbadminServiceAccounts($query: String) {
+  users(query: $query) {
+    edges {
+      node {
+        id
+        username
+        name
+        email
+        teams { edges { node { name } } }
+        apiKeys { edges { node { id description } } }
+      }
+    }
+  }
+}
+"""
+KEY_ACTION = "user:create_api_key"
+# Audit actions of a run being logged or updated (§7.5 has no "run:create": a logging run
+# updates its own record).
+RUN_ACTIONS = frozenset({"run:update", "run:update_many"})
+MAX_LOG_DAYS = 365
+
+
+def log_days(idle_days: int, key_max_age_days: int) -> int:
+    """How far back to read the audit log: twice the longer threshold, so that an account
+    past it is seen to be (a key made within the window has a known age), at most a year."""
+    return max(1, min(MAX_LOG_DAYS, 2 * max(idle_days, key_max_age_days)))
+
+
+# ---- reading W&B ------------------------------------------------------------------------
+
+@dataclass
+class FactsRead:
+    requests: int = 0
+    warnings: list[str] | None = None
+
+
+def _team_service_accounts(cache: Cache) -> dict[str, str | None]:
+    """{username: User id} of the service accounts in the cached teams' member lists."""
+    return {r[0]: r[1] for r in cache.query(
+        "SELECT username, MAX(user_id) FROM team_members WHERE account_type = 'SERVICE' "
+        "GROUP BY username")}
+
+
+async def _listing(client: Client, cache: Cache) -> dict[str, dict[str, Any]]:
+    """The service accounts of the org admin's user listing: those the team lists name, and
+    the users without an email that SCIM does not list (SCIM never returns service accounts,
+    §4.5; every person has an email)."""
+    data = await client.graphql(SA_USERS, {"query": ""})
+    people = {r[0] for r in cache.query("SELECT username FROM users WHERE account_type = "
+                                        "'USER' AND scim_id IS NOT NULL")}
+    known = _team_service_accounts(cache)
+    out: dict[str, dict[str, Any]] = {}
+    for node in _nodes(data):
+        name = node.get("username")
+        if not name or not (name in known or (node.get("email") is None
+                                                and name not in people)):
+            continue
+        out[name] = node
+    # A server may cut the listing short (the sandbox pages at 1000; the SDK's SearchUsers
+    # asks no page): a team's account it left out is searched by its name.
+    for name in sorted(set(known) - set(out)):
+        data = await client.graphql(SA_USERS, {"query": name})
+        if node := next((n for n in _nodes(data) if n.get("username") == name), None):
+            out[name] = node
+    return out
+
+
+def _nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return _edges(data.get("users"))
+
+
+def _edges(conn: Any) -> list[dict[str, Any]]:
+    return [e.get("node") or {} for e in ((conn or {}).get("edges") or []) if e]
+
+
+async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
+                     days: int) -> FactsRead:
+    """Ask W&B what it tells this identity of the service accounts and keep it in the cache.
+    Never raises for a read W&B refuses: the refusal is kept as the note."""
+    from ..sync import parse_time
+
+    sent = client.requests_sent
+    notes: list[str] = []
+    listing: dict[str, dict[str, Any]] | None = None
+    entries: list[dict[str, Any]] | None = None
+    start = now - days * DAY
+    if me.scim:
+        try:
+            listing = await _listing(client, cache)
+        except (E.PermissionDenied, E.NotFound) as exc:
+            notes.append(f"keys are not readable ({exc.message})")
+        try:
+            read = await read_audit_logs(client, start=start, days=days,
+                                         username="" if me.is_service_account else me.username)
+            entries = read.entries
+            if read.truncated_at is not None:
+                notes.append("the audit log was read only in part (its size cap)")
+        except E.WbError as exc:
+            notes.append(f"the audit log is not readable ({exc.message})")
+    else:
+        notes.append(f"keys and the audit log are W&B's org admins' only: not visible to "
+                     f"{me.username}")
+    ids = {**{n: i for n, i in _team_service_accounts(cache).items() if i},
+           **{n: node.get("id") for n, node in (listing or {}).items() if node.get("id")}}
+    by_id = {gid: name for name, gid in ids.items()}
+    last_key: dict[str, float] = {}
+    last_event: dict[str, float] = {}
+    run_teams: dict[str, set[str]] = {}
+    for e in entries or []:
+        at = parse_time(e.get("timestamp"))
+        if at is None:
+            continue
+        if e.get("action") == KEY_ACTION and (who := by_id.get(e.get("user_asset"))):
+            last_key[who] = max(at, last_key.get(who, at))
+        if actor := by_id.get(e.get("actor_user_id")):
+            last_event[actor] = max(at, last_event.get(actor, at))
+            if e.get("action") in RUN_ACTIONS and e.get("entity_name"):
+                run_teams.setdefault(actor, set()).add(e["entity_name"])
+    with cache.transaction() as conn:
+        for table in ("sa_facts", "sa_keys", "sa_read"):
+            conn.execute(f"DELETE FROM {table}")
+        for name, gid in ids.items():
+            node = (listing or {}).get(name) or {}
+            teams = [t.get("name") for t in _edges(node.get("teams")) if t.get("name")]
+            conn.execute(
+                "INSERT INTO sa_facts (username, gql_id, name, teams, last_key_at, "
+                "last_event_at, run_teams, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, gid, node.get("name"), json.dumps(teams if node else None),
+                 last_key.get(name), last_event.get(name),
+                 json.dumps(sorted(run_teams.get(name, ()))), now))
+            for key in _edges(node.get("apiKeys")):
+                if key.get("id"):
+                    conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
+                                 (name, key["id"], key.get("description")))
+        conn.execute(
+            "INSERT INTO sa_read (id, keys_readable, log_from, log_until, note, fetched_at) "
+            "VALUES (1, ?, ?, ?, ?, ?)",
+            (int(listing is not None), start if entries is not None else None,
+             now if entries is not None else None, "; ".join(notes) or None, now))
+    return FactsRead(client.requests_sent - sent, notes)
+
+
+# ---- the inventory, from the cache ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    username: str
+    description: str | None
+    teams: dict[str, str]                 # team -> role
+    scope: str                            # org | team | unknown
+    scope_why: str
+    registries: dict[str, str]            # registry -> highest role, with why in `reach`
+    reach: list[str]                      # what it reaches, one line each
+    keys: list[Key] | None                # None: not visible to this identity
+    last_key_at: float | None             # None: unknown (see Inventory.log_note)
+    last_event_at: float | None
+    last_run_at: float | None
+    run_teams: list[str]                  # teams whose projects it logged runs in
+
+    @property
+    def team(self) -> str | None:
+        return next(iter(sorted(self.teams)), None)
+
+    @property
+    def last_activity_at(self) -> float | None:
+        times = [t for t in (self.last_event_at, self.last_run_at) if t is not None]
+        return max(times) if times else None
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..journal import iso
+
+        return {"username": self.username, "description": self.description,
+                "team": self.team, "teams": self.teams, "scope": self.scope,
+                "scope_why": self.scope_why, "registries": self.registries,
+                "reach": self.reach,
+                "keys": None if self.keys is None else [
+                    {"id": k.id, "description": k.description} for k in self.keys],
+                "last_key_created_at": iso(self.last_key_at),
+                "last_activity_at": iso(self.last_activity_at),
+                "last_audit_event_at": iso(self.last_event_at),
+                "last_run_at": iso(self.last_run_at), "run_teams": self.run_teams}
+
+
+@dataclass(frozen=True)
+class Inventory:
+    accounts: list[ServiceAccount]
+    read: bool                 # read_facts ran for this cache
+    keys_readable: bool
+    log_from: float | None     # the audit log read covers log_from..log_until; None: not read
+    log_until: float | None
+    note: str
+
+    def get(self, username: str) -> ServiceAccount | None:
+        return next((a for a in self.accounts if a.username == username), None)
+
+
+def _loads(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def inventory(cache: Cache) -> Inventory:
+    read = cache.query("SELECT * FROM sa_read WHERE id = 1")
+    r0 = read[0] if read else None
+    keys_readable = bool(r0 and r0["keys_readable"])
+    facts = {r["username"]: r for r in cache.query("SELECT * FROM sa_facts")}
+    keys: dict[str, list[Key]] = {}
+    for r in cache.query("SELECT username, key_id, description FROM sa_keys ORDER BY key_id"):
+        keys.setdefault(r[0], []).append(Key(r[1], r[2]))
+    members: dict[str, dict[str, str]] = {}
+    described: dict[str, str | None] = {}
+    for r in cache.query("SELECT username, team, role, name FROM team_members WHERE "
+                         "account_type = 'SERVICE' ORDER BY team"):
+        members.setdefault(r[0], {})[r[1]] = r[2]
+        described.setdefault(r[0], r[3])
+    for r in cache.query("SELECT username, name FROM users WHERE account_type = 'SERVICE'"):
+        described.setdefault(r[0], r[1])
+    for r in cache.query("SELECT username, name FROM sa_facts"):
+        described.setdefault(r[0], r[1])
+    names = sorted(set(members) | set(facts))
+    runs = {r[0]: (r[1], _loads(r[2]) or []) for r in cache.query(
+        "SELECT username, MAX(heartbeat_at), json_group_array(DISTINCT team) FROM quota_runs "
+        "WHERE username IS NOT NULL GROUP BY username")}
+    out = []
+    for name in names:
+        f = facts.get(name)
+        listed_teams = _loads(f["teams"]) if f else None
+        teams = members.get(name, {})
+        if listed_teams == [] and keys_readable:
+            scope, why = "org", "in no team (a team-scoped account always belongs to its team)"
+        else:
+            scope, why = "unknown", "W&B's API does not say whether it is org- or team-scoped"
+        last_run, quota_teams = runs.get(name, (None, []))
+        run_teams = sorted(set(_loads(f["run_teams"]) if f else []) | set(quota_teams))
+        registries, reach = _reach(cache, name, teams, scope)
+        out.append(ServiceAccount(
+            username=name, description=described.get(name), teams=teams, scope=scope,
+            scope_why=why, registries=registries, reach=reach,
+            # Keys are known of an account the listing returned (its teams are then a list).
+            keys=keys.get(name, []) if keys_readable and listed_teams is not None else None,
+            last_key_at=f["last_key_at"] if f else None,
+            last_event_at=f["last_event_at"] if f else None, last_run_at=last_run,
+            run_teams=run_teams))
+    note = (r0["note"] or "") if r0 else ("keys and the audit log not read yet: "
+                                          "`wbadmin sa list --refresh` reads them")
+    return Inventory(out, r0 is not None, keys_readable, r0["log_from"] if r0 else None,
+                     r0["log_until"] if r0 else None, note)
+
+
+def _reach(cache: Cache, name: str, teams: dict[str, str], scope: str
+           ) -> tuple[dict[str, str], list[str]]:
+    """Registry roles (direct, or through its teams) and one line per thing it reaches."""
+    grants: dict[str, list[tuple[str, str]]] = {}
+    for r in cache.query("SELECT registry, kind, name, role FROM registry_members WHERE "
+                         "(kind = 'user' AND name = ?) ORDER BY registry", (name,)):
+        grants.setdefault(r[0], []).append((r[3], "direct"))
+    if teams:
+        marks = ",".join("?" * len(teams))
+        for r in cache.query(f"SELECT registry, name, role FROM registry_members WHERE "
+                             f"kind = 'team' AND name IN ({marks}) ORDER BY registry",
+                             list(teams)):
+            grants.setdefault(r[0], []).append((r[2], f"via team {r[1]}"))
+    registries = {reg: max((g[0] for g in gs), key=lambda role: RANK.get(role, 2))
+                  for reg, gs in grants.items()}
+    reach = [f"team {t}: {role}" for t, role in sorted(teams.items())]
+    for team in sorted(teams):
+        # W&B: a service account reads and writes its team's non-restricted projects (§4.5).
+        projects = [r[0] for r in cache.query(
+            "SELECT name FROM projects WHERE team = ? AND COALESCE(access, '') != "
+            "'RESTRICTED' ORDER BY name", (team,))]
+        reach.append(f"projects of {team}: {', '.join(projects) or 'none'}")
+    if scope == "org":
+        reach.append("every non-restricted project of the org (org-scoped, §4.5)")
+    reach += [f"registry {reg}: {registries[reg]} ({'; '.join(w for _, w in gs)})"
+              for reg, gs in sorted(grants.items())]
+    return registries, reach
