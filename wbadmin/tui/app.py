@@ -22,6 +22,7 @@ from ..core import errors as E
 from ..core.audit import truncation_notice
 from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
+from .background_reads import read_service_accounts
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed, ServerFactsKnown
@@ -261,6 +262,7 @@ class WbAdminApp(App):
         self.post_message(DataRefreshed(scope))
         if kind == "org":
             await self._date_invites(syncer)
+            await read_service_accounts(self, syncer)
 
     async def _date_invites(self, syncer) -> None:
         """Invite ages from the audit log, after the tree is shown (a first read of a busy
