@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tui.conftest import make_app, settle
+from wbadmin.core.access.changes import CancelInvite
 from wbadmin.core.audit_timeline import WANDB, WBADMIN
+from wbadmin.core.changes import Plan
 from wbadmin.core.session import Session
 from wbadmin.tui.app import WbAdminApp
 from wbadmin.tui.screens.audit import PAGE, AuditScreen
@@ -20,6 +22,7 @@ from wbadmin.tui.screenshot import (
 )
 
 TEAM, INVITEE = STALE_INVITE
+DAVE = "dave@inference-systems.ai"  # invited to data-science-nlp by bob (the demo seed)
 
 
 async def open_audit(app, pilot) -> AuditScreen:
@@ -29,6 +32,14 @@ async def open_audit(app, pilot) -> AuditScreen:
     screen = app.screen
     assert isinstance(screen, AuditScreen)
     return screen
+
+
+async def cancel_invite_as_bob(app, pilot) -> None:
+    """bob, admin of data-science-nlp, cancels its invite to dave (through the engine)."""
+    await settle(app, pilot)
+    plan = Plan("cancel", [CancelInvite.make("data-science-nlp", email=DAVE)])
+    [outcome] = await app.session.engine().apply(plan, app.session.client, "bob")
+    assert outcome.status == "applied", outcome
 
 
 def note(screen: AuditScreen) -> str:
@@ -116,13 +127,15 @@ async def test_enter_opens_the_team_or_the_person_in_the_explorer() -> None:
 async def test_a_team_admin_is_told_in_one_line_and_sees_the_journal() -> None:
     app = make_app(user="bob")
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await cancel_invite_as_bob(app, pilot)
         await pilot.press("7")
         await settle_audit(app, pilot)
         screen = app.screen
         assert note(screen).startswith("the audit log is not readable: only org admins")
         assert "\n" not in note(screen)
-        assert {e.source for e in screen.rows} <= {WBADMIN}
+        assert [(e.source, e.kind, e.actor) for e in screen.rows] == [
+            (WBADMIN, "team.cancel_invite", "bob")]
+        assert DAVE in str(screen.query_one("#audit-detail").content)
 
 
 async def test_offline_shows_the_cached_log_and_says_so(tmp_path: Path) -> None:

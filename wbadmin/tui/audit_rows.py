@@ -4,6 +4,7 @@ the place in the Explorer `enter` opens. No widgets here: the screen draws what 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Timeline:
     by_key: dict[str, Event] = field(default_factory=dict)    # W&B events by their key
     by_id: dict[int, Event] = field(default_factory=dict)     # journal rows by entry id
     haystacks: list[str] = field(default_factory=list)        # what `/` searches, per event
+    counts: dict[str, int] = field(default_factory=dict)      # events per source
 
     @classmethod
     def of(cls, oldest_first: list[Event], emails: dict[str, str]) -> Timeline:
@@ -42,7 +44,8 @@ class Timeline:
                    {e.key: e for e in events if e.source == WANDB and e.key},
                    {e.journal_id: e for e in events
                     if e.source == WBADMIN and e.journal_id is not None},
-                   [haystack(e) for e in events])
+                   [haystack(e) for e in events],
+                   {s: sum(1 for e in events if e.source == s) for s in (WANDB, WBADMIN)})
 
     def matching(self, source: str | None, text: str) -> list[Event]:
         words = text.lower().split()
@@ -51,7 +54,7 @@ class Timeline:
                 and all(w in hay for w in words)]
 
     def count(self, source: str) -> int:
-        return sum(1 for e in self.events if e.source == source)
+        return self.counts.get(source, 0)
 
 
 def haystack(e: Event) -> str:
@@ -61,7 +64,8 @@ def haystack(e: Event) -> str:
 
 
 def when(e: Event) -> str:
-    return clock.iso(e.at).replace("T", " ").rstrip("Z")
+    # time.strftime: a third of datetime's cost, and 84k rows are searched by it
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.at))
 
 
 def asset(e: Event) -> str:

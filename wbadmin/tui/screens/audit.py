@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
 
 from ... import clock
 from ...core import audit_store
@@ -114,7 +115,8 @@ class AuditScreen(Screen):
         emails = known_emails(session.cache, session.cached_identity())
         built = R.Timeline.of(timeline(stored, journal, emails), emails)
         span = audit_store.load_range(session.cache)
-        self.app.call_from_thread(self._loaded, built, span)
+        if not get_current_worker().is_cancelled:  # a newer load (period, refresh) wins
+            self.app.call_from_thread(self._loaded, built, span)
 
     def _loaded(self, built: R.Timeline, span: audit_store.LogRange | None) -> None:
         self.tl, self.loaded, self.span = built, True, span
@@ -167,8 +169,6 @@ class AuditScreen(Screen):
         for event in page:
             self.table.add_row(*R.row(event))
         self.shown += len(page)
-        # Fitted again once drawn: the scrollbar a page brings takes room from the columns.
-        self.table.call_after_refresh(self.table.refit)
 
     def _draw_note(self) -> None:
         """One line above the table: why the log is not shown (or not current)."""
