@@ -86,8 +86,9 @@ async def test_source_period_and_search_narrow_the_rows() -> None:
         assert [e.kind for e in screen.rows] == ["team.cancel_invite"]
         await pilot.press("s")  # all again
         assert screen.rows == week
-        await pilot.press("slash", *"uninvite")
+        await pilot.press("slash", *"uninvite", "enter")  # enter: back to the rows
         await pilot.pause()
+        assert app.screen is screen and app.focused is screen.table
         assert {e.action for e in screen.rows} == {"team:uninvite"}
         assert {e.source for e in screen.rows} == {WANDB, WBADMIN}
         assert screen.table.row_count == len(screen.rows)

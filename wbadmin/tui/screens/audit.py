@@ -41,7 +41,8 @@ class AuditScreen(Screen):
         Binding("slash", "filter", "search", id="audit.search"),
         Binding("s", "source", "source", id="audit.source"),
         Binding("p", "period", "period", id="audit.period"),
-        Binding("enter", "open", "open in Explorer", id="audit.open"),
+        # Before the table's own enter, so the footer and `?` say what it does here.
+        Binding("enter", "open", "open in Explorer", id="audit.open", priority=True),
         Binding("r", "refresh", "refresh", id="audit.refresh"),
         Binding("escape", "clear_filter", "back", show=False),
     ]
@@ -254,7 +255,11 @@ class AuditScreen(Screen):
         self.app.update_header()
         self.reload()
 
-    @on(DataTable.RowSelected, "#audit-table")
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":  # enter in the search box submits it
+            return not isinstance(self.app.focused, Input)
+        return True
+
     def action_open(self) -> None:
         event = self.selected()
         if event is None:
