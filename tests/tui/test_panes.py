@@ -13,6 +13,7 @@ SCREENS = {
     "promotions": ["promo-queue-pane", "promo-detail"],
     "onboarding": ["ob-list", "ob-detail"],
     "journal": ["journal-table", "journal-detail-pane"],
+    "audit": ["audit-table", "audit-detail-pane"],
 }
 CYCLES = {**SCREENS, "quotas": ["quota-table", "quota-detail-pane"]}
 

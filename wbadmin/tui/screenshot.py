@@ -235,6 +235,44 @@ async def _quotas_team(app, pilot) -> None:
     await pilot.pause()
 
 
+async def settle_audit(app, pilot) -> None:
+    """Until the audit screen has read the log (when online) and drawn the timeline."""
+    for _ in range(500):
+        await pilot.pause(0.02)
+        busy = any(w.group in ("audit-read", "audit-load") and not w.is_finished
+                   for w in app.workers)
+        if not busy and getattr(app.screen, "loaded", False):
+            break
+    await pilot.pause()
+
+
+STALE_INVITE = ("llm-platform-eng", "contractor@partner-labs.io")  # the demo's stale invite
+
+
+async def cancel_stale_invite(app, at: float = APP_NOW + 60) -> None:
+    """A change W&B logs (`team:uninvite`), journaled through the core engine. The sandbox
+    stamps its audit event on the process clock, which is put at `at` for it: the picture
+    must not depend on how long the run took."""
+    from .. import clock
+    from ..core.access.changes import CancelInvite
+    from ..core.changes import Plan
+
+    clock.start_at(at)
+    team, email = STALE_INVITE
+    plan = Plan("cancel the stale invite", [CancelInvite.make(team, email=email)])
+    await app.session.engine().apply(plan, app.session.client, app.session.username)
+
+
+async def _audit(app, pilot) -> None:
+    await _plan(app, pilot)  # a change W&B logs no event for (a team role)
+    await pilot.press("tab", "enter")
+    await settle(app, pilot)
+    await cancel_stale_invite(app)  # and one it does
+    app.clear_notifications()
+    app.switch_mode("audit")
+    await settle_audit(app, pilot)
+
+
 def _then_paint(scenario: Scenario) -> Scenario:
     """Let deferred updates (header, scroll) reach the screen before the capture."""
 
@@ -281,6 +319,7 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
                _then_paint(_doctor), SIZE),
     "plan": ("a role change as a plan, Cancel focused", _then_paint(_plan), SIZE),
     "journal": ("the journal after a change", _then_paint(_journal), SIZE),
+    "audit": ("W&B's audit log and the journal on one timeline", _then_paint(_audit), SIZE),
 }
 
 

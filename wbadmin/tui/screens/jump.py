@@ -14,7 +14,7 @@ from ..locations import Location
 
 KINDS = ("team", "project", "user", "registry", "collection")
 SCREENS = {"explorer": "explorer", "journal": "journal", "promotions": "promotions",
-           "quotas": "quotas", "onboarding": "onboarding"}
+           "quotas": "quotas", "onboarding": "onboarding", "audit": "audit"}
 VERBS = (*KINDS, *SCREENS)
 
 
