@@ -19,10 +19,9 @@ from textual.worker import get_current_worker
 
 from .. import clock as wb_clock
 from ..core import errors as E
-from ..core.audit import truncation_notice
 from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
-from .background_reads import read_service_accounts
+from .background_reads import date_invites, read_service_accounts
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed, ServerFactsKnown
@@ -263,22 +262,8 @@ class WbAdminApp(App):
             return
         self.post_message(DataRefreshed(scope))
         if kind == "org":
-            await self._date_invites(syncer)
+            await date_invites(self, syncer)
             await read_service_accounts(self, syncer)
-
-    async def _date_invites(self, syncer) -> None:
-        """Invite ages from the audit log, after the tree is shown (a first read of a busy
-        org's log takes seconds); the screen reloads with them. A later sync cancels it,
-        losing nothing read so far (the cache keeps it)."""
-        try:
-            dated = await syncer.date_invites()
-        except Exception as exc:  # a nicety: never an error state for the whole app
-            self.notify(f"invite ages are unknown: {_one_line(exc)}", severity="warning")
-            return
-        if dated.truncated_at is not None:  # invite ages partly unknown
-            self.notify(truncation_notice(dated.truncated_at),
-                        title="Audit log", severity="warning", timeout=10)
-        self.post_message(DataRefreshed("invites"))
 
     def on_data_refreshed(self, message: DataRefreshed) -> None:
         self.refreshing = False

@@ -1,12 +1,14 @@
 """Reads the TUI makes after an org sync has shown the tree, in the same worker, so the
-first frame never waits for them: what W&B tells of the service accounts (keys, their last
-creation, the accounts' last activity — the Access screen's service-account findings)."""
+first frame never waits for them: invite ages from the audit log, and what W&B tells of the
+service accounts (keys, their last creation, the accounts' last activity — the Access
+screen's service-account findings)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core.access import service_accounts as sa
+from ..core.audit import truncation_notice
 from .messages import DataRefreshed
 
 FACTS_MAX_AGE_S = 86_400.0  # read again after a day, as `wbadmin sa list --refresh` would
@@ -29,6 +31,26 @@ async def read_service_accounts(app: Any, syncer: Any) -> None:
     try:
         await sa.read_facts(syncer.client, cache, me, now, days)
     except Exception as exc:  # a nicety: the findings say "not read yet"
-        app.notify(f"service accounts: {exc}", severity="warning", markup=False)
+        from .app import _one_line
+
+        app.notify(f"service accounts: {_one_line(exc)}", severity="warning", markup=False)
         return
     app.post_message(DataRefreshed("service-accounts"))
+
+
+async def date_invites(app: Any, syncer: Any) -> None:
+    """Invite ages from the audit log (a first read of a busy org's log takes seconds); the
+    screen reloads with them. A later sync cancels it, losing nothing read so far (the cache
+    keeps it)."""
+    try:
+        dated = await syncer.date_invites()
+    except Exception as exc:  # a nicety: never an error state for the whole app
+        from .app import _one_line
+
+        app.notify(f"invite ages are unknown: {_one_line(exc)}", severity="warning",
+                   markup=False)
+        return
+    if dated.truncated_at is not None:  # invite ages partly unknown
+        app.notify(truncation_notice(dated.truncated_at),
+                   title="Audit log", severity="warning", timeout=10)
+    app.post_message(DataRefreshed("invites"))
