@@ -286,10 +286,9 @@ class Client:
                 raise
             return await self._graphql(again, variables)
 
-    def _stripped(self, query: str) -> str:
-        return strip(query, self.strip_paths) if self.strip_paths else query
-
-    async def _graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+    async def _post(self, query: str, variables: Mapping[str, Any] | None
+                    ) -> tuple[str, httpx.Response, str]:
+        """(operation name, answer, request id) of one GraphQL request."""
         target = operation_name(query)
         body = {"query": query, "variables": dict(variables or {}), "operationName": target
                 if target != "anonymous" else None}
@@ -297,6 +296,13 @@ class Client:
             "POST", "/graphql", api="graphql", target=target, idempotent=not is_mutation(query),
             headers={"Authorization": self._graphql_auth(), "Content-Type": "application/json"},
             json_body=body)
+        return target, response, request_id
+
+    def _stripped(self, query: str) -> str:
+        return strip(query, self.strip_paths) if self.strip_paths else query
+
+    async def _graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+        target, response, request_id = await self._post(query, variables)
         if response.status_code != 200:
             raise self._status_error(response, target, request_id)
         payload = _json(response, target)
@@ -329,13 +335,7 @@ class Client:
         validation error names something the server lacks. Answers in GraphQL's shape with
         HTTP 200, 400 or 422 (gqlgen's status for a document that fails validation) are
         returned; anything else raises as `graphql` does."""
-        target = operation_name(query)
-        body = {"query": query, "variables": dict(variables or {}), "operationName": target
-                if target != "anonymous" else None}
-        response, request_id = await self._send(
-            "POST", "/graphql", api="graphql", target=target, idempotent=not is_mutation(query),
-            headers={"Authorization": self._graphql_auth(), "Content-Type": "application/json"},
-            json_body=body)
+        target, response, request_id = await self._post(query, variables)
         if response.status_code not in (200, 400, 422):
             raise self._status_error(response, target, request_id)
         try:
