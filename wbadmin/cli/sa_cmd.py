@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="one service account in full")
     show.add_argument("name", metavar="NAME", help="the service account's username")
     _refresh(show)
+    from .sa_keys_cmd import register as register_key_commands
+
+    register_key_commands(ssub)
 
 
 def _refresh(parser: argparse.ArgumentParser) -> None:

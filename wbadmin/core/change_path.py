@@ -77,7 +77,7 @@ class ChangeReport:
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status not in ("applied", "skipped")]
+        return [o for o in self.outcomes if o.status not in ("applied", "skipped", "scheduled")]
 
 
 @dataclass

@@ -97,6 +97,12 @@ class Client:
                  transport: httpx.AsyncBaseTransport | None = None,
                  request_ids: Callable[[], str] | None = None,
                  batch_sizes: BatchSizer | None = None) -> None:
+        # What `acting_as` needs to make a client like this one for another key.
+        self._options: dict[str, Any] = dict(
+            scim_prefix=scim_prefix, max_in_flight=max_in_flight, max_retries=max_retries,
+            timeout=timeout, connect_timeout=connect_timeout, give_up_after=give_up_after,
+            backoff_base=backoff_base, backoff_cap=backoff_cap, on_request=on_request,
+            transport=transport, request_ids=request_ids)
         self.base_url = base_url.rstrip("/")
         self.scim_prefix = "/" + scim_prefix.strip("/")
         self.scim_username = scim_username
@@ -124,6 +130,14 @@ class Client:
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=max_in_flight,
                                 max_keepalive_connections=max_in_flight))
+
+    def acting_as(self, api_key: str) -> Client:
+        """A client for the same server and options that acts as another key's identity (a
+        service account's, for the one step W&B lets only it take: making its own key).
+        The caller closes it; nothing of it is kept."""
+        client = Client(self.base_url, api_key, **self._options)
+        client.strip_paths = self.strip_paths
+        return client
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -106,14 +106,16 @@ class Engine:
 
     async def apply(self, plan: Plan, ctx: Any, actor: str, *,
                     on_progress: ProgressCallback | None = None,
-                    stop_on_error: bool = False) -> list[Outcome]:
+                    stop_on_error: bool = False, plan_id: str | None = None,
+                    first_seq: int = 1) -> list[Outcome]:
         """Apply every change in order; one Outcome per change. A failure does not stop the
-        rest unless `stop_on_error` (the rest are then 'skipped' and not journaled)."""
-        plan_id = uuid.uuid4().hex
+        rest unless `stop_on_error` (the rest are then 'skipped' and not journaled).
+        `plan_id` / `first_seq`: the rest of a plan whose first steps were journaled apart."""
+        plan_id = plan_id or uuid.uuid4().hex
         outcomes: list[Outcome] = []
         total = len(plan.changes)
         failed = False
-        for index, change in enumerate(plan.changes, 1):
+        for index, change in enumerate(plan.changes, first_seq):
             if failed and stop_on_error:
                 outcome = Outcome(change, "skipped", None,
                                   "not attempted: an earlier change failed")
@@ -125,12 +127,25 @@ class Engine:
             await _emit(on_progress, Progress(index, total, change, outcome))
         return outcomes
 
-    async def _apply_one(self, plan: Plan, plan_id: str, seq: int, change: Change, ctx: Any,
-                         actor: str) -> Outcome:
+    async def begin(self, plan: Plan, plan_id: str, seq: int, change: Change, actor: str, *,
+                    due_at: float | None = None, note: str = "") -> int:
+        """Journal `change`'s intent (or, with `due_at`, schedule it) for a caller that
+        applies it step by step itself (a key rotation); `finish` when done with it."""
         entry_id = await self._db(
             self.journal.write_intent, plan_id=plan_id, seq=seq, actor=actor, change=change,
-            plan_title=plan.title, profile=self.profile, owner=_owner())
-        _IN_FLIGHT.add(entry_id)
+            plan_title=plan.title, profile=self.profile, owner=_owner(), due_at=due_at,
+            note=note)
+        if due_at is None:
+            _IN_FLIGHT.add(entry_id)
+        return entry_id
+
+    @staticmethod
+    def finish(entry_id: int) -> None:
+        _IN_FLIGHT.discard(entry_id)
+
+    async def _apply_one(self, plan: Plan, plan_id: str, seq: int, change: Change, ctx: Any,
+                         actor: str) -> Outcome:
+        entry_id = await self.begin(plan, plan_id, seq, change, actor)
         try:
             errors: list[str] = []
             while True:
@@ -162,7 +177,7 @@ class Engine:
                 return Outcome(change, "applied", entry_id, _join(detail, note), request_id,
                                verified, current)
         finally:
-            _IN_FLIGHT.discard(entry_id)
+            self.finish(entry_id)
 
     @staticmethod
     def _may_try_again(change: Change, current: State, verified: bool | None) -> bool:
@@ -231,6 +246,17 @@ class Engine:
             change = entry.change()
         except (UnknownChangeKind, TypeError) as exc:
             return Reconciled(entry, "pending", f"cannot rebuild the change: {_reason(exc)}")
+        settle = getattr(change, "settle", None)
+        if settle is not None:  # a kind with its own way to settle (a made, unhanded key)
+            try:
+                status, result = await settle(ctx)
+            except Exception as exc:
+                return Reconciled(entry, "pending", f"settling failed: {_reason(exc)}; "
+                                  "will retry")
+            if not await self._db(self.journal.resolve_pending, entry.id, status, result,
+                                  status == "applied"):
+                return Reconciled(entry, "pending", "already settled by another process")
+            return Reconciled(entry, status, result)
         try:
             current = await change.read_current(ctx)
         except Exception as exc:

@@ -33,7 +33,7 @@ from wbadmin.core.redact import MASK, live_secrets, redact
 from .. import clock
 from ..private_files import private_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # MIGRATIONS[n] takes a journal from version n-1 to n. Append, never edit a shipped step.
 MIGRATIONS: dict[int, list[str]] = {
@@ -68,12 +68,54 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX entries_plan ON entries(plan_id, seq)",
         "CREATE INDEX entries_undo_of ON entries(undo_of)",
     ],
+    # A change kept for later (a key rotation's old key, deleted after its grace period):
+    # status 'scheduled' with its due time. SQLite cannot widen a CHECK: the table is rebuilt.
+    2: [
+        """CREATE TABLE entries_v2 (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            plan_id      TEXT NOT NULL,
+            plan_title   TEXT NOT NULL DEFAULT '',
+            seq          INTEGER NOT NULL,
+            created_at   REAL NOT NULL,
+            finished_at  REAL,
+            actor        TEXT NOT NULL,
+            profile      TEXT,
+            kind         TEXT NOT NULL,
+            target       TEXT NOT NULL,
+            via          TEXT NOT NULL DEFAULT '',
+            before       TEXT NOT NULL DEFAULT 'null',
+            after        TEXT NOT NULL DEFAULT 'null',
+            params       TEXT NOT NULL DEFAULT '{}',
+            status       TEXT NOT NULL CHECK (status IN
+                             ('pending', 'applied', 'failed', 'not_applied', 'conflict',
+                              'scheduled')),
+            result       TEXT NOT NULL DEFAULT '',
+            request_id   TEXT,
+            verified     INTEGER,
+            reversible   INTEGER NOT NULL,
+            undo_of      INTEGER REFERENCES entries(id),
+            owner        TEXT NOT NULL DEFAULT '',
+            due_at       REAL                      -- 'scheduled': when it is to be applied
+        )""",
+        "INSERT INTO entries_v2 (id, plan_id, plan_title, seq, created_at, finished_at, actor, "
+        "profile, kind, target, via, before, after, params, status, result, request_id, "
+        "verified, reversible, undo_of, owner) SELECT id, plan_id, plan_title, seq, created_at, "
+        "finished_at, actor, profile, kind, target, via, before, after, params, status, result, "
+        "request_id, verified, reversible, undo_of, owner FROM entries",
+        "DROP TABLE entries",
+        "ALTER TABLE entries_v2 RENAME TO entries",
+        "CREATE INDEX entries_created ON entries(created_at)",
+        "CREATE INDEX entries_status ON entries(status)",
+        "CREATE INDEX entries_target ON entries(target)",
+        "CREATE INDEX entries_plan ON entries(plan_id, seq)",
+        "CREATE INDEX entries_undo_of ON entries(undo_of)",
+    ],
 }
 
-STATUSES = ("pending", "applied", "failed", "not_applied", "conflict")
+STATUSES = ("pending", "applied", "failed", "not_applied", "conflict", "scheduled")
 COLUMNS = ("id", "plan_id", "plan_title", "seq", "created_at", "finished_at", "actor", "profile",
            "kind", "target", "via", "before", "after", "params", "status", "result",
-           "request_id", "verified", "reversible", "undo_of")
+           "request_id", "verified", "reversible", "undo_of", "due_at")
 
 
 class JournalError(RuntimeError):
@@ -132,6 +174,15 @@ def parse_when(text: str, now: float | None = None) -> float:
                          "2026-11-19T09:00Z)") from None
 
 
+def parse_duration(text: str) -> float:
+    """Seconds from "24h", "90m", "7d", "1w", "30s" or "0" (a grace period)."""
+    if text.strip() == "0":
+        return 0.0
+    if m := _RELATIVE.match(text):
+        return float(m.group(1)) * _UNITS[m.group(2).lower()]
+    raise ValueError(f"not a duration: {text!r} (use e.g. 0, 30m, 24h or 7d)")
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -175,6 +226,7 @@ class Entry:
     verified: bool | None
     reversible: bool
     undo_of: int | None
+    due_at: float | None = None  # a 'scheduled' entry's due time
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Entry:
@@ -200,6 +252,7 @@ class Entry:
         data = {k: getattr(self, k) for k in COLUMNS}
         data["created_at"] = iso(self.created_at)
         data["finished_at"] = iso(self.finished_at)
+        data["due_at"] = iso(self.due_at)
         return data
 
 
@@ -282,30 +335,63 @@ class Journal:
     # -- writes ----------------------------------------------------------------------------
 
     def write_intent(self, *, plan_id: str, seq: int, actor: str, change: Change,
-                     plan_title: str = "", profile: str | None = None, owner: str = "") -> int:
+                     plan_title: str = "", profile: str | None = None, owner: str = "",
+                     due_at: float | None = None, note: str = "") -> int:
         """Record that `change` is about to be applied (status 'pending'), committed before
-        this returns. Returns the entry id."""
+        this returns; with `due_at`, that it is to be applied then (status 'scheduled', in
+        the same transaction: a crash never leaves it 'pending'). Returns the entry id."""
         record = change.to_record()
         stored = {k: scrub(record[k]) for k in ("before", "after", "params")}
         redacted = any(stored[k] != record[k] for k in stored)
         # An entry whose state was masked cannot be inverted faithfully: never offer its undo.
         reversible = record["reversible"] and not redacted
         result = "secret values were masked in this entry; undo disabled" if redacted else ""
+        status = "pending" if due_at is None else "scheduled"
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO entries (plan_id, plan_title, seq, created_at, actor, profile, kind,"
-                " target, via, before, after, params, status, result, reversible, undo_of, owner)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                " target, via, before, after, params, status, result, reversible, undo_of, owner,"
+                " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (plan_id, scrub(plan_title), seq, self.clock(), scrub(actor), profile,
                  record["kind"], scrub(record["target"]), scrub(record["via"]),
                  json.dumps(stored["before"]), json.dumps(stored["after"]),
-                 json.dumps(stored["params"]), result, int(reversible), change.undo_of, owner))
+                 json.dumps(stored["params"]), status, scrub(_join(result, note)),
+                 int(reversible), change.undo_of, owner, due_at))
             return int(cur.lastrowid)
+
+    def scheduled(self, profile: str | None = None, *, due_by: float | None = None
+                  ) -> list[Entry]:
+        """'scheduled' entries of this profile (those due by `due_by`), soonest first."""
+        sql = "SELECT * FROM entries WHERE status = 'scheduled' AND profile IS ?"
+        params: list[Any] = [profile]
+        if due_by is not None:
+            sql += " AND due_at <= ?"
+            params.append(due_by)
+        return [Entry.from_row(r) for r in self._read(sql + " ORDER BY due_at, id", params)]
+
+    def close_scheduled(self, entry_id: int, status: str, result: str) -> bool:
+        """Settle a 'scheduled' entry (done by a later entry, or no longer needed). False
+        if it was no longer scheduled (another process settled it first)."""
+        if status not in STATUSES or status in ("pending", "scheduled"):
+            raise ValueError(f"not an outcome status: {status!r}")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE entries SET status = ?, result = ?, finished_at = ? "
+                "WHERE id = ? AND status = 'scheduled'",
+                (status, scrub(result), self.clock(), entry_id))
+            return cur.rowcount == 1
+
+    def note_progress(self, entry_id: int, after: Any, result: str) -> None:
+        """A 'pending' entry's `after` and result as a step learns them (a key rotation
+        keeps the new key's id here before it hands the key over)."""
+        with self._write() as conn:
+            conn.execute("UPDATE entries SET after = ?, result = ? WHERE id = ?",
+                         (json.dumps(scrub(after)), scrub(result), entry_id))
 
     def write_outcome(self, entry_id: int, status: str, result: str,
                       request_id: str | None = None, verified: bool | None = None) -> None:
         """Complete an entry: 'applied' / 'failed' with a one-line result and request id."""
-        if status not in STATUSES or status == "pending":
+        if status not in STATUSES or status in ("pending", "scheduled"):
             raise ValueError(f"not an outcome status: {status!r}")
         with self._write() as conn:
             prior = conn.execute("SELECT result FROM entries WHERE id = ?",

@@ -135,9 +135,10 @@ class ServiceAccountFindings:
                        note=f"{unknown} account(s) whose keys' age the audit log does not say "
                             "are not judged here: see service-account-keys-unknown-age"
                        if unknown else "",
-                       # Rotation (issue 18, item 2) is not built yet.
-                       fix_note="rotate them: make a new key in W&B, then delete the old one "
-                                "(no automatic fix yet)" if old else "",
+                       # A rotation hands a new key over (to you, a file, a secret store):
+                       # something to choose, so no one-key fix.
+                       fix_note="rotate them: `wbadmin sa rotate NAME` (or K on the account "
+                                "in Access)" if old else "",
                        make_fix=_plan("Old service-account keys: no automatic fix", []))
 
     def sa_unknown_key_age(self: _Triage) -> Finding:
@@ -156,8 +157,8 @@ class ServiceAccountFindings:
                        people=[a.username for a in undated], unknown=unlisted,
                        note=f"{unlisted} account(s) W&B's user listing did not return"
                        if unlisted else "",
-                       fix_note="rotate them to know their age (no automatic fix yet)"
-                       if undated else "",
+                       fix_note="rotate them to know their age: `wbadmin sa rotate NAME` "
+                                "(or K on the account in Access)" if undated else "",
                        make_fix=_plan("Keys of unknown age: no automatic fix", []))
 
     def sa_many_keys(self: _Triage) -> Finding:
@@ -167,15 +168,28 @@ class ServiceAccountFindings:
         empty = Finding("service-accounts-many-keys", title, "medium", [])
         if hidden := self._hidden(empty, "keys"):
             return hidden
-        # Outside a scheduled rotation, one key is enough. wbadmin schedules no rotations yet
-        # (issue 18, item 2), so every extra key counts.
-        many = [a for a in self._keyed() if len(a.keys or []) > 1]
+        # Outside a scheduled rotation, one key is enough: a key whose deletion this
+        # machine's journal has scheduled (a rotation's grace period) does not count.
+        leaving = self._scheduled_key_ids()
+        many = [a for a in self._keyed()
+                if len([k for k in a.keys or [] if k.id not in leaving]) > 1]
+        rotating = sorted(a.username for a in self._keyed()
+                          if any(k.id in leaving for k in a.keys or []))
         return Finding("service-accounts-many-keys", title, "medium",
                        [f"{a.username}: {len(a.keys or [])} keys" for a in many],
                        people=[a.username for a in many],
-                       fix_note="delete the keys no job uses, in W&B (which one is in use "
-                                "W&B does not say: no automatic fix)" if many else "",
+                       note=f"in a scheduled rotation, not counted: {', '.join(rotating)}"
+                       if rotating else "",
+                       fix_note="delete the keys no job uses: `wbadmin sa revoke NAME --key "
+                                "ID` (which one is in use W&B does not say: no automatic fix)"
+                       if many else "",
                        make_fix=_plan("Several keys: no automatic fix", []))
+
+    def _scheduled_key_ids(self: _Triage) -> set[str]:
+        if self.journal is None:
+            return set()
+        return {str(e.params.get("key_id")) for e in
+                self.journal.query(kind="sa-key-delete", status="scheduled")}
 
     def sa_org_many_teams(self: _Triage) -> Finding:
         from .findings import Finding
