@@ -59,10 +59,12 @@ def apply_reads(reads: ReadCheck, features: dict[str, Feature], *, everything: b
 
 
 def _mutations() -> Counter[str]:
+    """Documents doctor does not send, per feature: the writes, and the reads of NOT_SENT."""
+    from .doctor_reads import NOT_SENT
     from .wire_documents import all_documents
 
     return Counter(feature_of(where) for where, text in all_documents().items()
-                   if text.lstrip().startswith("mutation"))
+                   if text.lstrip().startswith("mutation") or where in NOT_SENT)
 
 
 def reads_summary(reads: ReadCheck, *, everything: bool) -> dict[str, Any]:

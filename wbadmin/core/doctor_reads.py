@@ -115,6 +115,7 @@ ROUND_1: dict[str, Callable[[str, Facts], Read]] = {
     "wbadmin.core.access.changes_registry.TEAM_ID": _static(lambda f: {"name": f.team}),
     "wbadmin.core.access.user_ids.SEARCH_USERS": _static(lambda f: {"query": f.username}),
     "wbadmin.core.access.service_accounts.SA_USERS": _static(lambda f: {"query": f.username}),
+    "wbadmin.core.access.api_keys.OWN_KEYS": _static(lambda f: {}),
     "wbadmin.core.access.user_ids.VIEWER_TEAMS": _static(lambda f: {}),
     "wbadmin.core.access.user_ids.TEAM_MEMBER_IDS": _static(lambda f: {"name": f.team}),
     "wbadmin.core.changes_team.TEAM_MEMBERS": _static(lambda f: {"name": f.team}),
@@ -145,6 +146,12 @@ BEHAVIOUR: dict[str, Callable[[str, Facts], Read]] = {
         {"PFILTERS": "JSONString", "RFILTERS": "JSONString", **_PAGE, "RUNS_FIRST": "Int"},
         lambda f: {"name": f.team, "PFILTERS": _SINCE, "RFILTERS": _RECENT, "FIRST": 1,
                    "RUNS_FIRST": 1, "AFTER": None}),
+}
+
+# Reads doctor never sends, and why; they are counted with the writes it does not check.
+NOT_SENT: dict[str, str] = {
+    # Its answer is a service account's key itself: asked only inside a key rotation.
+    "wbadmin.core.access.api_keys.MEMBER_KEY": "answers with a service account's key",
 }
 
 # Round 2: what round 1 found.

@@ -22,7 +22,7 @@ from typing import Any
 from .. import errors as E
 from ..client import Client
 from ..redact import Secret
-from .service_accounts import SA_USERS
+from . import service_accounts  # its SA_USERS, not re-exported (doctor names it there)
 
 OWN_KEYS = """
 query WbadminOwnKeys {
@@ -80,7 +80,7 @@ async def own_keys(client: Client) -> tuple[str, list[KeyRef]]:
 async def listed_keys(client: Client, account: str) -> list[KeyRef] | None:
     """The account's keys from the org admin's user listing; None when it is not listed
     (PermissionDenied propagates: only org admins may list users)."""
-    data = await client.graphql(SA_USERS, {"query": account})
+    data = await client.graphql(service_accounts.SA_USERS, {"query": account})
     for edge in (data.get("users") or {}).get("edges") or []:
         node = (edge or {}).get("node") or {}
         if node.get("username") == account:
