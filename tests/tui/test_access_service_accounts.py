@@ -93,7 +93,7 @@ async def test_v_switches_the_table_between_people_and_service_accounts() -> Non
         pane = screen.query_one("#people-pane")
         assert pane.border_title == "Service accounts"
         assert screen.query_one("#people", FastTable).columns == [
-            "name", "team", "scope", "keys", "last key made", "last active"]
+            "name", "team", "scope", "keys", "key made", "active"]
         rows = shown_rows(screen)
         assert rows == expected_rows(app)
         # An org admin sees every account, the one in no team too, and their keys.
@@ -132,7 +132,7 @@ async def test_the_detail_shows_the_account_in_full_and_never_a_key_value() -> N
         assert f"logged runs in: {', '.join(account.run_teams)}" in text
         # The findings that name it, with what they say of it.
         assert "Service accounts with access to restricted registries" in text
-        assert "eval-runner: restricted registry dataset via team data-science-nlp" in text
+        assert "    restricted registry dataset via team data-science-nlp\n" in text
         assert "Service-account keys of unknown age" in text
         assert crumbs(app)[-1] == "eval-runner"
 
@@ -210,4 +210,4 @@ async def test_the_view_follows_the_cache_and_the_app_s_own_read() -> None:
         assert await wait_until(pilot, lambda: {r[3] for r in shown_rows(screen)} == {"1"},
                                 LIVE_WAIT_S), shown_rows(screen)
         assert screen.view == "service accounts" and screen.selected_service_account()
-        assert "keys: 1 (ids only" in detail_text(screen)
+        assert "keys: 1 (ids only, never a value)" in detail_text(screen)

@@ -17,7 +17,9 @@ from ..core.access.service_accounts import Inventory, ServiceAccount
 if TYPE_CHECKING:
     from ..core.access.findings import Finding
 
-COLUMNS = ("name", "team", "scope", "keys", "last key made", "last active")
+# "key made": when its newest key was made; short labels, so that a team name fits at 120
+# columns (the table gives the widest column way first).
+COLUMNS = ("name", "team", "scope", "keys", "key made", "active")
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 FILTER_HINT = "filter service accounts by name, team or description…"
 # The Access keys that act on people only: refused, in one line, in this view.
@@ -76,14 +78,20 @@ def detail(account: ServiceAccount, inventory: Inventory, found: list[Finding],
     text.append(f"team: {teams or 'none you can read'}\n")
     text.append(f"scope: {account.scope}")
     text.append(f" ← {account.scope_why}\n", style="dim")
-    text.append("reaches\n", style="dim")
-    for line in account.reach or ["nothing you can read"]:
-        text.append(f"  {line}\n")
+    naming = [f for f in found if account.username in f.people]
+    text.append("findings naming it\n" if naming else "no finding names it\n", style="dim")
+    for f in naming:
+        text.append(f"  ● {f.severity} ", style=SEVERITY_STYLE.get(f.severity, ""))
+        text.append(f"{f.title}\n")
+        said = f"{account.username}: "
+        for item in f.items:  # what the finding says of this account
+            if item.startswith(said):
+                text.append(f"    {item[len(said):]}\n", style="dim")
     if account.keys is None:
         text.append("keys: not visible to you (W&B lists keys to org admins only)\n",
                     style="dim")
     else:
-        text.append(f"keys: {len(account.keys)} (ids only; a key's value is never read)\n")
+        text.append(f"keys: {len(account.keys)} (ids only, never a value)\n")
         for key in account.keys:
             text.append(f"  {key.id}  {key.description or ''}".rstrip() + "\n")
     text.append(f"last key made: {when(account.last_key_at, now)}\n")
@@ -91,14 +99,10 @@ def detail(account: ServiceAccount, inventory: Inventory, found: list[Finding],
     text.append(f" (audit log {when(account.last_event_at, now)}, runs "
                 f"{when(account.last_run_at, now)})\n", style="dim")
     text.append(f"logged runs in: {', '.join(account.run_teams) or 'no team seen'}\n")
-    naming = [f for f in found if account.username in f.people]
-    text.append("findings naming it\n" if naming else "no finding names it\n", style="dim")
-    for f in naming:
-        text.append(f"  ● {f.severity} ", style=SEVERITY_STYLE.get(f.severity, ""))
-        text.append(f"{f.title}\n")
-        for item in f.items:
-            if item.startswith(f"{account.username}:"):
-                text.append(f"      {item}\n", style="dim")
+    # What it reaches last: the longest part (a team's every project), in a pane of its size.
+    text.append("reaches\n", style="dim")
+    for line in account.reach or ["nothing you can read"]:
+        text.append(f"  {line}\n")
     if inventory.note:
         text.append(f"{inventory.note}\n", style="dim italic")
     return text
