@@ -165,6 +165,14 @@ async def _access_marked(app, pilot) -> None:
     await pilot.pause()
 
 
+async def _access_service_accounts(app, pilot) -> None:
+    await _access(app, pilot)
+    await pilot.press("v")  # the service accounts instead of the people
+    await pilot.pause()
+    await pilot.press("down", "down")  # eval-runner: two findings name it
+    await pilot.pause()
+
+
 async def _promotions(app, pilot) -> None:
     await settle(app, pilot)
     app.switch_mode("promotions")
@@ -300,6 +308,8 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
     "access": ("people, roles and the access findings", _then_paint(_access), SIZE),
     "access-bulk": ("two people marked, one change for both", _then_paint(_access_marked),
                     SIZE),
+    "access-service-accounts": ("the service accounts: scope, keys (ids only), activity",
+                                _then_paint(_access_service_accounts), SIZE),
     "promotions": ("pending promotion requests and one in detail", _then_paint(_promotions),
                    SIZE),
     "promotions-approve": ("approving a production promotion: the plan, Cancel focused",

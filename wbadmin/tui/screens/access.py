@@ -1,5 +1,6 @@
 """Screen 2, Access: people across the org (roles, teams, registries, activity) beside the
-access findings; marks for bulk changes; every change through a plan."""
+access findings; marks for bulk changes; every change through a plan. `v` shows the service
+accounts instead (their rows and detail: tui/access_sa_rows.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from textual.widgets import DataTable, Input, Static
 
 from ...core import humanize
 from ...core.access import people as P
+from ...core.access import service_accounts as sa
+from .. import access_sa_rows as SA
 from ..widgets.api_log import ApiLog
 from ..widgets.fast_table import FastTable
 from ..widgets.fit_columns import FitTable
@@ -28,7 +31,9 @@ if TYPE_CHECKING:
 PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
 # Changes W&B makes through SCIM only (roles, deactivation): greyed on a server without it.
 SCIM_ACTIONS = ("team_role", "org_role", "toggle_active")
-SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+SEVERITY_STYLE = SA.SEVERITY_STYLE  # the findings table and the account detail agree
+PEOPLE, SERVICE_ACCOUNTS = "people", "service accounts"  # the views of the left table
+PEOPLE_HINT = "filter people by name, username or email…"
 
 
 class AccessScreen(Screen):
@@ -45,6 +50,9 @@ class AccessScreen(Screen):
         Binding("s", "sort", "sort", id="access.sort"),
         Binding("L", "load_csv", "load CSV", id="access.csv"),
         Binding("r", "refresh", "refresh", id="access.refresh"),
+        Binding("v", "switch_view", "people/SAs", id="access.view"),
+        # `K` is kept free for rotating the selected service account's key (not built yet):
+        # it acts on `selected_service_account()`.
         Binding("escape", "clear_filter", "back", show=False),
     ]
 
@@ -59,13 +67,15 @@ class AccessScreen(Screen):
         self.limit = PAGE
         self.matching = 0
         self._shown_person: str | None = None
+        self.view = PEOPLE
+        self.accounts: list[sa.ServiceAccount] = []  # the service-account view's rows
+        self.inventory: sa.Inventory | None = None
 
     def compose(self) -> ComposeResult:
         yield ShellHeader(id="header")
         with Horizontal(id="access"):
             with Vertical(id="people-pane"):
-                yield Input(placeholder="filter people by name, username or email…",
-                            id="people-filter")
+                yield Input(placeholder=PEOPLE_HINT, id="people-filter")
                 yield Static(id="people-count")
                 yield FastTable(id="people")
             with Vertical(id="access-side"):
@@ -96,8 +106,14 @@ class AccessScreen(Screen):
     # ---- data ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load_people()
+        self._load_list()
         self._load_findings()
+
+    def _load_list(self) -> None:
+        if self.view == SERVICE_ACCOUNTS:
+            self._load_service_accounts()
+        else:
+            self._load_people()
 
     def _load_people(self, limit: int = PAGE) -> None:
         """(Re)load the first `limit` matching people; rows already shown are not redrawn
@@ -114,6 +130,10 @@ class AccessScreen(Screen):
             if not table.columns:
                 table.add_columns(" ", "user", "org role", "seat", "last active", "teams",
                                   "registries")
+        if not growing and table.columns[0] != " ":  # coming back from the other view
+            table.clear(columns=True)
+            table.add_columns(" ", "user", "org role", "seat", "last active", "teams",
+                              "registries")
         new = window.rows[len(self.rows):] if growing else window.rows
         self.rows, self.matching = window.rows, window.matching
         self._add_rows(new)
@@ -147,6 +167,29 @@ class AccessScreen(Screen):
             rows.append((mark, name, p.org_role or "—", p.seat or "—", last, teams, regs))
         self.table.add_rows(rows, [p.username for p in people])
 
+    def _load_service_accounts(self) -> None:
+        """The service accounts the cache knows (a handful: loaded whole), the cursor kept on
+        the account it was on."""
+        table = self.table
+        was = self.selected_service_account()
+        self.inventory = found = sa.inventory(self.app.session.cache)
+        text = self.query_one("#people-filter", Input).value.strip()
+        self.accounts = SA.matching(found, text)
+        table.clear(columns=True)
+        table.add_columns(*SA.COLUMNS)
+        now = self.app.clock()
+        table.add_rows([SA.row(a, now) for a in self.accounts],
+                       [a.username for a in self.accounts])
+        names = [a.username for a in self.accounts]
+        table.move_cursor(row=names.index(was) if was in names else 0, announce=False)
+        shown = f"{len(self.accounts):,} of {len(found.accounts):,}"
+        self.query_one("#people-count", Static).update(
+            Text.assemble((shown, "bold"), (" · service accounts, by name", "dim")),
+            layout=False)
+        self.query_one("#people-pane").border_subtitle = ""
+        self._shown_person = None
+        self.call_after_refresh(self._show_person)
+
     def _load_findings(self) -> None:
         from ...core.access.findings import findings
         from ...core.access.plans import AccessService
@@ -171,13 +214,46 @@ class AccessScreen(Screen):
             table.add_row(Text("✓", style="green"), Text("nothing to report"), "")
 
     def crumbs(self) -> list[str]:
-        """The header's breadcrumb: the screen, and the person its detail shows."""
+        """The header's breadcrumb: the screen, and the person (or account) its detail shows."""
         shown = [self._shown_person] if self._shown_person else []
+        if self.view == SERVICE_ACCOUNTS:
+            shown = ["service accounts", *shown]
         return [self.app.org or "organization", "access", *shown]
 
     def selected(self) -> P.Person | None:
+        """The person under the cursor (none in the service-account view)."""
         row = self.table.cursor_row
+        if self.view != PEOPLE:
+            return None
         return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def selected_service_account(self) -> str | None:
+        """The username of the service account under the cursor (the service-account view)."""
+        row = self.table.cursor_row
+        if self.view != SERVICE_ACCOUNTS or not 0 <= row < len(self.accounts):
+            return None
+        return self.accounts[row].username
+
+    def action_switch_view(self) -> None:
+        self.view = SERVICE_ACCOUNTS if self.view == PEOPLE else PEOPLE
+        self.query_one("#people-pane").border_title = \
+            "Service accounts" if self.view == SERVICE_ACCOUNTS else "People"
+        self.query_one("#people-filter", Input).placeholder = \
+            SA.FILTER_HINT if self.view == SERVICE_ACCOUNTS else PEOPLE_HINT
+        self.rows = []  # the people list is built again, not grown
+        self.table.move_cursor(row=0, announce=False)
+        self._load_list()
+        self.app.update_header()
+
+    def _people_only(self, action: str) -> bool:
+        """True (and said, in one line) when `action` is asked of a service account."""
+        if self.view != SERVICE_ACCOUNTS:
+            return False
+        name = self.selected_service_account()
+        what = f"{name} is a service account" if name else "this is the service-account view"
+        self.notify(f"{what}: {SA.PEOPLE_ONLY[action]} is for people (v shows them)",
+                    severity="warning", markup=False)
+        return True
 
     def targets(self) -> list[str]:
         """The marked people, else the one under the cursor."""
@@ -188,11 +264,16 @@ class AccessScreen(Screen):
 
     @on(FastTable.RowHighlighted, "#people")
     def _near_the_end(self) -> None:
-        if self.table.cursor_row >= len(self.rows) - 5 and len(self.rows) < self.matching:
+        rows = self.rows
+        if self.view == PEOPLE and self.table.cursor_row >= len(rows) - 5 \
+                and len(rows) < self.matching:
             self._load_people(self.limit + PAGE)
 
     @on(FastTable.RowHighlighted, "#people")
     def _show_person(self) -> None:
+        if self.view == SERVICE_ACCOUNTS:
+            self._show_account()
+            return
         box = self.query_one("#person-detail", Static)
         person = self.selected()
         if person is not None and person.username == self._shown_person:
@@ -222,6 +303,22 @@ class AccessScreen(Screen):
                 text.append(f"\n      ← {why}\n", style="dim")
         box.update(text)
         self.app.visit_person(person.username)
+
+    def _show_account(self) -> None:
+        name = self.selected_service_account()
+        if name is not None and name == self._shown_person:
+            return
+        self._shown_person = name
+        box = self.query_one("#person-detail", Static)
+        found = self.inventory or sa.inventory(self.app.session.cache)
+        account = found.get(name) if name else None
+        if account is None:
+            box.update(SA.empty_text(found, bool(self.query_one("#people-filter",
+                                                                Input).value.strip())))
+            self.app.update_header()
+            return
+        box.update(SA.detail(account, found, self.found, self.app.clock()))
+        self.app.visit_person(account.username)
 
     @on(DataTable.RowHighlighted, "#findings")
     def _show_finding(self) -> None:
@@ -253,7 +350,7 @@ class AccessScreen(Screen):
         box.focus()
 
     def _filtered(self, _value: str) -> None:
-        self._load_people()
+        self._load_list()
 
     @on(Input.Submitted, "#people-filter")
     def _filter_done(self) -> None:
@@ -266,9 +363,9 @@ class AccessScreen(Screen):
             if box.value:
                 box.value = ""  # the value watch reloads the list
             else:
-                self._load_people()
+                self._load_list()
             self.table.focus()
-        elif self.marked:
+        elif self.marked and self.view == PEOPLE:
             self.clear_marks()
         else:
             self.app.action_history_back()
@@ -278,6 +375,8 @@ class AccessScreen(Screen):
         self._load_people(self.limit)
 
     def action_mark(self) -> None:
+        if self._people_only("mark"):
+            return
         person = self.selected()
         if person is None:
             return
@@ -315,11 +414,15 @@ class AccessScreen(Screen):
             start_fix_flow(self.app, self.found[row])
 
     def action_sort(self) -> None:
+        if self._people_only("sort"):
+            return
         order = list(P.SORTS)
         self.sort = order[(order.index(self.sort) + 1) % len(order)]
         self._load_people()
 
     def action_load_csv(self) -> None:
+        if self._people_only("load_csv"):
+            return
         from ..flows.access import start_csv_flow
 
         start_csv_flow(self.app)
@@ -328,6 +431,8 @@ class AccessScreen(Screen):
         self.app.refresh_scope(None)
 
     def _run(self, action: str) -> None:
+        if self._people_only(action):
+            return
         people = self.targets()
         if not people:
             return
