@@ -218,6 +218,9 @@ class WbAdminApp(App):
                             f"pending by an interrupted apply: {item.status}", markup=False,
                             severity="warning" if item.status == "conflict" else "information",
                             timeout=8)
+        from .flows.key_rotation import offer_due_rotations
+
+        offer_due_rotations(self)  # old keys past a rotation's grace period: a plan to confirm
 
     # ---- refreshing ----------------------------------------------------------------------
 

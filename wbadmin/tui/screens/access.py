@@ -51,8 +51,7 @@ class AccessScreen(Screen):
         Binding("L", "load_csv", "load CSV", id="access.csv"),
         Binding("r", "refresh", "refresh", id="access.refresh"),
         Binding("v", "switch_view", "people/SAs", id="access.view"),
-        # `K` is kept free for rotating the selected service account's key (not built yet):
-        # it acts on `selected_service_account()`.
+        Binding("K", "rotate_key", "rotate key", id="access.rotate"),
         Binding("escape", "clear_filter", "back", show=False),
     ]
 
@@ -430,6 +429,16 @@ class AccessScreen(Screen):
     def action_refresh(self) -> None:
         self.app.refresh_scope(None)
 
+    def action_rotate_key(self) -> None:
+        name = self.selected_service_account()
+        if name is None:
+            self.app.notify("K rotates a service account's key: v shows the service accounts",
+                            timeout=5)
+            return
+        from ..flows.key_rotation import start_rotation
+
+        start_rotation(self.app, name)
+
     def _run(self, action: str) -> None:
         if self._people_only(action):
             return
@@ -449,4 +458,7 @@ class AccessScreen(Screen):
                 return None  # greyed for everyone: this server has no SCIM API (doctor)
             caps = self.app.capabilities
             return caps.can_change and caps.is_org_admin
+        if action == "rotate_key":  # org admins, and team admins for their teams' accounts
+            caps = self.app.capabilities
+            return caps.can_change and (caps.is_org_admin or "admin" in caps.team_roles.values())
         return True

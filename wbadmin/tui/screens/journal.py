@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..app import WbAdminApp
 
 STATUS_STYLE = {"applied": "green", "failed": "bold red", "pending": "yellow",
-                "not_applied": "dim", "conflict": "bold yellow"}
+                "not_applied": "dim", "conflict": "bold yellow", "scheduled": "cyan"}
 
 
 class JournalScreen(Screen):
