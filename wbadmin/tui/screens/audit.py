@@ -131,10 +131,12 @@ class AuditScreen(Screen):
         self._draw_count()
         me = session.cached_identity()
         username = "" if me is not None and me.is_service_account else session.username
+        was, added = self.refusal, 0
         try:
             assert session.client is not None
-            await audit_store.refresh(session.client, session.cache, username, self.since(),
-                                      self.app.clock())
+            read = await audit_store.refresh(session.client, session.cache, username,
+                                             self.since(), self.app.clock())
+            added = read.added
         except (E.PermissionDenied, E.NotFound) as exc:
             self.refusal = unreadable(exc, str(session.profile.base_url))[0]
         except Exception as exc:  # the cached log stays on screen; say why it is not newer
@@ -144,7 +146,11 @@ class AuditScreen(Screen):
             self.refusal = None
         finally:
             self.reading = False
-        self.load()
+        if added or self.refusal != was or not self.loaded:
+            self.load()  # the timeline again only when the read changed what it shows
+        else:
+            self._draw_note()
+            self._draw_count()
 
     # ---- drawing -------------------------------------------------------------------------
 
