@@ -175,3 +175,20 @@ async def test_a_long_log_is_loaded_a_page_at_a_time() -> None:
         screen.table.move_cursor(row=PAGE - 1)
         await pilot.pause()
         assert screen.table.row_count == min(2 * PAGE, total)
+
+
+async def test_enter_on_an_artifact_event_opens_its_registry_collection() -> None:
+    """An artifact read names only ids: the cached registry versions tell which collection."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_audit(app, pilot)
+        read = next(e for e in screen.rows if e.action == "artifact:read")
+        registry, collection = app.session.cache.query(
+            "SELECT registry, collection FROM versions WHERE id = ?",
+            (read.entry["artifact_asset"],))[0]
+        screen.table.move_cursor(row=screen.rows.index(read))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExplorerScreen)
+        place = app.history[-1]
+        assert (place.kind, place.registry, place.name) == ("collection", registry, collection)

@@ -7,12 +7,13 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.text import Text
 
 from .. import clock
 from ..core.audit_timeline import WANDB, WBADMIN, Event
-from .locations import Location
+from .locations import REGISTRY_PREFIX, Location
 
 DAY = 86400.0
 PERIODS = ("7d", "30d", "90d")  # `p` cycles them
@@ -144,9 +145,30 @@ def _journal_links(text: Text, e: Event, tl: Timeline) -> None:
             text.append(f"  {when(ev)}  {ev.action}  {ev.actor or ''}  {asset(ev)}\n")
 
 
-def location_of(e: Event, emails: Mapping[str, str]) -> Location | None:
-    """Where `enter` goes: the project, else the team, else the person affected, else the
-    actor (usernames from the cache's emails; an address not in the org is no place)."""
+def artifact_location(e: Event, cache: Any) -> Location | None:
+    """The registry collection an artifact event is about: by its qualified name when that
+    names a registry, else by the artifact's or its collection's id among the cached
+    registry versions and collections (a read names only ids)."""
+    entry = e.entry or {}
+    parts = str(entry.get("artifact_qualified_name") or "").split("/")
+    if len(parts) == 3 and parts[1].startswith(REGISTRY_PREFIX):
+        return Location("collection", registry=parts[1][len(REGISTRY_PREFIX):],
+                        name=parts[2].split(":")[0])
+    for sql, value in (("SELECT registry, collection FROM versions WHERE id = ?",
+                        entry.get("artifact_asset")),
+                       ("SELECT registry, name FROM collections WHERE id = ?",
+                        entry.get("artifact_sequence_asset"))):
+        if value and (rows := cache.query(sql, (value,))):
+            return Location("collection", registry=rows[0][0], name=rows[0][1])
+    return None
+
+
+def location_of(e: Event, emails: Mapping[str, str], cache: Any = None) -> Location | None:
+    """Where `enter` goes: the registry collection of an artifact event, else the project,
+    else the team, else the person affected, else the actor (usernames from the cache's
+    emails; an address not in the org is no place)."""
+    if cache is not None and e.artifact and (place := artifact_location(e, cache)):
+        return place
     if e.team and e.project:
         return Location("project", team=e.team, name=e.project)
     if e.team:

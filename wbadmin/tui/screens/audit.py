@@ -270,7 +270,7 @@ class AuditScreen(Screen):
         event = self.selected()
         if event is None:
             return
-        location = R.location_of(event, self.tl.emails)
+        location = R.location_of(event, self.tl.emails, self.app.session.cache)
         if location is None:
             self.notify("this event names no team, project or person of the org",
                         severity="warning")
