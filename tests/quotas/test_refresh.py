@@ -175,10 +175,10 @@ def test_gpus_come_from_system_metrics_or_the_metadata_file(world: QuotaWorld,
             continue
         meta = json.loads(row["content"])
         if "gpu_count" in meta:  # no samples, but the metadata file names the GPUs
-            assert stored[row["name"]][8:] == (row["gpu_count"], 1)
+            assert stored[row["name"]][8:10] == (row["gpu_count"], 1)
             recovered += 1
         else:  # nothing anywhere: 0 GPUs, flagged
-            assert stored[row["name"]][8:] == (0, 0)
+            assert stored[row["name"]][8:10] == (0, 0)
             missing += 1
     assert recovered and missing and refreshed.metadata_files >= recovered + missing
     others = [r for name, r in stored.items() if name not in {f["name"] for f in files}]

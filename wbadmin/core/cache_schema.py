@@ -265,6 +265,14 @@ MIGRATIONS: list[str] = [
         fetched_at     REAL NOT NULL
     );
     """,
+    # 7: what run policies judge, kept with each run by the quota refresh (one reader for
+    # both): its tags and top-level config keys (JSON lists; NULL: read before this). The
+    # watermark goes so that the next refresh is a full one and fills them.
+    """
+    ALTER TABLE quota_runs ADD COLUMN tags TEXT;
+    ALTER TABLE quota_runs ADD COLUMN config_keys TEXT;
+    DELETE FROM quota_state WHERE key = 'watermark';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

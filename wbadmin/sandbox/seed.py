@@ -18,6 +18,7 @@ from . import audit, ids
 from . import seed_data as story
 from .db import Database
 from .seed_audit import Scope, seed_history
+from .seed_governance import seed_run_tickets
 
 DAY = 86_400
 HOUR = 3_600
@@ -251,6 +252,7 @@ def seed_demo(db: Database, seed: int = 0, now: int | None = None,
         projects = _projects_and_runs(s, teams, users, people)
         touch_projects(db)
         runs_without_stats(db, now)
+        seed_run_tickets(db)
 
         # Registries with collections, versions, aliases and pending promotions.
         _registries(s, org_id, org_entity, teams, users, projects, provisioner)

@@ -18,6 +18,7 @@ from . import seed_data as story
 from .db import Database
 from .seed import DAY, HOUR, Seeder, api_key_for, key_name, seed_demo, touch_projects
 from .seed_audit import Scope, seed_history
+from .seed_governance import seed_run_tickets
 from .seed_scale_artifacts import add_registry_content
 
 # The team the TUI benchmark expands: 5,000 projects in `huge` (1,000 in `large`).
@@ -93,7 +94,10 @@ def seed_scale(db: Database, preset: str, seed: int = 0, now: int | None = None,
         try:
             with db.transaction():
                 _continue_ids(s)
+                first_run = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM runs")
+                                .fetchone()[0])
                 _grow(s, preset, scale)
+                seed_run_tickets(db, first_run)
                 touch_projects(db)
         finally:
             conn.execute(f"PRAGMA cache_size = {int(cache)}")

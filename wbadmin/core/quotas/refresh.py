@@ -185,6 +185,28 @@ class QuotaRefresher:
 
     # ---- W&B requests ----------------------------------------------------------------------
 
+    async def reread(self, projects: list[tuple[str, str]]) -> int:
+        """Every run of these (team, project)s active in the window, read again: run
+        policies ask for it where the audit log names a project whose runs were updated
+        (a re-tag moves no `heartbeatAt`, so the incremental reads miss it). GPU facts a
+        run's answer lacks are kept from the store. How many runs were read."""
+        window = self.store.get("window_start")
+        if window is None or not projects:
+            return 0
+        active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(float(window))}},
+                          {"state": "running"}]}
+        runs = await self._runs([(t, p, active, None) for t, p in projects])
+        with self.cache.transaction() as conn:
+            held = self.store.held(conn, runs)
+            kept = []
+            for run in runs:
+                old = held.get((run.team, run.project, run.name))
+                if not run.gpu_known and old is not None and old["gpu_known"]:
+                    run = run.with_gpus(int(old["gpus"]), True)
+                kept.append(run)
+            self.store.write_runs(conn, kept, held=held)
+        return len(runs)
+
     async def _server_time(self) -> tuple[float | None, float]:
         """(the server's clock now, server minus ours) from an HTTP `Date` header; an
         unauthenticated request, so no key goes anywhere. (None, 0) when there is none."""

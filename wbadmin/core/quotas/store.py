@@ -34,6 +34,9 @@ class RunFact:
     heartbeat_at: float
     gpus: int
     gpu_known: bool = True
+    # What run policies judge (governance): None when not read.
+    tags: tuple[str, ...] | None = None
+    config_keys: tuple[str, ...] | None = None
 
     @property
     def running(self) -> bool:
@@ -44,7 +47,12 @@ class RunFact:
 
     def row(self) -> tuple:
         return (self.team, self.project, self.name, self.display_name, self.username,
-                self.state, self.created_at, self.heartbeat_at, self.gpus, int(self.gpu_known))
+                self.state, self.created_at, self.heartbeat_at, self.gpus, int(self.gpu_known),
+                _json_list(self.tags), _json_list(self.config_keys))
+
+
+def _json_list(values: tuple[str, ...] | None) -> str | None:
+    return None if values is None else json.dumps(list(values))
 
 
 RunKey = tuple[str, str, str]  # (team, project, run name)
@@ -131,11 +139,13 @@ class UsageStore:
         # An upsert changes a stored run in place (REPLACE would delete and re-insert it,
         # rewriting every index of it).
         conn.executemany(
-            "INSERT INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(team, project, "
-            "name) DO UPDATE SET display_name = excluded.display_name, username = "
+            "INSERT INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(team, "
+            "project, name) DO UPDATE SET display_name = excluded.display_name, username = "
             "excluded.username, state = excluded.state, created_at = excluded.created_at, "
             "heartbeat_at = excluded.heartbeat_at, gpus = excluded.gpus, "
-            "gpu_known = excluded.gpu_known", [r.row() for r in runs])
+            "gpu_known = excluded.gpu_known, tags = COALESCE(excluded.tags, tags), "
+            "config_keys = COALESCE(excluded.config_keys, config_keys)",
+            [r.row() for r in runs])
         conn.executemany(
             "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
             "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",

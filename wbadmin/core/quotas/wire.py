@@ -12,6 +12,7 @@ refresh asks for a team's changed projects and their new runs in one nesting of 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -27,7 +28,9 @@ PROJECTS_SELECTION = """
 
 STORAGE_SELECTION = " name storageBytes "
 
-RUN_FIELDS = "name displayName state createdAt heartbeatAt user { username } systemMetrics"
+# `tags` and `config` (RunFragment's) are for run policies (governance): one reader for both.
+RUN_FIELDS = ("name displayName state createdAt heartbeatAt user { username } systemMetrics "
+              "tags config")
 
 RUNS_SELECTION = f"""
     runs(filters: $FILTERS, order: "+created_at", first: $FIRST, after: $AFTER) {{
@@ -145,4 +148,27 @@ def run_fact(team: str, project: str, node: dict[str, Any]) -> RunFact | None:
                    username=(node.get("user") or {}).get("username"),
                    state=str(node.get("state") or "finished"),
                    created_at=float(int(created)), heartbeat_at=float(int(max(heartbeat, created))),
-                   gpus=gpus or 0, gpu_known=gpus is not None)
+                   gpus=gpus or 0, gpu_known=gpus is not None,
+                   tags=_tags(node), config_keys=config_keys(node.get("config")))
+
+
+def _tags(node: dict[str, Any]) -> tuple[str, ...] | None:
+    if "tags" not in node:
+        return None  # not asked (a server without the field: wire_strip left it out)
+    tags = node.get("tags") or []
+    return tuple(str(t) for t in tags) if isinstance(tags, list) else None
+
+
+def config_keys(config: Any) -> tuple[str, ...] | None:
+    """The top-level keys of a run's config (W&B sends it as a JSON string of
+    `{key: {value, desc}}`); W&B's own `_wandb` key is not the run's."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        try:
+            config = json.loads(config) if config.strip() else {}
+        except ValueError:
+            return None
+    if not isinstance(config, dict):
+        return None
+    return tuple(sorted(k for k in config if k != "_wandb"))

@@ -1,0 +1,146 @@
+"""`wbadmin policy check`: org-wide run policies (a Jira ticket on every run, config keys,
+run names, no run left running for days), judged per team and project.
+
+W&B has no run policies; the run policy (TOML) declares them: --policy, else
+$WBADMIN_RUN_POLICY, else policies.toml in the config directory; on the sandbox without
+one, a built-in demo policy (every run tagged with a Jira ticket, enforced). Runs come from
+the run store the quota refresh keeps (incremental; --full reads every run again);
+--offline judges the cache alone.
+
+  wbadmin policy check [--json] [--team T] [--full]
+      exit 0 compliant, 1 violations of `warn` rules only, 2 violations of `enforce` rules
+
+Policy example:
+
+  [[rules]]
+  id = "jira-ticket"
+  require_tag = "[A-Z]+-[0-9]+"       # or require_config = [...], name_pattern = "...",
+  mode = "enforce"                    #    max_running_hours = 72
+  except_accounts = ["ci-bot"]
+  start = 2026-11-01
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..core.governance import judge as J
+from ..core.governance.freshness import refresh_runs
+from ..core.governance.run_policy import DEMO_POLICY, HOW_TO, RunPolicy, load_policy, policy_path
+from ..core.journal import iso
+from ..core.quotas import policy_for
+from ..core.session import Session
+from .common import add_command, note, open_session, run_online
+from .errors import AUTH, BAD_DATA, NOT_FOUND, PERMISSION, UNAVAILABLE, USAGE, CliError
+from .output import emit_json, emit_table
+
+CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, UNAVAILABLE, BAD_DATA)
+CHECK_EXIT = {"ok": 0, "warn": 1, "enforce": 2}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("policy", help="org-wide run policies", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    psub = group.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    check = add_command(psub, "check", cmd_check, codes=CODES,
+                        help="exit 0 compliant, 1 warn-rule violations, 2 enforce-rule ones")
+    check.add_argument("--policy", metavar="FILE", help="the run policy (TOML); default: "
+                       "$WBADMIN_RUN_POLICY, else policies.toml in the config dir")
+    check.add_argument("--team", metavar="TEAM", help="one team, per project")
+    check.add_argument("--full", action="store_true",
+                       help="read every run again instead of refreshing incrementally")
+    check.add_argument("--quota-policy", metavar="FILE", help=argparse.SUPPRESS)
+    check.epilog = ("exit codes:\n  0   every judged run complies\n  1   violations of "
+                    "`warn` rules only\n  2   violations of `enforce` rules (usage errors "
+                    "also exit 2, with a `usage:` line)\n  3-8 as every command (auth, "
+                    "permission, not found, network, malformed policy: file:line)")
+
+
+def _notice(policy: RunPolicy) -> str | None:
+    if policy.source == DEMO_POLICY:
+        return (f"no run policy configured: using the built-in demo policy (sandbox: every "
+                f"run tagged with a Jira ticket, enforced); write your own to "
+                f"{policy_path()}")
+    if not policy.exists:
+        return HOW_TO.format(path=policy_path())
+    return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    sandbox = session.mode == "SANDBOX"
+    policy = load_policy(args.policy, sandbox=sandbox)  # a bad file fails before any request
+    quota_policy = policy_for(args.quota_policy, sandbox=sandbox)
+    if notice := _notice(policy):
+        note(notice)
+    for warning in policy.warnings:
+        note(f"warning: {warning}")
+    for line in policy.not_in_force(session.clock()):
+        note(f"note: {line}")
+    if not policy.exists or not policy.rules:
+        if args.json:
+            emit_json({"worst": "ok", "runs_judged": 0, "rules": []})
+        return 0
+    if session.offline:
+        if session.cache.scalar("SELECT value FROM quota_state WHERE key = 'watermark'") \
+                is None:
+            raise CliError("offline and no runs cached yet: run `wbadmin policy check` "
+                           "online once", UNAVAILABLE)
+    else:
+        async def work(s: Session) -> None:
+            facts = await s.server_facts()
+            fresh = await refresh_runs(s, quota_policy, policy, full=args.full,
+                                       lacks=facts.lacks)
+            for line in fresh.warnings:
+                note(f"warning: {line}")
+            for line in fresh.notes:
+                note(f"note: {line}")
+
+        run_online(session, work)
+    cache = session.cache
+    teams = {r[0] for r in cache.query("SELECT name FROM teams")}
+    projects = {(r[0], r[1]) for r in cache.query("SELECT team, name FROM projects")}
+    if args.team and args.team not in teams:
+        raise CliError(f"unknown team {args.team!r} (not among the teams you can see)",
+                       NOT_FOUND)
+    for warning in policy.unknown_scopes(teams, projects):
+        note(f"warning: {warning} (in the policy, not in the org)")
+    judgement = J.judge(policy, J.stored_runs(cache, args.team), session.clock(), args.team)
+    accounts = {r[0] for r in cache.query(
+        "SELECT DISTINCT username FROM team_members WHERE account_type = 'SERVICE'")}
+    if args.json:
+        emit_json(J.to_dict(judgement, accounts))
+    else:
+        _print(judgement, accounts, args.team)
+    return CHECK_EXIT[judgement.worst]
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _print(j: J.Judgement, accounts: set[str], team: str | None) -> None:
+    emit_table([[r.id, r.mode, r.what(), r.scope_text,
+                 "yes" if r.in_force(j.now) else f"from {iso(r.start)[:10]}"]
+                for r in j.policy.rules], ["rule", "mode", "requires", "scope", "in force"])
+    print()
+    if team is None:
+        rows: list[list[Any]] = [[t, p.judged, p.violating, p.unknown, _pct(p.compliance)]
+                                 for t, p in sorted(j.teams.items())]
+        emit_table(rows, ["team", "runs judged", "violating", "unknown", "compliant"])
+    else:
+        rows = [[p, v.judged, v.violating, v.unknown, _pct(v.compliance)]
+                for (_, p), v in sorted(j.projects.items())]
+        emit_table(rows, ["project", "runs judged", "violating", "unknown", "compliant"])
+    if j.offenders:
+        worst = ", ".join(f"{u}{' (service account)' if u in accounts else ''} {n}"
+                          for u, n in j.offenders.most_common(5))
+        print(f"\nworst offenders: {worst}")
+    trend = J.weekly_trend(j)
+    if trend:
+        print("trend (violating of judged, per week): " + " · ".join(
+            f"{iso(w)[:10]} {b}/{n}" for w, n, b in trend))
+    runs = j.runs_with()
+    print(f"\n{len(runs)} of {j.runs_judged} runs judged break a rule"
+          + (f" ({j.worst} rules)" if runs else ""))

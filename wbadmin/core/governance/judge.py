@@ -1,0 +1,203 @@
+"""Judge the runs of the run store (the quota refresh's `quota_runs`, with each run's tags
+and config keys) against the run policy — from the cache alone, so a changed policy is
+judged again without a request to W&B.
+
+A run is judged by a rule when the rule is in force, the run was created on or after the
+rule's start, and the run is in the rule's scope and not excepted. A rule whose facts the
+store lacks for a run (tags or config read before they were kept) counts it as unknown,
+never as compliant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cache import Cache
+from ..quotas.period import DAY, epoch_day
+from .run_policy import Rule, RunPolicy
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    team: str
+    project: str
+    name: str                          # the run id
+    display_name: str | None
+    username: str | None
+    state: str
+    created_at: float
+    heartbeat_at: float
+    tags: tuple[str, ...] | None
+    config_keys: tuple[str, ...] | None
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+
+def _list(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+
+def stored_runs(cache: Cache, team: str | None = None) -> list[StoredRun]:
+    sql = ("SELECT team, project, name, display_name, username, state, created_at, "
+           "heartbeat_at, tags, config_keys FROM quota_runs")
+    rows = cache.query(sql + (" WHERE team = ?" if team else "") + " ORDER BY created_at",
+                       (team,) if team else ())
+    return [StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _list(r[8]), _list(r[9]))
+            for r in rows]
+
+
+def verdict(rule: Rule, run: StoredRun, now: float) -> str | None:
+    """Why `run` breaks `rule` ("" when unknown), or None when it complies."""
+    if rule.kind == "require_tag":
+        if run.tags is None:
+            return ""
+        assert rule.pattern is not None
+        if any(rule.pattern.fullmatch(t) for t in run.tags):
+            return None
+        return f"no tag matching {rule.pattern.pattern}"
+    if rule.kind == "require_config":
+        if run.config_keys is None:
+            return ""
+        missing = [k for k in rule.keys if k not in run.config_keys]
+        return f"config lacks {', '.join(missing)}" if missing else None
+    if rule.kind == "name_pattern":
+        assert rule.pattern is not None
+        return None if rule.pattern.fullmatch(run.title) else \
+            f"run name {run.title!r} does not match {rule.pattern.pattern}"
+    assert rule.hours is not None
+    if run.state == "running" and now - run.created_at > rule.hours * 3600:
+        return f"running for {(now - run.created_at) / 3600:.0f} hours (at most " \
+               f"{rule.hours:g})"
+    return None
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: Rule
+    run: StoredRun
+    why: str
+
+
+@dataclass
+class Place:
+    """The judgement of one team or project."""
+
+    judged: int = 0
+    violating: int = 0
+    unknown: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def compliance(self) -> float | None:
+        """Compliant share of the runs judged (None: none judged)."""
+        known = self.judged - self.unknown
+        return None if known <= 0 else (known - self.violating) / known
+
+
+@dataclass
+class Judgement:
+    policy: RunPolicy
+    now: float
+    violations: list[Violation] = field(default_factory=list)
+    teams: dict[str, Place] = field(default_factory=lambda: defaultdict(Place))
+    projects: dict[tuple[str, str], Place] = field(default_factory=lambda: defaultdict(Place))
+    offenders: Counter[str] = field(default_factory=Counter)   # username -> violating runs
+    trend: dict[int, tuple[int, int]] = field(default_factory=dict)  # day -> (judged, bad)
+    runs_judged: int = 0
+
+    @property
+    def worst(self) -> str:
+        """"enforce", "warn" or "ok": the exit code's three cases."""
+        modes = {v.rule.mode for v in self.violations}
+        return "enforce" if "enforce" in modes else ("warn" if modes else "ok")
+
+    def runs_with(self, rule_ids: set[str] | None = None) -> list[StoredRun]:
+        seen: dict[tuple[str, str, str], StoredRun] = {}
+        for v in self.violations:
+            if rule_ids is None or v.rule.id in rule_ids:
+                seen.setdefault((v.run.team, v.run.project, v.run.name), v.run)
+        return list(seen.values())
+
+
+def judge(policy: RunPolicy, runs: list[StoredRun], now: float,
+          team: str | None = None) -> Judgement:
+    out = Judgement(policy, now)
+    trend: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rules = [r for r in policy.rules if r.in_force(now)]
+    for run in runs:
+        if team is not None and run.team != team:
+            continue
+        applying = [r for r in rules if (r.start is None or run.created_at >= r.start)
+                    and r.applies_to(run.team, run.project, run.username)]
+        if not applying:
+            continue
+        found = [(r, verdict(r, run, now)) for r in applying]
+        broken = [(r, why) for r, why in found if why]
+        unknown = any(why == "" for _, why in found)
+        places = (out.teams[run.team], out.projects[(run.team, run.project)])
+        day = trend[epoch_day(run.created_at)]
+        day[0] += 1
+        out.runs_judged += 1
+        for place in places:
+            place.judged += 1
+            place.unknown += int(unknown and not broken)
+        if broken:
+            day[1] += 1
+            for place in places:
+                place.violating += 1
+                place.by_rule.update(r.id for r, _ in broken)
+            if run.username:
+                out.offenders[run.username] += 1
+            out.violations += [Violation(r, run, why) for r, why in broken if why]
+    out.trend = {d: (v[0], v[1]) for d, v in sorted(trend.items())}
+    return out
+
+
+def weekly_trend(judgement: Judgement) -> list[tuple[float, int, int]]:
+    """(week start, runs judged, violating runs), oldest first: the period's trend."""
+    weeks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for day, (judged, bad) in judgement.trend.items():
+        week = weeks[day - (day + 3) % 7]  # weeks from Monday (1970-01-01 was a Thursday)
+        week[0] += judged
+        week[1] += bad
+    return [(w * DAY, v[0], v[1]) for w, v in sorted(weeks.items())]
+
+
+def to_dict(j: Judgement, accounts: set[str]) -> dict[str, Any]:
+    """The JSON of `wbadmin policy check`; `accounts`: the service accounts' usernames."""
+    from ..journal import iso
+
+    def place(p: Place) -> dict[str, Any]:
+        return {"runs_judged": p.judged, "violating_runs": p.violating,
+                "unknown_runs": p.unknown, "compliance": p.compliance,
+                "by_rule": dict(sorted(p.by_rule.items()))}
+
+    return {
+        "worst": j.worst, "runs_judged": j.runs_judged,
+        "rules": [{"id": r.id, "mode": r.mode, "requires": r.what(), "scope": r.scope_text,
+                   "in_force": r.in_force(j.now), "start": iso(r.start)}
+                  for r in j.policy.rules],
+        "teams": {t: place(p) for t, p in sorted(j.teams.items())},
+        "projects": {f"{t}/{p}": place(v) for (t, p), v in sorted(j.projects.items())},
+        "worst_offenders": [{"username": u, "violating_runs": n,
+                             "service_account": u in accounts}
+                            for u, n in j.offenders.most_common(10)],
+        "trend": [{"week": iso(w), "runs_judged": n, "violating_runs": b}
+                  for w, n, b in weekly_trend(j)],
+        "violations": [{"rule": v.rule.id, "mode": v.rule.mode, "team": v.run.team,
+                        "project": v.run.project, "run": v.run.name,
+                        "run_name": v.run.title, "owner": v.run.username,
+                        "created_at": iso(v.run.created_at), "why": v.why}
+                       for v in j.violations],
+    }
