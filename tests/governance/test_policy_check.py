@@ -225,3 +225,46 @@ def test_a_team_admin_is_judged_on_his_teams_and_told_how_retags_are_found(
     assert set(shown["teams"]) <= {"data-science-nlp", "product-ai-agents"}
     second = cli("policy", "check", "--policy", write(tmp_path, TAG_RULE), "--json")
     assert "full re-check every 7 days" in second.err
+
+
+def tags_of(db, run: str) -> list[str]:
+    return json.loads(db.scalar("SELECT tags FROM runs WHERE name = ?", (run,)))
+
+
+def test_fix_adds_the_ticket_through_the_change_path_and_undo_takes_it_off(
+        live, cli, home, sandbox_db, tmp_path) -> None:
+    policy = write(tmp_path, TAG_RULE)
+    _, before = check(cli, policy, "--team", "data-science-nlp")
+    bad = [v for v in before["violations"] if v["project"] == "rag-pipeline-v2"]
+    assert bad, "the demo seed has untagged runs in rag-pipeline-v2"
+    old = {v["run"]: tags_of(sandbox_db, v["run"]) for v in bad}
+    fixed = cli("policy", "fix", "--policy", policy, "--add-tag", "NLP-777", "--team",
+                "data-science-nlp", "--project", "rag-pipeline-v2", "--yes", "--json")
+    assert fixed.code == 0, fixed.err
+    entries = json.loads(fixed.out)
+    assert len(entries) == len(bad) and all(e["status"] == "applied" for e in entries)
+    for run, tags in old.items():
+        assert tags_of(sandbox_db, run) == [*tags, "NLP-777"]  # merged, nothing else lost
+    # Judged again from the store the fix updated: none of them breaks the rule now.
+    offline = cli("policy", "check", "--policy", policy, "--json", "--offline", "--team",
+                  "data-science-nlp")
+    assert not {v["run"] for v in json.loads(offline.out)["violations"]} & set(old)
+    undone = cli("undo", str(entries[0]["entry"]), "--yes")
+    assert undone.code == 0, undone.err
+    first = next(r for r in old if entries[0]["target"].endswith(r))
+    assert tags_of(sandbox_db, first) == old[first]
+
+
+def test_fix_refuses_runs_you_may_not_change_and_a_tag_that_fixes_nothing(
+        live, cli, home, sandbox_db, as_user, tmp_path) -> None:
+    policy = write(tmp_path, TAG_RULE)
+    untouched = sandbox_db.query("SELECT name, tags FROM runs")
+    bad_tag = cli("policy", "fix", "--policy", policy, "--add-tag", "not a ticket", "--yes")
+    assert bad_tag.code == 2 and "does not satisfy rule jira-ticket" in bad_tag.err_lines[-1]
+    as_user("carol")  # a member: her own runs only
+    refused = cli("policy", "fix", "--policy", policy, "--add-tag", "NLP-1", "--team",
+                  "data-science-nlp", "--yes")
+    assert refused.code == 4, refused.err
+    assert "carol may not change" in refused.err_lines[-1]
+    assert sandbox_db.query("SELECT name, tags FROM runs") == untouched
+    assert "Traceback" not in refused.err

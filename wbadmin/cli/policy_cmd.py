@@ -23,6 +23,7 @@ Policy example:
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..core.governance import judge as J
@@ -31,8 +32,18 @@ from ..core.governance.run_policy import DEMO_POLICY, HOW_TO, RunPolicy, load_po
 from ..core.journal import iso
 from ..core.quotas import policy_for
 from ..core.session import Session
-from .common import add_command, note, open_session, run_online
-from .errors import AUTH, BAD_DATA, NOT_FOUND, PERMISSION, UNAVAILABLE, USAGE, CliError
+from .common import add_command, add_no_wait, note, note_settled, open_session, run_online
+from .errors import (
+    AUTH,
+    BAD_DATA,
+    CONFLICT,
+    INTERRUPTED,
+    NOT_FOUND,
+    PERMISSION,
+    UNAVAILABLE,
+    USAGE,
+    CliError,
+)
 from .output import emit_json, emit_table
 
 CODES = (USAGE, AUTH, PERMISSION, NOT_FOUND, UNAVAILABLE, BAD_DATA)
@@ -51,6 +62,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--full", action="store_true",
                        help="read every run again instead of refreshing incrementally")
     check.add_argument("--quota-policy", metavar="FILE", help=argparse.SUPPRESS)
+    fix = add_command(psub, "fix", cmd_fix, codes=CODES,
+                      help="add a tag (e.g. the ticket key) to the runs breaking a tag rule")
+    fix.add_argument("--add-tag", required=True, metavar="TAG",
+                     help="the tag to add (it must satisfy the rule)")
+    fix.add_argument("--rule", metavar="ID", help="the tag rule (default: the policy's only "
+                     "require_tag rule)")
+    fix.add_argument("--policy", metavar="FILE", help="the run policy (as for check)")
+    fix.add_argument("--team", metavar="TEAM", help="only this team's runs")
+    fix.add_argument("--project", metavar="PROJECT", help="only this project's runs "
+                     "(with --team)")
+    fix.add_argument("--run", action="append", default=[], metavar="RUN",
+                     help="only this run id (repeatable)")
+    fix.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    fix.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    fix.add_argument("--quota-policy", metavar="FILE", help=argparse.SUPPRESS)
+    add_no_wait(fix)
     check.epilog = ("exit codes:\n  0   every judged run complies\n  1   violations of "
                     "`warn` rules only\n  2   violations of `enforce` rules (usage errors "
                     "also exit 2, with a `usage:` line)\n  3-8 as every command (auth, "
@@ -68,6 +95,23 @@ def _notice(policy: RunPolicy) -> str | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    session, _, judgement = _judged(args)
+    if judgement is None:
+        if args.json:
+            emit_json({"worst": "ok", "runs_judged": 0, "rules": []})
+        return 0
+    accounts = {r[0] for r in session.cache.query(
+        "SELECT DISTINCT username FROM team_members WHERE account_type = 'SERVICE'")}
+    if args.json:
+        emit_json(J.to_dict(judgement, accounts))
+    else:
+        _print(judgement, accounts, args.team)
+    return CHECK_EXIT[judgement.worst]
+
+
+def _judged(args: argparse.Namespace) -> tuple[Session, RunPolicy, J.Judgement | None]:
+    """The session, the policy and its judgement of the run store brought up to date (None:
+    no rule to judge)."""
     session = open_session(args)
     sandbox = session.mode == "SANDBOX"
     policy = load_policy(args.policy, sandbox=sandbox)  # a bad file fails before any request
@@ -79,9 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for line in policy.not_in_force(session.clock()):
         note(f"note: {line}")
     if not policy.exists or not policy.rules:
-        if args.json:
-            emit_json({"worst": "ok", "runs_judged": 0, "rules": []})
-        return 0
+        return session, policy, None
     if session.offline:
         if session.cache.scalar("SELECT value FROM quota_state WHERE key = 'watermark'") \
                 is None:
@@ -106,14 +148,61 @@ def cmd_check(args: argparse.Namespace) -> int:
                        NOT_FOUND)
     for warning in policy.unknown_scopes(teams, projects):
         note(f"warning: {warning} (in the policy, not in the org)")
-    judgement = J.judge(policy, J.stored_runs(cache, args.team), session.clock(), args.team)
-    accounts = {r[0] for r in cache.query(
-        "SELECT DISTINCT username FROM team_members WHERE account_type = 'SERVICE'")}
+    return session, policy, J.judge(policy, J.stored_runs(cache, args.team), session.clock(),
+                                    args.team)
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    if args.project and not args.team:
+        raise CliError("--project needs --team", USAGE)
+    session, policy, judgement = _judged(args)
+    tag_rules = [r for r in policy.rules if r.kind == "require_tag"]
+    rule = next((r for r in tag_rules if r.id == args.rule), None) if args.rule else (
+        tag_rules[0] if len(tag_rules) == 1 else None)
+    if rule is None:
+        known = ", ".join(r.id for r in tag_rules) or "none"
+        raise CliError(f"name the tag rule with --rule (the policy's tag rules: {known})",
+                       USAGE)
+    assert rule.pattern is not None
+    if not rule.pattern.fullmatch(args.add_tag):
+        raise CliError(f"the tag {args.add_tag!r} does not satisfy rule {rule.id} "
+                       f"({rule.pattern.pattern}): it would fix nothing", USAGE)
+    runs = [r for r in (judgement.runs_with({rule.id}) if judgement else [])
+            if (not args.project or r.project == args.project)
+            and (not args.run or r.name in args.run)]
+    if not runs:
+        print("no run breaks this rule: nothing to fix")
+        return 0
+    from ..core.change_path import ChangePath
+    from ..core.governance.fix import add_tag
+    from .access_cmd import change_callbacks
+
+    stream = sys.stderr if args.json else sys.stdout
+
+    def show(review: Any) -> None:
+        print(review.plan.title, file=stream)
+        for line in review.plan.preview():
+            print(f"  {line}", file=stream)
+        for line in review.notes:
+            print(f"note: {line}", file=stream)
+
+    args.confirm = None
+    confirm, progress = change_callbacks(args, stream, show)
+
+    async def work(s: Session) -> Any:
+        path = ChangePath(s, confirm, wait=not args.no_wait, on_wait=note,
+                          on_progress=progress)
+        return await add_tag(path, runs, args.add_tag)
+
+    report = run_online(session, work)
+    note_settled(report.reconciled, report.refresh_error)
     if args.json:
-        emit_json(J.to_dict(judgement, accounts))
-    else:
-        _print(judgement, accounts, args.team)
-    return CHECK_EXIT[judgement.worst]
+        emit_json([{"entry": o.entry_id, "status": o.status, "target": o.change.target,
+                    "result": o.result} for o in report.outcomes])
+    failed = report.failed
+    if failed:
+        raise CliError(f"{failed[0].change.target}: {failed[0].result}", CONFLICT)
+    return INTERRUPTED if report.declined else 0
 
 
 def _pct(value: float | None) -> str:

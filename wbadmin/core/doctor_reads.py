@@ -173,6 +173,8 @@ ROUND_2: dict[str, Callable[[str, Facts], Read]] = {
         "WbadminQuotaRuns", "project", _PROJECT, {"FILTERS": "JSONString", **_PAGE},
         lambda f: {"name": f.project, "entityName": f.team, "FILTERS": _RECENT, "FIRST": 1,
                    "AFTER": None}),
+    "wbadmin.core.governance.changes.RUN_TAGS": _static(
+        lambda f: {"entity": f.team, "project": f.project, "run": f.run}),
     "wbadmin.core.quotas.wire.FILES_SELECTION": _quotas(
         "WbadminQuotaRunFiles", "project", _PROJECT, {"RUN": "String!"},
         lambda f: {"name": f.project, "entityName": f.team, "RUN": f.run}),
