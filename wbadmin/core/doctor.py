@@ -22,7 +22,8 @@ from .doctor_schema import SchemaCheck, check_schema
 from .identity import Identity
 from .wire_documents import all_documents, feature_of
 
-FEATURES = ["Explorer", "Access", "Promotions", "Quotas", "Onboarding", "Org-as-code", "Audit"]
+FEATURES = ["Explorer", "Access", "Promotions", "Quotas", "Governance", "Onboarding", "Org-as-code",
+            "Audit"]
 SERVER_FEATURES = "query WbadminServerFeatures { serverInfo { features { name isEnabled } } }"
 FEATURES_READ = "wbadmin.core.doctor.SERVER_FEATURES"
 

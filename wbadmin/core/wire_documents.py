@@ -34,6 +34,7 @@ FEATURES: list[tuple[str, str]] = [
     ("wbadmin.core.changes_team", "Access"),
     ("wbadmin.core.promotions.", "Promotions"),
     ("wbadmin.core.quotas.", "Quotas"),
+    ("wbadmin.core.governance.", "Governance"),
     ("wbadmin.core.onboarding.orgfile", "Org-as-code"),
     ("wbadmin.core.onboarding.export", "Org-as-code"),
     ("wbadmin.core.onboarding.", "Onboarding"),
