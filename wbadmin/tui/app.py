@@ -47,7 +47,7 @@ def _later(module: str, name: str) -> Callable[[], Screen]:
     return make
 
 
-# The screen keys share one footer slot ("1234567 screens"); `?` names each of them.
+# The screen keys share one footer slot ("12345678 screens"); `?` names each of them.
 SCREENS = Binding.Group("screens", compact=True)
 
 
@@ -63,7 +63,8 @@ class WbAdminApp(App):
              "quotas": _later("quotas", "QuotasScreen"),
              "onboarding": _later("onboarding", "OnboardingScreen"),
              "journal": _later("journal", "JournalScreen"),
-             "audit": _later("audit", "AuditScreen")}
+             "audit": _later("audit", "AuditScreen"),
+             "governance": _later("governance", "GovernanceScreen")}
     DEFAULT_MODE = "explorer"
     # Narrow terminals (80×24) stack the panes instead of squeezing them side by side:
     # every screen, whichever is shown when the terminal is resized, gets the class.
@@ -83,6 +84,8 @@ class WbAdminApp(App):
         Binding("6", "switch_mode('journal')", "Journal", id="screen.journal",
                 group=SCREENS),
         Binding("7", "switch_mode('audit')", "Audit", id="screen.audit", group=SCREENS),
+        Binding("8", "switch_mode('governance')", "Governance", id="screen.governance",
+                group=SCREENS),
         Binding("colon", "jump", "jump", id="jump"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("ctrl+l", "toggle_api_log", "API log", show=False, id="api_log"),

@@ -18,6 +18,8 @@ ACTIONS = [
     ("Onboarding: a new team or a new hire from a template", "switch_mode('onboarding')"),
     ("Journal: changes made through wbadmin", "switch_mode('journal')"),
     ("Audit: W&B's audit log and wbadmin's journal on one timeline", "switch_mode('audit')"),
+    ("Governance: run policies, compliance per team, runs breaking a rule",
+     "switch_mode('governance')"),
     ("Jump to…  (:team, :project, :user, :registry)", "jump"),
     ("Refresh everything from W&B", "refresh_all"),
     ("Toggle the API-call log", "toggle_api_log"),

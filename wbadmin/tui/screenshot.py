@@ -281,6 +281,19 @@ async def _audit(app, pilot) -> None:
     await settle_audit(app, pilot)
 
 
+async def _governance(app, pilot) -> None:
+    await settle(app, pilot)
+    app.switch_mode("governance")
+    for _ in range(400):  # the judgement, then the runs read from W&B and judged again
+        await pilot.pause(0.02)
+        screen = app.screen
+        busy = any(w.group.startswith("governance") and not w.is_finished
+                   for w in app.workers)
+        if getattr(screen, "judgement", None) is not None and screen.refreshed and not busy:
+            break
+    await pilot.pause()
+
+
 def _then_paint(scenario: Scenario) -> Scenario:
     """Let deferred updates (header, scroll) reach the screen before the capture."""
 
@@ -330,6 +343,8 @@ SCENARIOS: dict[str, tuple[str, Scenario, tuple[int, int]]] = {
     "plan": ("a role change as a plan, Cancel focused", _then_paint(_plan), SIZE),
     "journal": ("the journal after a change", _then_paint(_journal), SIZE),
     "audit": ("W&B's audit log and the journal on one timeline", _then_paint(_audit), SIZE),
+    "governance": ("the run policy: rules, compliance per team, runs breaking a rule",
+                   _then_paint(_governance), SIZE),
 }
 
 

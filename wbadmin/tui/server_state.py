@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 # The feature of wbadmin each screen (mode) serves; the journal is wbadmin's own.
 MODE_FEATURE = {"explorer": "Explorer", "access": "Access", "promotions": "Promotions",
-                "quotas": "Quotas", "onboarding": "Onboarding"}
+                "quotas": "Quotas", "onboarding": "Onboarding", "governance": "Governance"}
 DOCTOR = "Doctor in ctrl+p says more"
 
 
