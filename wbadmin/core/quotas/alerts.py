@@ -18,7 +18,7 @@ import httpx
 
 from ... import clock
 from ..cache import Cache
-from ..promotions.webhooks import ATTEMPTS, BACKOFF, TIMEOUT, Delivery, safe_where
+from ..promotions.webhooks import TIMEOUT, Delivery
 from .policy import METRIC_LABELS, Rules, Webhook
 from .usage import Gauge, UsageReport
 
@@ -164,19 +164,6 @@ def body_for(hook: Webhook, alert: Alert) -> dict[str, Any]:
 
 
 async def _deliver(http: httpx.AsyncClient, hook: Webhook, alert: Alert) -> Delivery:
-    """POST with retries on connection errors, 429 and 5xx (as promotion webhooks do)."""
-    error = ""
-    where = safe_where(hook.url)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = await http.post(hook.url, json=body_for(hook, alert))
-            if response.status_code < 300:
-                return Delivery(where, "quota_threshold", True, attempt)
-            error = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                return Delivery(where, "quota_threshold", False, attempt, error)
-        except httpx.HTTPError as exc:
-            error = type(exc).__name__
-        if attempt < ATTEMPTS:
-            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
-    return Delivery(where, "quota_threshold", False, ATTEMPTS, error)
+    from ..webhook_post import post
+
+    return await post(http, hook.url, body_for(hook, alert), "quota_threshold")
