@@ -58,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                "repeat, or separate with commas)")
     team.add_argument("--person", action="append", default=[], metavar="GROUP=USER",
                       help="a person for any group of the template")
+    team.add_argument("--ticket", default="", metavar="KEY",
+                      help="the ticket the team is created under (required by templates with "
+                           "`ticket`; journaled and put in the new projects' descriptions)")
     _change_flags(team)
 
     hire = add_command(osub, "hire", cmd_hire, codes=CHANGE_CODES,
@@ -132,7 +135,11 @@ def team_inputs(template: Template, args: argparse.Namespace) -> Inputs:
         if not sep or not group.strip() or not who.strip():
             raise CliError(f"--person {item!r}: expected GROUP=USER", USAGE)
         people.setdefault(group.strip(), []).extend(split_people(who))
-    return Inputs(team=args.name.strip(), people=people)
+    if problem := template.ticket_problem(args.ticket):
+        # Before any W&B read: a missing or malformed ticket is the caller's to fix.
+        raise CliError(problem + (": give --ticket KEY" if not args.ticket.strip() else ""),
+                       USAGE)
+    return Inputs(team=args.name.strip(), people=people, ticket=args.ticket.strip())
 
 
 def _fill(session: Session, template: Template, inputs: Inputs) -> Filled:

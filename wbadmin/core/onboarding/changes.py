@@ -85,7 +85,8 @@ def access_to_visibility(access: str | None) -> str | None:
 @register_change
 @dataclass(kw_only=True)
 class CreateTeam(Change):
-    """A new team; `admin` (a username) becomes its admin, else the caller does."""
+    """A new team; `admin` (a username) becomes its admin, else the caller does. `ticket`:
+    the ticket it is created under (journaled with it; W&B's createTeam has no field for it)."""
 
     kind = "team.create"
     via = "GraphQL createTeam"
@@ -93,13 +94,24 @@ class CreateTeam(Change):
 
     team: str
     admin: str | None = None
+    ticket: str | None = None
 
     @classmethod
-    def make(cls, team: str, admin: str | None = None) -> CreateTeam:
-        return cls(target=team, before=None, after={"team": team}, team=team, admin=admin)
+    def make(cls, team: str, admin: str | None = None, *, ticket: str | None = None
+             ) -> CreateTeam:
+        return cls(target=team, before=None, after={"team": team}, team=team, admin=admin,
+                   ticket=ticket)
+
+    def params(self) -> dict[str, Any]:
+        params = super().params()
+        if params.get("ticket") is None:  # entries without one stay as they always were
+            params.pop("ticket", None)
+        return params
 
     def summary(self) -> str:
-        return f"create team (admin: {self.admin})" if self.admin else "create team"
+        parts = [f"admin: {self.admin}"] if self.admin else []
+        parts += [f"ticket {self.ticket}"] if self.ticket else []
+        return f"create team ({', '.join(parts)})" if parts else "create team"
 
     async def apply(self, ctx: Any) -> ApplyResult:
         client = client_of(ctx)

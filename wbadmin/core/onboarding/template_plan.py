@@ -66,20 +66,23 @@ class Link:
 @dataclass
 class Inputs:
     """What the walkthrough asks for: the team (team templates, `{team}` of hire templates),
-    the people of each group (team templates) and the new hire (hire templates)."""
+    the people of each group (team templates), the new hire (hire templates) and the ticket
+    the team is created under (team templates; required when the template has `ticket`)."""
 
     team: str = ""
     people: dict[str, list[str]] = field(default_factory=dict)
     user: str = ""
+    ticket: str = ""
 
     def to_dict(self) -> dict:
-        return {"team": self.team, "people": self.people, "user": self.user}
+        return {"team": self.team, "people": self.people, "user": self.user,
+                "ticket": self.ticket}
 
     @classmethod
     def from_dict(cls, data: dict) -> Inputs:
         people = {str(k): [str(p) for p in v] for k, v in (data.get("people") or {}).items()}
         return cls(team=str(data.get("team") or ""), people=people,
-                   user=str(data.get("user") or ""))
+                   user=str(data.get("user") or ""), ticket=str(data.get("ticket") or ""))
 
 
 @dataclass
@@ -96,6 +99,13 @@ class Filled:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def with_ticket(description: str, ticket: str) -> str:
+    """A new project's description carrying the ticket it was created under."""
+    if not ticket:
+        return description
+    return f"{description} · ticket {ticket}" if description else f"ticket {ticket}"
 
 
 def split_people(text: str) -> list[str]:
@@ -232,6 +242,9 @@ class _Filler:
         bad_name = team_name_problem(team)
         if bad_name:
             self.problem("team name", bad_name)
+        ticket = self.inputs.ticket.strip()
+        if bad_ticket := self.t.ticket_problem(ticket):
+            self.problem("ticket", bad_ticket)
         values = {"team": team}
         new_team = self.cache.scalar("SELECT 1 FROM teams WHERE name = ?", (team,)) is None
         if new_team and not bad_name:
@@ -259,9 +272,12 @@ class _Filler:
         if bad_name:
             return  # every problem with the people is reported too; nothing more to plan
         first_admin = next((u for _, u, _, r in people if u and r == "admin"), None)
-        self.filled.plan.title = f"Onboard team {team} ({self.t.name})"
+        # The journal keeps the title on every entry of the plan: the ticket rides in it.
+        self.filled.plan.title = f"Onboard team {team} ({self.t.name}" + (
+            f", ticket {ticket})" if ticket else ")")
         if new_team:
-            self.add(CreateTeam.make(team, first_admin), Link("team", f"team {team}", team))
+            self.add(CreateTeam.make(team, first_admin, ticket=ticket or None),
+                     Link("team", f"team {team}", team))
             if first_admin is None:
                 self.filled.notes.append(f"nobody is named admin: {self.actor or 'you'} "
                                          "(who creates the team) becomes its admin")
@@ -299,8 +315,10 @@ class _Filler:
                 "SELECT access FROM projects WHERE team = ? AND name = ?", (team, name))
             link = Link("project", f"project {team}/{name}", f"{team}/{name}")
             if not rows:
+                description = with_ticket(fill(spec.description, values),
+                                          self.inputs.ticket.strip())
                 self.add(CreateProject.make(team, name, access=access,
-                                            description=fill(spec.description, values)), link)
+                                            description=description), link)
             elif rows[0]["access"] and rows[0]["access"] != access:
                 self.add(UpdateProject.make(team, name, current={"access": rows[0]["access"]},
                                             access=access), link)

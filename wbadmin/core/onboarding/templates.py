@@ -8,6 +8,7 @@ access. `{team}` in names and descriptions is the team the walkthrough asks for.
     [template]
     kind = "team"
     description = "A research team: experiment projects, a CI account, model registry access"
+    ticket = "[A-Z]+-[0-9]+"      # optional: creating the team needs a ticket matching this
 
     [groups]                      # who the walkthrough asks for -> their team role
     admins = "admin"
@@ -30,8 +31,9 @@ access. `{team}` in names and descriptions is the team the walkthrough asks for.
     period = "month"
     gpu_hours = { soft = 1500, hard = 2000 }
 
-Every problem is reported with the file, the line and the reason before anything is
-planned. Finding templates by name is `library.py`'s job.
+Which keys a template may have, and for which kind, is `SCHEMA` below (one place: a new key
+joins it and gets its parse method). Every problem is reported with the file, the line and
+the reason before anything is planned. Finding templates by name is `library.py`'s job.
 """
 
 from __future__ import annotations
@@ -52,8 +54,44 @@ REGISTRY_ROLES = ("admin", "member", "viewer", "restricted_viewer")
 PLACEHOLDERS = {"team": ("team", "hire")}  # name -> the template kinds that may use it
 QUOTA_LIMITS = ("gpu_hours", "storage_gb", "concurrent_runs")
 PERIODS = ("month", "week")
+TICKET_MAX = 64  # a ticket key rides in every new project's description: keep it short
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _HEADER = re.compile(r"^\[(\[)?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of the template format: `[template]`'s own keys are "template.<key>", the rest
+    are top-level tables. `kinds`: the kinds of template that may have it."""
+
+    name: str
+    kinds: tuple[str, ...]
+    what: str
+
+
+SCHEMA: tuple[Key, ...] = (
+    Key("template.kind", KINDS, "team | hire (required)"),
+    Key("template.name", KINDS, "the template's name (default: the file's name)"),
+    Key("template.description", KINDS, "one line, shown in the template list"),
+    Key("template.ticket", ("team",),
+        "a regular expression; the walkthrough and `wbadmin onboard team --ticket` then "
+        "require a ticket it matches in full (re.fullmatch), and record it in the journal and "
+        "the new projects' descriptions"),
+    Key("template", KINDS, "the table of the keys above (required)"),
+    Key("groups", ("team",), "group -> team role: whom the walkthrough asks for (required)"),
+    Key("projects", ("team",), "[[projects]]: name, description, visibility"),
+    Key("service_accounts", ("team",), "[[service_accounts]]: name"),
+    Key("registry_access", KINDS, "[[registry_access]]: registry, role (, who: team templates)"),
+    Key("quota", ("team",), "period and limits, carried into a quota policy snippet"),
+    Key("teams", ("hire",), "[[teams]]: team (a name, \"{team}\" or \"*\"), role"),
+)
+
+
+def schema_keys(kind: str, table: str = "") -> set[str]:
+    """The keys a `kind` template may have at the top level (`table` "") or in `[table]`."""
+    prefix = f"{table}." if table else ""
+    return {k.name.removeprefix(prefix) for k in SCHEMA if kind in k.kinds and
+            k.name.startswith(prefix) and "." not in k.name.removeprefix(prefix)}
 
 
 class TemplateError(PolicyFileError):
@@ -114,6 +152,7 @@ class Template:
     registry_access: tuple[RegistryGrant, ...] = ()
     quota: QuotaSpec | None = None
     teams: tuple[TeamGrant, ...] = ()                 # hire
+    ticket: re.Pattern[str] | None = None             # team: the ticket key it requires
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -124,6 +163,21 @@ class Template:
     def line(self, where: str) -> int | None:
         """The line of a part of the template (e.g. "projects.1.name"), for plan-time errors."""
         return _line_at(self.lines, where)
+
+    def ticket_problem(self, ticket: str) -> str | None:
+        """Why `ticket` cannot be recorded for this template (None: it can). Without a
+        `ticket` pattern a ticket is optional, and any single word is recorded as given."""
+        ticket = ticket.strip()
+        if not ticket:
+            if self.ticket is None:
+                return None
+            return f"template {self.name} requires a ticket matching {self.ticket.pattern}"
+        if len(ticket) > TICKET_MAX or any(c.isspace() or not c.isprintable() for c in ticket):
+            return (f"ticket {ticket[:TICKET_MAX]!r}: one word of at most {TICKET_MAX} "
+                    "characters")
+        if self.ticket is not None and not self.ticket.fullmatch(ticket):
+            return f"ticket {ticket!r} does not match {self.ticket.pattern} (template {self.name})"
+        return None
 
 
 def parse_template(text: str, path: Path | str = "<template>") -> Template:
@@ -224,11 +278,11 @@ class _Parser:
         if not isinstance(head, dict):
             raise self.fail("template", "a [template] table with `kind` (team or hire) is "
                                         "required")
-        self.keys(head, {"kind", "name", "description"}, "template")
         kind = head.get("kind")
         if not isinstance(kind, str):
             raise self.fail("template.kind", "template.kind is required: team or hire")
         self.kind = self.choice(kind, KINDS, "template.kind")
+        self.keys(head, schema_keys(self.kind, "template"), "template")
         name = self.text(head, "name", "template", default=self.path.stem)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
             raise self.fail("template.name", f"template.name {name!r}: use letters, digits, "
@@ -236,21 +290,35 @@ class _Parser:
         description = self.text(head, "description", "template")
         common = dict(name=name, kind=self.kind, description=description, path=self.path,
                       shipped=self.path.parent == SHIPPED_DIR, lines=self.lines)
+        self.keys(data, schema_keys(self.kind), "")
         if self.kind == "team":
-            self.keys(data, {"template", "groups", "projects", "service_accounts",
-                             "registry_access", "quota"}, "")
             groups = self.groups(data)
             return Template(**common, groups=groups, projects=self.projects(data),
                             service_accounts=self.service_accounts(data),
                             registry_access=self.registry_access(data, {g for g, _ in groups}),
-                            quota=self.quota(data))
-        self.keys(data, {"template", "teams", "registry_access"}, "")
+                            quota=self.quota(data), ticket=self.ticket(head))
         teams = self.teams(data)
         access = self.registry_access(data, set())
         if not teams and not access:
             raise self.fail("template", "a hire template needs [[teams]] or "
                                         "[[registry_access]]")
         return Template(**common, teams=teams, registry_access=access)
+
+    def ticket(self, head: dict[str, Any]) -> re.Pattern[str] | None:
+        """`ticket = "[A-Z]+-[0-9]+"`: compiled now, so a bad pattern is a load error with its
+        line (no placeholders: `{3}` is a regex repeat here)."""
+        value = head.get("ticket")
+        if value is None:
+            return None
+        where = "template.ticket"
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"{where} must be a regular expression a ticket key "
+                                   "matches, e.g. \"[A-Z]+-[0-9]+\"")
+        try:
+            return re.compile(value.strip())
+        except re.error as exc:
+            raise self.fail(where, f"{where} {value.strip()!r} is not a regular expression: "
+                                   f"{exc.msg} at position {exc.pos}") from None
 
     def groups(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         groups = data.get("groups", {})

@@ -253,7 +253,8 @@ class OnboardingScreen(Screen):
             concerns=f.concerns if f else [], quota=f.quota if f else self.wt.quota,
             problems=f.problems if f else [], reread=self.reread,
             compact=self.app.size.width < 100,
-            blocker=W.blocker(self.plan.changes, self.app.capabilities))
+            blocker=W.blocker(self.plan.changes, self.app.capabilities),
+            ticket=self.wt.get_inputs().ticket)
         n = len(self.plan)
         self.query_one(ReviewPane).show(f"{_title(self.wt)} · {n} change{'s' * (n != 1)}", body)
         self.refresh_bindings()
@@ -280,7 +281,8 @@ class OnboardingScreen(Screen):
     def action_back(self) -> None:
         if self.step == "people":
             inputs = self.query_one(PeopleForm).inputs()
-            if self.wt is not None and (inputs.team or inputs.user or inputs.people):
+            if self.wt is not None and (inputs.team or inputs.user or inputs.people
+                                        or inputs.ticket):
                 self.wt.set_inputs(inputs)
                 self.store.save(self.wt)  # something was typed: keep it as paused
             self.wt = None

@@ -1,7 +1,8 @@
-"""Step 2 of the onboarding walkthrough: the team's name and its people by group (a team
-template), or the new hire and their team (a hire template). Usernames and emails complete
-from the org as cached (→ accepts), and each field says at once what it resolves to: a
-member of the org, an invitation, or a problem."""
+"""Step 2 of the onboarding walkthrough: the team's name, its ticket (templates with `ticket`)
+and its people by group (a team template), or the new hire and their team (a hire template).
+Usernames and emails complete from the org as cached (→ accepts), and each field says at once
+what it resolves to: a member of the org, an invitation, or a problem (a ticket: whether it
+matches the template's pattern)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,9 @@ class PeopleForm(VerticalScroll):
         rows: list[tuple[str, str, str, str, Suggester | None]] = []  # id, label, value, ph
         if template.kind == "team":
             rows.append(("ob-team", "Team name", inputs.team, "e.g. vision-nlp", None))
+            if template.ticket is not None:
+                rows.append(("ob-ticket", "Ticket", inputs.ticket,
+                             f"matching {template.ticket.pattern}", None))
             for group, role in template.groups:
                 rows.append((f"ob-group-{group}", f"{group} → {role}",
                              ", ".join(inputs.people.get(group, [])),
@@ -119,7 +123,8 @@ class PeopleForm(VerticalScroll):
             people = {g: split_people(self.value(f"ob-group-{g}"))
                       for g, _ in self.template.groups}
             return Inputs(team=self.value("ob-team"),
-                          people={g: p for g, p in people.items() if p})
+                          people={g: p for g, p in people.items() if p},
+                          ticket=self.value("ob-ticket"))
         return Inputs(user=self.value("ob-user"), team=self.value("ob-team"))
 
     # ---- live checks --------------------------------------------------------------------------
@@ -149,6 +154,8 @@ class PeopleForm(VerticalScroll):
         value = self.value(wid)
         if wid == "ob-team":
             text = self._team_check(value)
+        elif wid == "ob-ticket":
+            text = self._ticket_check(value)
         elif not value:
             text = Text("nobody (optional)" if wid.startswith("ob-group-") else "required",
                         style="dim")
@@ -174,6 +181,14 @@ class PeopleForm(VerticalScroll):
         if exists:
             return Text("exists: only what is missing is planned", style="yellow")
         return Text("✓ a new team", style="green")
+
+    def _ticket_check(self, ticket: str) -> Text:
+        assert self.template is not None and self.template.ticket is not None
+        if not ticket:
+            return Text(f"required: matching {self.template.ticket.pattern}", style="dim")
+        if problem := self.template.ticket_problem(ticket):
+            return Text(f"✗ {problem.removeprefix(f'ticket {ticket!r} ')}", style="red")
+        return Text("✓ recorded in the journal and the projects' descriptions", style="green")
 
     def _person_check(self, key: str) -> Text:
         assert self.cache is not None

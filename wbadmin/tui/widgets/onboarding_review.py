@@ -47,7 +47,8 @@ def plan_table(plan: Plan, done: list[str] | None = None, *, compact: bool = Fal
 
 def review_body(plan: Plan, *, done: list[str], notes: list[str],
                 concerns: list[Concern], quota: str | None, problems: list[Problem],
-                blocker: str | None, reread: bool, compact: bool = False) -> RenderableType:
+                blocker: str | None, reread: bool, compact: bool = False,
+                ticket: str = "") -> RenderableType:
     if problems:
         text = Text("Nothing can be applied until these are fixed (esc: back to the names):\n\n",
                     style="bold red")
@@ -58,6 +59,10 @@ def review_body(plan: Plan, *, done: list[str], notes: list[str],
             text.append(f"{p.reason}\n")
         return text
     parts: list[RenderableType] = []
+    if ticket:
+        parts.append(Text.assemble(("Ticket ", "bold"), (ticket, "bold cyan"),
+                                   (": on every journal entry of this plan and in the new "
+                                    "projects' descriptions\n", "dim")))
     if plan.is_empty:
         parts.append(Text("Nothing left to change: W&B already shows all of this.",
                           style="green"))
