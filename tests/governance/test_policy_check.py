@@ -268,3 +268,43 @@ def test_fix_refuses_runs_you_may_not_change_and_a_tag_that_fixes_nothing(
     assert "carol may not change" in refused.err_lines[-1]
     assert sandbox_db.query("SELECT name, tags FROM runs") == untouched
     assert "Traceback" not in refused.err
+
+
+def test_notify_tells_each_owner_once_per_run_and_rule(live, cli, home, tmp_path,
+                                                       receiver) -> None:
+    policy = write(tmp_path, TAG_RULE + f'''
+[[webhooks]]
+url = "{receiver.url}/ok"
+format = "json"
+
+[[webhooks]]
+url = "{receiver.url}/ok-slack"
+''')
+    _, judged = check(cli, policy, "--team", "ml-infra")
+    bad = judged["violations"]
+    assert bad
+    first = cli("policy", "notify", "--policy", policy, "--team", "ml-infra", "--json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out)["sent"] == len(bad)
+    events = receiver.bodies("/ok")
+    assert sorted(e["run"] for e in events) == sorted(v["run"] for v in bad)
+    assert all(e["owner"] == next(v["owner"] for v in bad if v["run"] == e["run"])
+               for e in events)
+    slack = receiver.bodies("/ok-slack")
+    assert len(slack) == len(bad) and all("owned by" in b["text"] for b in slack)
+    again = cli("policy", "notify", "--policy", policy, "--team", "ml-infra", "--json")
+    assert json.loads(again.out) == {"violations": len(bad), "noticed_before": len(bad),
+                                     "sent": 0, "failed": []}
+    assert len(receiver.bodies("/ok")) == len(bad)  # nothing posted twice
+
+
+def test_a_notice_no_webhook_took_is_sent_again_next_time(live, cli, home, tmp_path,
+                                                          receiver) -> None:
+    failing = write(tmp_path, TAG_RULE + f'[[webhooks]]\nurl = "{receiver.url}/fail"\n',
+                    "fail.toml")
+    result = cli("policy", "notify", "--policy", failing, "--team", "ml-infra")
+    assert result.code == 7 and "FAILED" in result.err
+    working = write(tmp_path, TAG_RULE + f'[[webhooks]]\nurl = "{receiver.url}/ok"\n',
+                    "ok.toml")
+    retried = cli("policy", "notify", "--policy", working, "--team", "ml-infra", "--json")
+    assert json.loads(retried.out)["sent"] == json.loads(retried.out)["violations"] > 0

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
+from tests.promotions.conftest import receiver  # noqa: F401  (fixture)
 from tests.tui.conftest import make_app
+from tests.tui.test_access import choose
 from wbadmin.core.governance import judge as J
 from wbadmin.core.governance.run_policy import demo_policy
 from wbadmin.tui.screens.governance import GovernanceScreen
-from wbadmin.tui.screens.plan import InputScreen, PlanScreen
+from wbadmin.tui.screens.plan import ChoiceScreen, InputScreen, PlanScreen
 from wbadmin.tui.screenshot import _governance
 
 
@@ -84,3 +86,24 @@ async def test_a_tag_that_fixes_nothing_is_refused_and_read_only_offers_no_fix()
         screen = await open_governance(app, pilot)
         assert screen.check_action("fix", ()) is False
         assert screen.runs  # still judged and shown
+
+
+async def test_f_can_notify_the_owners_through_the_policy_webhooks(tmp_path, monkeypatch,
+                                                                  receiver) -> None:  # noqa: F811
+    policy = tmp_path / "policies.toml"
+    policy.write_text('[[rules]]\nid = "jira-ticket"\nrequire_tag = "[A-Z]+-[0-9]+"\n'
+                      f'mode = "enforce"\n[[webhooks]]\nurl = "{receiver.url}/ok"\n'
+                      'format = "json"\n')
+    monkeypatch.setenv("WBADMIN_RUN_POLICY", str(policy))
+    app = make_app(user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_governance(app, pilot)
+        target = screen.runs[0]
+        await pilot.press("space")
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await choose(app, pilot, "notify")
+        assert await wait_for(pilot, lambda: len(receiver.bodies("/ok")) == 1)
+        body = receiver.bodies("/ok")[0]
+        assert (body["run"], body["owner"]) == (target.run.name, target.run.username)
+        assert screen.marked == set()

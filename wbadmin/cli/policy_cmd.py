@@ -78,6 +78,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     fix.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     fix.add_argument("--quota-policy", metavar="FILE", help=argparse.SUPPRESS)
     add_no_wait(fix)
+    notify = add_command(psub, "notify", cmd_notify, codes=CODES,
+                         help="tell the owners of runs breaking a rule, through the policy's "
+                              "webhooks (once per run and rule)")
+    notify.add_argument("--policy", metavar="FILE", help="the run policy (as for check)")
+    notify.add_argument("--team", metavar="TEAM", help="only this team's runs")
+    notify.add_argument("--rule", metavar="ID", help="only this rule's violations")
+    notify.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    notify.add_argument("--quota-policy", metavar="FILE", help=argparse.SUPPRESS)
     check.epilog = ("exit codes:\n  0   every judged run complies\n  1   violations of "
                     "`warn` rules only\n  2   violations of `enforce` rules (usage errors "
                     "also exit 2, with a `usage:` line)\n  3-8 as every command (auth, "
@@ -150,6 +158,32 @@ def _judged(args: argparse.Namespace) -> tuple[Session, RunPolicy, J.Judgement |
         note(f"warning: {warning} (in the policy, not in the org)")
     return session, policy, J.judge(policy, J.stored_runs(cache, args.team), session.clock(),
                                     args.team)
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    session, policy, judgement = _judged(args)
+    if not policy.webhooks:
+        raise CliError("the run policy declares no [[webhooks]]: nothing to notify through",
+                       USAGE)
+    violations = [v for v in (judgement.violations if judgement else [])
+                  if not args.rule or v.rule.id == args.rule]
+    from ..core.governance.notices import NoticeSender
+
+    sender = NoticeSender(session.server_cache(), clock=session.clock,
+                          app_url=session.web_app_url)
+    before = len(sender.sent_before(violations))
+    results = run_online(session, lambda s: sender.send(violations, policy.webhooks))
+    sent = [r for r in results if r.sent]
+    failed = [d for r in results for d in r.deliveries if not d.ok]
+    if args.json:
+        emit_json({"violations": len(violations), "noticed_before": before,
+                   "sent": len(sent), "failed": [d.to_json() for d in failed]})
+    else:
+        print(f"{len(sent)} notice(s) sent for {len(violations)} violation(s); {before} "
+              "noticed before")
+    for delivery in failed[:5]:
+        note(delivery.line())
+    return 0 if not failed else UNAVAILABLE
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

@@ -272,6 +272,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE quota_runs ADD COLUMN tags TEXT;
     ALTER TABLE quota_runs ADD COLUMN config_keys TEXT;
     DELETE FROM quota_state WHERE key = 'watermark';
+    -- Run-policy notices posted to webhooks, once per run and rule (the server's cache,
+    -- as quota alerts: a key switch never posts one again).
+    CREATE TABLE policy_notices (
+        team       TEXT NOT NULL,
+        project    TEXT NOT NULL,
+        run        TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        sent_at    REAL NOT NULL,
+        delivered  INTEGER NOT NULL,
+        failed     INTEGER NOT NULL,
+        PRIMARY KEY (team, project, run, rule)
+    );
     """,
 ]
 

@@ -12,7 +12,7 @@ from ...core import errors as E
 from ...core.access.plans import Review
 from ...core.change_path import ChangePath
 from ...core.governance.fix import add_tag
-from ..screens.plan import InputScreen, PlanScreen
+from ..screens.plan import ChoiceScreen, InputScreen, PlanScreen
 
 if TYPE_CHECKING:
     from ...core.governance.judge import StoredRun
@@ -32,6 +32,18 @@ def start_tag_fix(app: WbAdminApp, screen: GovernanceScreen, runs: list[StoredRu
 
 @work(exclusive=True, group="change")
 async def _tag_fix(app: WbAdminApp, screen: GovernanceScreen, runs: list[StoredRun]) -> None:
+    hooks = screen.policy.webhooks if screen.policy else ()
+    if hooks:
+        how = await app.push_screen_wait(ChoiceScreen(
+            f"{len(runs)} run(s) breaking a rule: fix how?",
+            [("tag", "add a ticket tag (through the change path, undoable)", True),
+             ("notify", f"notify their owners ({len(hooks)} webhook(s), once per run)",
+              True)]))
+        if how is None:
+            return
+        if how == "notify":
+            await _notify(app, screen, runs)
+            return
     patterns = sorted({v.rule.pattern.pattern for v in screen.runs
                        if v.rule.kind == "require_tag" and v.rule.pattern is not None
                        and v.run in runs})
@@ -72,3 +84,22 @@ async def _tag_fix(app: WbAdminApp, screen: GovernanceScreen, runs: list[StoredR
     if report.outcomes and not failed:
         screen.clear_marks()
     screen.load()
+
+
+async def _notify(app: WbAdminApp, screen: GovernanceScreen, runs: list[StoredRun]) -> None:
+    from ...core.governance.notices import NoticeSender
+
+    assert screen.policy is not None
+    chosen = [v for v in screen.runs if v.run in runs]
+    sender = NoticeSender(app.session.server_cache(), clock=app.session.clock,
+                          app_url=app.session.web_app_url)
+    before = len(sender.sent_before(chosen))
+    results = await sender.send(chosen, screen.policy.webhooks)
+    sent = sum(1 for r in results if r.sent)
+    failed = [d for r in results for d in r.deliveries if not d.ok]
+    app.notify(f"{sent} notice(s) sent; {before} of these were noticed before",
+               markup=False, timeout=6)
+    for delivery in failed[:3]:
+        app.notify(delivery.line(), markup=False, severity="warning", timeout=10)
+    if sent:
+        screen.clear_marks()

@@ -58,7 +58,7 @@ class GovernanceScreen(Screen):
     """
     BINDINGS = [
         Binding("space", "mark", "mark", id="governance.mark"),
-        Binding("f", "fix", "add ticket tag", id="governance.fix"),
+        Binding("f", "fix", "fix (tag, notify)", id="governance.fix"),
         Binding("r", "refresh", "refresh", id="governance.refresh"),
     ]
 
