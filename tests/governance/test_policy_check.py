@@ -308,3 +308,44 @@ def test_a_notice_no_webhook_took_is_sent_again_next_time(live, cli, home, tmp_p
                     "ok.toml")
     retried = cli("policy", "notify", "--policy", working, "--team", "ml-infra", "--json")
     assert json.loads(retried.out)["sent"] == json.loads(retried.out)["violations"] > 0
+
+
+def test_kept_verdicts_equal_judging_every_run_again(live, cli, home, sandbox_db,
+                                                     tmp_path) -> None:
+    """The verdicts kept per run (only changed runs judged again) give what judging the
+    whole store in memory gives: after a check, a re-tag, a policy change and a later
+    clock for a running-time rule."""
+    from wbadmin.core.cache import Cache
+    from wbadmin.core.governance import judge as J
+    from wbadmin.core.governance.run_policy import parse_policy
+    from wbadmin.core.governance.verdict_store import judge_store
+
+    def same(policy_text: str, now: float) -> int:
+        policy = parse_policy(policy_text, tmp_path / "p.toml")
+        cache = Cache(cache_file())
+        try:
+            kept = judge_store(cache, policy, now)
+            fresh = J.judge(policy, J.stored_runs(cache), now)
+        finally:
+            cache.close()
+        key = lambda j: sorted((v.run.name, v.rule.id, v.why) for v in j.violations)  # noqa: E731
+        assert key(kept) == key(fresh)
+        assert {t: (p.judged, p.violating, p.unknown, dict(p.by_rule))
+                for t, p in kept.teams.items()} == \
+            {t: (p.judged, p.violating, p.unknown, dict(p.by_rule))
+             for t, p in fresh.teams.items()}
+        assert kept.trend == fresh.trend and kept.offenders == fresh.offenders
+        return len(kept.violations)
+
+    _, first = check(cli, write(tmp_path, TAG_RULE))
+    assert same(TAG_RULE, SEED_NOW) == len(first["violations"])
+    pk = sandbox_db.scalar("SELECT id FROM runs WHERE name = ?",
+                           (first["violations"][0]["run"],))
+    retag(live, pk, ["NLP-5"])
+    check(cli, write(tmp_path, TAG_RULE))
+    assert same(TAG_RULE, SEED_NOW) == len(first["violations"]) - 1
+    other = TAG_RULE.replace("[A-Z]+-[0-9]+", "baseline") + 'except_accounts = ["bob"]\n'
+    same(other, SEED_NOW)
+    zombies = '[[rules]]\nid = "z"\nmax_running_hours = 48\n'
+    early, late = same(zombies, SEED_NOW), same(zombies, SEED_NOW + 30 * 86400)
+    assert late > early  # running runs are judged again as the clock moves

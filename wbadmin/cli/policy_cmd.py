@@ -29,6 +29,7 @@ from typing import Any
 from ..core.governance import judge as J
 from ..core.governance.freshness import refresh_runs
 from ..core.governance.run_policy import DEMO_POLICY, HOW_TO, RunPolicy, load_policy, policy_path
+from ..core.governance.verdict_store import judge_store
 from ..core.journal import iso
 from ..core.quotas import policy_for
 from ..core.session import Session
@@ -156,8 +157,7 @@ def _judged(args: argparse.Namespace) -> tuple[Session, RunPolicy, J.Judgement |
                        NOT_FOUND)
     for warning in policy.unknown_scopes(teams, projects):
         note(f"warning: {warning} (in the policy, not in the org)")
-    return session, policy, J.judge(policy, J.stored_runs(cache, args.team), session.clock(),
-                                    args.team)
+    return session, policy, judge_store(cache, policy, session.clock(), args.team)
 
 
 def cmd_notify(args: argparse.Namespace) -> int:

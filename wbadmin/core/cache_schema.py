@@ -284,6 +284,30 @@ MIGRATIONS: list[str] = [
         failed     INTEGER NOT NULL,
         PRIMARY KEY (team, project, run, rule)
     );
+    -- Each stored run's verdict under the run policy (governance/verdict_store.py), so a
+    -- check judges only the runs that changed: a run written again loses its verdict (the
+    -- triggers), a changed policy all of them.
+    CREATE TABLE policy_verdicts (
+        team        TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        username    TEXT,
+        created_at  REAL NOT NULL,
+        running     INTEGER NOT NULL,
+        judged      INTEGER NOT NULL,      -- some rule in force applies to it
+        unknown     INTEGER NOT NULL,      -- a rule lacks its facts (and none is broken)
+        broken      TEXT,                  -- JSON [[rule id, why], ...]; NULL: complies
+        PRIMARY KEY (team, project, name)
+    );
+    CREATE INDEX policy_verdicts_broken ON policy_verdicts(team) WHERE broken IS NOT NULL;
+    CREATE TRIGGER quota_runs_rejudge AFTER UPDATE ON quota_runs BEGIN
+        DELETE FROM policy_verdicts WHERE team = OLD.team AND project = OLD.project
+            AND name = OLD.name;
+    END;
+    CREATE TRIGGER quota_runs_gone AFTER DELETE ON quota_runs BEGIN
+        DELETE FROM policy_verdicts WHERE team = OLD.team AND project = OLD.project
+            AND name = OLD.name;
+    END;
     """,
 ]
 

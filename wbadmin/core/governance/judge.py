@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,22 +39,35 @@ class StoredRun:
         return self.display_name or self.name
 
 
-def _list(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return tuple(str(v) for v in value) if isinstance(value, list) else None
+def _lists() -> Callable[[str | None], tuple[str, ...] | None]:
+    """A parser of JSON string lists that parses each distinct text once: runs share a
+    few thousand tag lists and config-key lists among hundreds of thousands."""
+    seen: dict[str | None, tuple[str, ...] | None] = {None: None}
+
+    def parse(text: str | None) -> tuple[str, ...] | None:
+        if text in seen:
+            return seen[text]
+        try:
+            value = json.loads(text)  # type: ignore[arg-type]
+        except ValueError:
+            value = None
+        seen[text] = out = tuple(str(v) for v in value) if isinstance(value, list) else None
+        return out
+
+    return parse
 
 
-def stored_runs(cache: Cache, team: str | None = None) -> list[StoredRun]:
-    sql = ("SELECT team, project, name, display_name, username, state, created_at, "
-           "heartbeat_at, tags, config_keys FROM quota_runs")
-    rows = cache.query(sql + (" WHERE team = ?" if team else "") + " ORDER BY created_at",
-                       (team,) if team else ())
-    return [StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _list(r[8]), _list(r[9]))
+def stored_runs(cache: Cache, team: str | None = None, rows: list | None = None
+                ) -> list[StoredRun]:
+    """The run store's runs (a team's), oldest first; or `rows` already selected in this
+    column order."""
+    if rows is None:
+        sql = ("SELECT team, project, name, display_name, username, state, created_at, "
+               "heartbeat_at, tags, config_keys FROM quota_runs")
+        rows = cache.conn.execute(sql + (" WHERE team = ?" if team else "") + " ORDER BY "
+                                  "created_at", (team,) if team else ()).fetchall()
+    tags, keys = _lists(), _lists()
+    return [StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tags(r[8]), keys(r[9]))
             for r in rows]
 
 
@@ -130,21 +144,46 @@ class Judgement:
         return list(seen.values())
 
 
+def rules_in_force(policy: RunPolicy, now: float) -> list[Rule]:
+    return [r for r in policy.rules if r.in_force(now)]
+
+
+def judge_one(rules: list[Rule], run: StoredRun, now: float,
+              memo: dict[tuple[str, Any], str | None]) -> tuple[bool, bool, list[tuple[Rule, str]]]:
+    """(judged, unknown, broken rules with why) of one run. `memo` keeps each verdict per
+    rule and the fact it looks at (tags, config keys, name), which runs share."""
+    applying = [r for r in rules if (r.start is None or run.created_at >= r.start)
+                and r.applies_to(run.team, run.project, run.username)]
+    if not applying:
+        return False, False, []
+    found = []
+    for rule in applying:
+        if rule.kind == "max_running_hours":
+            found.append((rule, verdict(rule, run, now)))
+            continue
+        fact = run.tags if rule.kind == "require_tag" else (
+            run.config_keys if rule.kind == "require_config" else run.title)
+        key = (rule.id, fact)
+        if key not in memo:
+            memo[key] = verdict(rule, run, now)
+        found.append((rule, memo[key]))
+    broken = [(r, why) for r, why in found if why]
+    return True, any(why == "" for _, why in found), broken
+
+
 def judge(policy: RunPolicy, runs: list[StoredRun], now: float,
           team: str | None = None) -> Judgement:
+    """The judgement of `runs` in memory (the reference `verdict_store` equals)."""
     out = Judgement(policy, now)
     trend: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    rules = [r for r in policy.rules if r.in_force(now)]
+    rules = rules_in_force(policy, now)
+    memo: dict[tuple[str, Any], str | None] = {}
     for run in runs:
         if team is not None and run.team != team:
             continue
-        applying = [r for r in rules if (r.start is None or run.created_at >= r.start)
-                    and r.applies_to(run.team, run.project, run.username)]
-        if not applying:
+        judged, unknown, broken = judge_one(rules, run, now, memo)
+        if not judged:
             continue
-        found = [(r, verdict(r, run, now)) for r in applying]
-        broken = [(r, why) for r, why in found if why]
-        unknown = any(why == "" for _, why in found)
         places = (out.teams[run.team], out.projects[(run.team, run.project)])
         day = trend[epoch_day(run.created_at)]
         day[0] += 1
@@ -159,7 +198,7 @@ def judge(policy: RunPolicy, runs: list[StoredRun], now: float,
                 place.by_rule.update(r.id for r, _ in broken)
             if run.username:
                 out.offenders[run.username] += 1
-            out.violations += [Violation(r, run, why) for r, why in broken if why]
+            out.violations += [Violation(r, run, why) for r, why in broken]
     out.trend = {d: (v[0], v[1]) for d, v in sorted(trend.items())}
     return out
 

@@ -88,8 +88,8 @@ class UsageStore:
 
     @staticmethod
     def clear(conn: sqlite3.Connection) -> None:
-        for table in ("quota_runs", "quota_daily", "quota_team_daily", "quota_projects",
-                      "quota_state"):
+        for table in ("policy_verdicts", "quota_runs", "quota_daily", "quota_team_daily",
+                      "quota_projects", "quota_state"):
             conn.execute(f"DELETE FROM {table}")
 
     @staticmethod

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from ...core.governance import judge as J
 from ...core.governance.run_policy import DEMO_POLICY, RunPolicy, RunPolicyError, load_policy
+from ...core.governance.verdict_store import judge_store
 from ..widgets.api_log import ApiLog
 from ..widgets.fit_columns import FitTable
 from ..widgets.footer import WbFooter
@@ -123,7 +124,7 @@ class GovernanceScreen(Screen):
             problem = None
         except RunPolicyError as exc:
             policy, problem = RunPolicy(None), str(exc)
-        judged = J.judge(policy, J.stored_runs(session.cache), self.app.clock())
+        judged = judge_store(session.cache, policy, self.app.clock())
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, policy, judged, problem)
 
