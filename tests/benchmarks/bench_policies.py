@@ -35,6 +35,7 @@ from wbadmin.core.client import Client
 from wbadmin.core.governance import judge as J
 from wbadmin.core.governance.freshness import refresh_runs
 from wbadmin.core.governance.run_policy import demo_policy
+from wbadmin.core.governance.verdict_store import judge_store
 from wbadmin.core.quotas import QuotaService, wire
 from wbadmin.sandbox.db import Database
 
@@ -115,8 +116,10 @@ def check(base_url: str, cache_path: Path, now: float, full: bool
                 fresh = await refresh_runs(_Session(client, cache, now), POLICY, policy,
                                            full=full)
                 t1 = time.perf_counter()
-                judged = J.judge(policy, J.stored_runs(cache), now)
-                return t1 - t0, time.perf_counter() - t1, judged, fresh.requests
+                judge_store(cache, policy, now, limit=0)  # as `policy check` judges
+                t2 = time.perf_counter()
+                judged = judge_store(cache, policy, now)  # every violation, for the check
+                return t1 - t0, t2 - t1, judged, fresh.requests
             finally:
                 cache.close()
 
@@ -178,4 +181,6 @@ def test_first_check_and_an_incremental_one(tmp_path_factory: pytest.TempPathFac
         _, _, fresh, _ = check(base_url, root / "fresh.sqlite3", later, True)
     assert {(v.run.name, v.rule.id) for v in second.violations} == \
         {(v.run.name, v.rule.id) for v in fresh.violations}
+    memory = J.judge(demo_policy(), J.stored_runs(Cache(root / "on.sqlite3")), later)
+    assert len(memory.violations) == len(second.violations)
     assert not {r for r in RETAGGED} & {v.run.name for v in second.violations}

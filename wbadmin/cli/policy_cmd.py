@@ -104,7 +104,7 @@ def _notice(policy: RunPolicy) -> str | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    session, _, judgement = _judged(args)
+    session, _, judgement = _judged(args, every=args.json)  # the table lists no run
     if judgement is None:
         if args.json:
             emit_json({"worst": "ok", "runs_judged": 0, "rules": []})
@@ -118,9 +118,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return CHECK_EXIT[judgement.worst]
 
 
-def _judged(args: argparse.Namespace) -> tuple[Session, RunPolicy, J.Judgement | None]:
+def _judged(args: argparse.Namespace, *, every: bool = True
+            ) -> tuple[Session, RunPolicy, J.Judgement | None]:
     """The session, the policy and its judgement of the run store brought up to date (None:
-    no rule to judge)."""
+    no rule to judge); `every`: list every violation (else the figures only)."""
     session = open_session(args)
     sandbox = session.mode == "SANDBOX"
     policy = load_policy(args.policy, sandbox=sandbox)  # a bad file fails before any request
@@ -157,7 +158,8 @@ def _judged(args: argparse.Namespace) -> tuple[Session, RunPolicy, J.Judgement |
                        NOT_FOUND)
     for warning in policy.unknown_scopes(teams, projects):
         note(f"warning: {warning} (in the policy, not in the org)")
-    return session, policy, judge_store(cache, policy, session.clock(), args.team)
+    return session, policy, judge_store(cache, policy, session.clock(), args.team,
+                                        limit=None if every else 0)
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
@@ -264,6 +266,6 @@ def _print(j: J.Judgement, accounts: set[str], team: str | None) -> None:
     if trend:
         print("trend (violating of judged, per week): " + " · ".join(
             f"{iso(w)[:10]} {b}/{n}" for w, n, b in trend))
-    runs = j.runs_with()
-    print(f"\n{len(runs)} of {j.runs_judged} runs judged break a rule"
-          + (f" ({j.worst} rules)" if runs else ""))
+    bad = j.violating_runs
+    print(f"\n{bad} of {j.runs_judged} runs judged break a rule"
+          + (f" ({j.worst} rules)" if bad else ""))

@@ -129,11 +129,16 @@ class Judgement:
     offenders: Counter[str] = field(default_factory=Counter)   # username -> violating runs
     trend: dict[int, tuple[int, int]] = field(default_factory=dict)  # day -> (judged, bad)
     runs_judged: int = 0
+    broken_rules: Counter[str] = field(default_factory=Counter)  # rule id -> runs breaking it
+
+    @property
+    def violating_runs(self) -> int:
+        return sum(p.violating for p in self.teams.values())
 
     @property
     def worst(self) -> str:
         """"enforce", "warn" or "ok": the exit code's three cases."""
-        modes = {v.rule.mode for v in self.violations}
+        modes = {r.mode for r in self.policy.rules if self.broken_rules[r.id]}
         return "enforce" if "enforce" in modes else ("warn" if modes else "ok")
 
     def runs_with(self, rule_ids: set[str] | None = None) -> list[StoredRun]:
@@ -196,6 +201,7 @@ def judge(policy: RunPolicy, runs: list[StoredRun], now: float,
             for place in places:
                 place.violating += 1
                 place.by_rule.update(r.id for r, _ in broken)
+            out.broken_rules.update(r.id for r, _ in broken)
             if run.username:
                 out.offenders[run.username] += 1
             out.violations += [Violation(r, run, why) for r, why in broken]

@@ -72,9 +72,10 @@ def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
     return len(out)
 
 
-def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = None
-                ) -> Judgement:
-    """The judgement of the run store, from the kept verdicts (judging the rest first)."""
+def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = None, *,
+                limit: int | None = None) -> Judgement:
+    """The judgement of the run store, from the kept verdicts (judging the rest first).
+    `limit`: list only the newest runs' violations (the figures count them all)."""
     _prepare(cache, policy, now)
     _judge_new(cache, policy, now)
     out = Judgement(policy, now)
@@ -96,20 +97,28 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
     out.offenders = Counter({u: n for u, n in conn.execute(
         f"SELECT username, COUNT(*) FROM policy_verdicts {where} AND broken IS NOT NULL AND "
         f"username IS NOT NULL GROUP BY username", args)})
+    for t, p, rule_id, n in conn.execute(
+            f"SELECT v.team, v.project, json_extract(j.value, '$[0]'), COUNT(*) FROM "
+            f"policy_verdicts v, json_each(v.broken) j {_on_v(where)} AND v.broken IS NOT "
+            f"NULL GROUP BY 1, 2, 3", args):
+        for place in (out.teams[t], out.projects[(t, p)]):
+            place.by_rule[rule_id] += n
+        out.broken_rules[rule_id] += n
     rules = {r.id: r for r in policy.rules}
     bad_rows = conn.execute(
         "SELECT q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
         "q.heartbeat_at, q.tags, q.config_keys, v.broken FROM policy_verdicts v JOIN quota_runs "
-        "q ON q.team = v.team AND q.project = v.project AND q.name = v.name "
-        f"{where.replace('judged', 'v.judged').replace('team =', 'v.team =')} "
-        "AND v.broken IS NOT NULL ORDER BY q.created_at", args).fetchall()
+        f"q ON q.team = v.team AND q.project = v.project AND q.name = v.name {_on_v(where)} "
+        "AND v.broken IS NOT NULL ORDER BY q.created_at DESC"
+        + ("" if limit is None else f" LIMIT {int(limit)}"), args).fetchall()
     runs = stored_runs(cache, rows=[r[:10] for r in bad_rows])
     for run, row in zip(runs, bad_rows, strict=True):
-        broken = json.loads(row[10])
-        for rule_id, why in broken:
+        for rule_id, why in json.loads(row[10]):
             if rule_id in rules:
                 out.violations.append(Violation(rules[rule_id], run, why))
-        for place in (out.teams[run.team], out.projects[(run.team, run.project)]):
-            place.by_rule.update(rule_id for rule_id, _ in broken)
+    out.violations.reverse()  # oldest first, as judge.judge lists them
     return out
 
+
+def _on_v(where: str) -> str:
+    return where.replace("judged", "v.judged").replace("team =", "v.team =")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 GAUGE = 8
 MARK = "◉"
+SHOWN = 2000  # runs listed at most, newest first (a huge org breaks rules by the 100,000)
 
 
 def compliance_bar(share: float | None, width: int = GAUGE) -> Text:
@@ -124,7 +125,7 @@ class GovernanceScreen(Screen):
             problem = None
         except RunPolicyError as exc:
             policy, problem = RunPolicy(None), str(exc)
-        judged = judge_store(session.cache, policy, self.app.clock())
+        judged = judge_store(session.cache, policy, self.app.clock(), limit=SHOWN)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, policy, judged, problem)
 
@@ -199,9 +200,10 @@ class GovernanceScreen(Screen):
             text.append("no run policy: write one to ~/.config/wbadmin/policies.toml (see "
                         "`wbadmin policy --help`)", style="yellow")
         if j is not None and policy is not None and policy.rules:
-            bad = len(j.runs_with())
+            bad = j.violating_runs
             table = self.query_one("#gov-runs", FitTable)
-            table.border_subtitle = (f"{bad} of {j.runs_judged} runs judged"
+            listed = f"the newest {SHOWN:,} listed · " if bad > SHOWN else ""
+            table.border_subtitle = (f"{listed}{bad:,} of {j.runs_judged:,} runs judged"
                                      + (f" · {len(self.marked)} marked" if self.marked else ""))
         if self.reading:
             text.append(" · reading runs from W&B…", style="dim italic")
