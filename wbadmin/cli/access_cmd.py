@@ -230,7 +230,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for row in planned.rows:
             print(f"line {row.line}: {row.who} {row.team} {row.role}: {row.action}",
                   file=stream)
-        _show(_service(session).review(planned.plan), stream)
+        show_review(_service(session).review(planned.plan), stream)
         note("dry run: nothing changed (planned from the cache; an apply plans from W&B)")
         return 0
     latest: list[bulk.BulkPlan] = [planned]
@@ -277,7 +277,8 @@ def _exit(outcomes: list[Outcome]) -> int:
                    FAILURE_CODES.get(kind, CONFLICT))
 
 
-def _show(review: Review, stream) -> None:
+def show_review(review: Review, stream) -> None:
+    """A plan as every change command shows it before asking."""
     print(review.plan.title, file=stream)
     for line in review.plan.preview():
         print(f"  {line}", file=stream)
@@ -316,7 +317,7 @@ def _run(args: argparse.Namespace, session: Session, make: Callable[[], Review],
     def show(review: Review) -> None:
         if before_plan is not None:
             before_plan(review)
-        _show(review, stream)
+        show_review(review, stream)
 
     confirm, progress = change_callbacks(args, stream, show)
 

@@ -211,16 +211,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
         return 0
     from ..core.change_path import ChangePath
     from ..core.governance.fix import add_tag
-    from .access_cmd import change_callbacks
+    from .access_cmd import change_callbacks, show_review
 
     stream = sys.stderr if args.json else sys.stdout
 
     def show(review: Any) -> None:
-        print(review.plan.title, file=stream)
-        for line in review.plan.preview():
-            print(f"  {line}", file=stream)
-        for line in review.notes:
-            print(f"note: {line}", file=stream)
+        show_review(review, stream)
 
     args.confirm = None
     confirm, progress = change_callbacks(args, stream, show)

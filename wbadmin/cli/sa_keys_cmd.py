@@ -136,16 +136,12 @@ def _show_key(account: str, key_id: str, key: str) -> None:
 
 
 def _through_path(args: argparse.Namespace, session: Session, work: Any) -> ChangeReport:
-    from .access_cmd import change_callbacks
+    from .access_cmd import change_callbacks, show_review
 
     stream = sys.stderr if args.json else sys.stdout
 
     def show(review: Any) -> None:
-        print(review.plan.title, file=stream)
-        for line in review.plan.preview():
-            print(f"  {line}", file=stream)
-        for line in review.notes:
-            print(f"note: {line}", file=stream)
+        show_review(review, stream)
 
     confirm, progress = change_callbacks(args, stream, show)
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, tomlfile
+from ..policy_text import read_policy_text
 from ..settings import PolicyFileError
 
 POLICY_FILE_NAME = "policies.toml"
@@ -168,16 +169,9 @@ def load_policy(path: str | Path | None = None, *, sandbox: bool = False) -> Run
     missing file named explicitly is an error."""
     file = policy_path(path)
     explicit = path is not None or bool(os.environ.get(POLICY_ENV))
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if explicit:
-            raise RunPolicyError(file, "no such file") from None
+    text = read_policy_text(file, explicit=explicit, error=RunPolicyError)
+    if text is None:
         return demo_policy() if sandbox else RunPolicy(None)
-    except UnicodeDecodeError:
-        raise RunPolicyError(file, "it is not UTF-8 text") from None
-    except OSError as exc:
-        raise RunPolicyError(file, exc.strerror or str(exc)) from None
     return parse_policy(text, file)
 
 

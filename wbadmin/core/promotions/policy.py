@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, tomlfile
+from ..policy_text import read_policy_text
 from ..settings import PolicyFileError
 from .metrics import MetricRules
 from .record import Record, lookup
@@ -202,16 +203,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
     default file means DEFAULT_POLICY; a missing file named explicitly is an error."""
     file = policy_path(path)
     explicit = path is not None or bool(os.environ.get(POLICY_ENV))
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if explicit:
-            raise PolicyError(file, "no such file") from None
+    text = read_policy_text(file, explicit=explicit, error=PolicyError)
+    if text is None:
         return parse_policy(DEFAULT_POLICY, None)
-    except UnicodeDecodeError:
-        raise PolicyError(file, "it is not UTF-8 text") from None
-    except OSError as exc:
-        raise PolicyError(file, exc.strerror or str(exc)) from None
     return parse_policy(text, file)
 
 

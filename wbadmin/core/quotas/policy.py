@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths, tomlfile
+from ..policy_text import read_policy_text
 from ..settings import PolicyFileError
 from .period import KINDS, PeriodSpec
 
@@ -149,18 +150,9 @@ def load_policy(path: str | Path | None = None, *, sandbox: bool = False,
     a missing file named explicitly is an error."""
     file = policy_path(path, setting)
     explicit = path is not None or bool(os.environ.get(POLICY_ENV)) or bool(setting)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if explicit:
-            raise QuotaPolicyError(file, "no such file") from None
-        if sandbox:
-            return demo_policy()
-        return QuotaPolicy(None)
-    except UnicodeDecodeError:
-        raise QuotaPolicyError(file, "it is not UTF-8 text") from None
-    except OSError as exc:
-        raise QuotaPolicyError(file, exc.strerror or str(exc)) from None
+    text = read_policy_text(file, explicit=explicit, error=QuotaPolicyError)
+    if text is None:
+        return demo_policy() if sandbox else QuotaPolicy(None)
     return parse_policy(text, file)
 
 
