@@ -237,3 +237,29 @@ def test_no_secret_in_any_output_or_file(served, cli, home) -> None:
                     for p in files_under(cache_file().parent, journal_file().parent)]
     assert not [f for f in forms for t in texts if f in t]
     assert not any("sbx-" in t for t in outs)
+
+
+def test_a_multi_tenant_org_without_enterprise_is_told_and_the_rest_works(
+        served, cli, sandbox_db) -> None:
+    """Multi-tenant W&B gives audit logs to Enterprise plans only: even an org admin is
+    refused. `audit` says so in one line with the journal; the service-account inventory
+    keeps its keys and says their age is unknown (never a guess)."""
+    from wbadmin.sandbox.audit import NOT_ENTERPRISE, PLAN_META
+
+    with sandbox_db.transaction() as conn:
+        conn.execute("UPDATE orgs SET deployment = 'multi_tenant'")
+    sandbox_db.set_meta(PLAN_META, NOT_ENTERPRISE)
+    served("alice")
+    done = cli("access", "set-role", "data-science-nlp", "carol", "admin", "--yes")
+    assert done.code == 0, done.err  # a journal row (W&B logs no role change anyway)
+    r = cli("audit", "--format", "jsonl")
+    assert r.code == 4, r.err
+    assert "available to Enterprise organizations only" in r.err_lines[-1]
+    assert {row["source"] for row in jsonl(r.out)} == {"wbadmin"}
+    shown = json.loads(cli("sa", "list", "--refresh", "--json").out)
+    assert "the audit log is not readable" in shown["note"]
+    assert all(a["keys"] is not None and a["last_key_created_at"] is None
+               for a in shown["service_accounts"])
+    found = {f["id"]: f for f in json.loads(cli("access", "findings", "--json").out)}
+    old_keys = found.get("service-account-keys-old")
+    assert old_keys is None or (not old_keys["visible"] and "audit log" in old_keys["note"])
