@@ -297,6 +297,7 @@ MIGRATIONS: list[str] = [
         judged      INTEGER NOT NULL,      -- some rule in force applies to it
         unknown     INTEGER NOT NULL,      -- a rule lacks its facts (and none is broken)
         broken      TEXT,                  -- JSON [[rule id, why], ...]; NULL: complies
+        broken_ids  TEXT,                  -- the broken rules' ids, comma-joined (grouping)
         PRIMARY KEY (team, project, name)
     );
     CREATE INDEX policy_verdicts_broken ON policy_verdicts(team) WHERE broken IS NOT NULL;
