@@ -12,6 +12,9 @@ What W&B lets each viewer read:
   sends — the team member listing's `apiKey` is the secret itself and is never selected — so
   keys are known to org admins only;
 - the audit log (key creations, last events, the teams whose runs it touched): org admins.
+  It is read through the identity's audit store (audit_store.py, shared with `wbadmin
+  audit`): only the days the store does not hold yet are asked, so a second read the same
+  day is about one request, not the whole window.
 
 Scope (org or team, reference §4.5): W&B's API does not say it. The one thing that tells is
 an account the org admin's listing shows in no team: a team-scoped account always belongs to
@@ -22,11 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import audit_store
 from .. import errors as E
-from ..audit import DAY, read_audit_logs
+from ..audit import DAY
 from ..cache import Cache
 from ..client import Client
 from ..identity import Identity
@@ -114,16 +119,64 @@ def _edges(conn: Any) -> list[dict[str, Any]]:
     return [e.get("node") or {} for e in ((conn or {}).get("edges") or []) if e]
 
 
+@dataclass
+class Activity:
+    """What the audit log says of each account (by username)."""
+    last_key: dict[str, float]
+    last_event: dict[str, float]
+    run_teams: dict[str, set[str]]
+
+
+def activity(entries: Iterable[dict[str, Any]], by_id: dict[str, str]) -> Activity:
+    """Last key creation, last event and run teams of the accounts (`by_id`: User id ->
+    username) in these audit-log entries."""
+    from ..sync import parse_time
+
+    out = Activity({}, {}, {})
+    for e in entries:
+        at = parse_time(e.get("timestamp"))
+        if at is None:
+            continue
+        if e.get("action") == KEY_ACTION and (who := by_id.get(e.get("user_asset"))):
+            out.last_key[who] = max(at, out.last_key.get(who, at))
+        if actor := by_id.get(e.get("actor_user_id")):
+            out.last_event[actor] = max(at, out.last_event.get(actor, at))
+            if e.get("action") in RUN_ACTIONS and e.get("entity_name"):
+                out.run_teams.setdefault(actor, set()).add(e["entity_name"])
+    return out
+
+
+@dataclass
+class LogRead:
+    entries: list[dict[str, Any]]
+    read_from: float
+    read_until: float
+    truncated: bool
+
+
+async def _read_log(client: Client, cache: Cache, me: Identity, start: float,
+                    now: float) -> LogRead:
+    """The window's entries from the audit store, after asking W&B for what it lacks.
+    Raises the reader's typed errors."""
+    got = await audit_store.refresh(client, cache,
+                                    "" if me.is_service_account else me.username, start, now)
+    span = got.range
+    assert span is not None
+    # The day-aligned window the full read took (its first day whole, today whole).
+    first, end = start // DAY * DAY, now // DAY * DAY + DAY
+    entries = [e for _, _, e in audit_store.stored(cache, first, end)]
+    return LogRead(entries, max(start, span.read_from), min(now, span.read_until),
+                   got.truncated_at is not None or span.read_from > first)
+
+
 async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                      days: int) -> FactsRead:
     """Ask W&B what it tells this identity of the service accounts and keep it in the cache.
     Never raises for a read W&B refuses: the refusal is kept as the note."""
-    from ..sync import parse_time
-
     sent = client.requests_sent
     notes: list[str] = []
     listing: dict[str, dict[str, Any]] | None = None
-    entries: list[dict[str, Any]] | None = None
+    logged: LogRead | None = None
     start = now - days * DAY
     if me.scim:
         try:
@@ -131,10 +184,8 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
         except (E.PermissionDenied, E.NotFound) as exc:
             notes.append(f"keys are not readable ({exc.message})")
         try:
-            read = await read_audit_logs(client, start=start, days=days,
-                                         username="" if me.is_service_account else me.username)
-            entries = read.entries
-            if read.truncated_at is not None:
+            logged = await _read_log(client, cache, me, start, now)
+            if logged.truncated:
                 notes.append("the audit log was read only in part (its size cap)")
         except E.WbError as exc:
             notes.append(f"the audit log is not readable ({exc.message})")
@@ -143,20 +194,8 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                      f"{me.username}")
     ids = {**{n: i for n, i in _team_service_accounts(cache).items() if i},
            **{n: node.get("id") for n, node in (listing or {}).items() if node.get("id")}}
-    by_id = {gid: name for name, gid in ids.items()}
-    last_key: dict[str, float] = {}
-    last_event: dict[str, float] = {}
-    run_teams: dict[str, set[str]] = {}
-    for e in entries or []:
-        at = parse_time(e.get("timestamp"))
-        if at is None:
-            continue
-        if e.get("action") == KEY_ACTION and (who := by_id.get(e.get("user_asset"))):
-            last_key[who] = max(at, last_key.get(who, at))
-        if actor := by_id.get(e.get("actor_user_id")):
-            last_event[actor] = max(at, last_event.get(actor, at))
-            if e.get("action") in RUN_ACTIONS and e.get("entity_name"):
-                run_teams.setdefault(actor, set()).add(e["entity_name"])
+    seen = activity(logged.entries if logged else [], {gid: name for name, gid in ids.items()})
+    last_key, last_event, run_teams = seen.last_key, seen.last_event, seen.run_teams
     with cache.transaction() as conn:
         for table in ("sa_facts", "sa_keys", "sa_read"):
             conn.execute(f"DELETE FROM {table}")
@@ -176,8 +215,8 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
         conn.execute(
             "INSERT INTO sa_read (id, keys_readable, log_from, log_until, note, fetched_at) "
             "VALUES (1, ?, ?, ?, ?, ?)",
-            (int(listing is not None), start if entries is not None else None,
-             now if entries is not None else None, "; ".join(notes) or None, now))
+            (int(listing is not None), logged.read_from if logged else None,
+             logged.read_until if logged else None, "; ".join(notes) or None, now))
     return FactsRead(client.requests_sent - sent, notes)
 
 
