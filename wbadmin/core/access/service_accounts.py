@@ -147,26 +147,35 @@ def activity(entries: Iterable[dict[str, Any]], by_id: dict[str, str]) -> Activi
 
 
 @dataclass
-class LogRead:
-    entries: list[dict[str, Any]]
+class LogRange:
+    """The part of the window the audit store holds in full."""
     read_from: float
     read_until: float
     truncated: bool
 
 
 async def _read_log(client: Client, cache: Cache, me: Identity, start: float,
-                    now: float) -> LogRead:
-    """The window's entries from the audit store, after asking W&B for what it lacks.
+                    now: float) -> LogRange:
+    """Bring the audit store up to date for the window: W&B is asked only what it lacks.
     Raises the reader's typed errors."""
     got = await audit_store.refresh(client, cache,
                                     "" if me.is_service_account else me.username, start, now)
     span = got.range
     assert span is not None
-    # The day-aligned window the full read took (its first day whole, today whole).
-    first, end = start // DAY * DAY, now // DAY * DAY + DAY
-    entries = [e for _, _, e in audit_store.stored(cache, first, end)]
-    return LogRead(entries, max(start, span.read_from), min(now, span.read_until),
-                   got.truncated_at is not None or span.read_from > first)
+    return LogRange(max(start, span.read_from), min(now, span.read_until),
+                    got.truncated_at is not None or span.read_from > _window(start, now)[0])
+
+
+def _window(start: float, now: float) -> tuple[float, float]:
+    """The day-aligned window the reader takes: its first day whole, today whole."""
+    return start // DAY * DAY, now // DAY * DAY + DAY
+
+
+def _logged(cache: Cache, start: float, now: float, by_id: dict[str, str]) -> Activity:
+    """What the store's entries of the window say of the accounts (`by_id`)."""
+    first, end = _window(start, now)
+    return activity(audit_store.stored_of(cache, first, end, actors=by_id,
+                                          actions=[KEY_ACTION]), by_id)
 
 
 async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
@@ -176,7 +185,7 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
     sent = client.requests_sent
     notes: list[str] = []
     listing: dict[str, dict[str, Any]] | None = None
-    logged: LogRead | None = None
+    logged: LogRange | None = None
     start = now - days * DAY
     if me.scim:
         try:
@@ -194,7 +203,8 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                      f"{me.username}")
     ids = {**{n: i for n, i in _team_service_accounts(cache).items() if i},
            **{n: node.get("id") for n, node in (listing or {}).items() if node.get("id")}}
-    seen = activity(logged.entries if logged else [], {gid: name for name, gid in ids.items()})
+    by_id = {gid: name for name, gid in ids.items()}
+    seen = _logged(cache, start, now, by_id) if logged else Activity({}, {}, {})
     last_key, last_event, run_teams = seen.last_key, seen.last_event, seen.run_teams
     with cache.transaction() as conn:
         for table in ("sa_facts", "sa_keys", "sa_read"):
