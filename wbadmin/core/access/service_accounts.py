@@ -87,28 +87,45 @@ def _team_service_accounts(cache: Cache) -> dict[str, str | None]:
         "GROUP BY username")}
 
 
-async def _listing(client: Client, cache: Cache) -> dict[str, dict[str, Any]]:
+@dataclass
+class Listing:
+    """The org admin's user listing, split: service accounts and people, by username."""
+    accounts: dict[str, dict[str, Any]]
+    people: dict[str, dict[str, Any]]
+
+
+async def _listing(client: Client, cache: Cache) -> Listing:
     """The service accounts of the org admin's user listing: those the team lists name, and
     the users without an email that SCIM does not list (SCIM never returns service accounts,
-    §4.5; every person has an email)."""
+    §4.5; every person has an email). Everyone else it returns is a person (their keys are
+    shown on their detail)."""
     data = await client.graphql(SA_USERS, {"query": ""})
     people = {r[0] for r in cache.query("SELECT username FROM users WHERE account_type = "
                                         "'USER' AND scim_id IS NOT NULL")}
     known = _team_service_accounts(cache)
-    out: dict[str, dict[str, Any]] = {}
+    out = Listing({}, {})
     for node in _nodes(data):
         name = node.get("username")
-        if not name or not (name in known or (node.get("email") is None
-                                                and name not in people)):
+        if not name:
             continue
-        out[name] = node
+        if name in known or (node.get("email") is None and name not in people):
+            out.accounts[name] = node
+        else:
+            out.people[name] = node
     # A server may cut the listing short (the sandbox pages at 1000; the SDK's SearchUsers
-    # asks no page): a team's account it left out is searched by its name.
-    for name in sorted(set(known) - set(out)):
+    # asks no page): a team's account it left out is searched by its name. (A person left
+    # out has no keys known: person_keys says so.)
+    for name in sorted(set(known) - set(out.accounts)):
         data = await client.graphql(SA_USERS, {"query": name})
         if node := next((n for n in _nodes(data) if n.get("username") == name), None):
-            out[name] = node
+            out.accounts[name] = node
     return out
+
+
+def _keys(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A listed user's keys: id and description only (SA_USERS selects nothing else)."""
+    return sorted(({"id": k["id"], "description": k.get("description")}
+                   for k in _edges(node.get("apiKeys")) if k.get("id")), key=lambda k: k["id"])
 
 
 def _nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -184,12 +201,12 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
     Never raises for a read W&B refuses: the refusal is kept as the note."""
     sent = client.requests_sent
     notes: list[str] = []
-    listing: dict[str, dict[str, Any]] | None = None
+    listed: Listing | None = None
     logged: LogRange | None = None
     start = now - days * DAY
     if me.scim:
         try:
-            listing = await _listing(client, cache)
+            listed = await _listing(client, cache)
         except (E.PermissionDenied, E.NotFound) as exc:
             notes.append(f"keys are not readable ({exc.message})")
         try:
@@ -201,13 +218,14 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
     else:
         notes.append(f"keys and the audit log are W&B's org admins' only: not visible to "
                      f"{me.username}")
+    listing = listed.accounts if listed else None
     ids = {**{n: i for n, i in _team_service_accounts(cache).items() if i},
            **{n: node.get("id") for n, node in (listing or {}).items() if node.get("id")}}
     by_id = {gid: name for name, gid in ids.items()}
     seen = _logged(cache, start, now, by_id) if logged else Activity({}, {}, {})
     last_key, last_event, run_teams = seen.last_key, seen.last_event, seen.run_teams
     with cache.transaction() as conn:
-        for table in ("sa_facts", "sa_keys", "sa_read"):
+        for table in ("sa_facts", "sa_keys", "sa_read", "person_keys"):
             conn.execute(f"DELETE FROM {table}")
         for name, gid in ids.items():
             node = (listing or {}).get(name) or {}
@@ -218,10 +236,12 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                 (name, gid, node.get("name"), json.dumps(teams if node else None),
                  last_key.get(name), last_event.get(name),
                  json.dumps(sorted(run_teams.get(name, ()))), now))
-            for key in _edges(node.get("apiKeys")):
-                if key.get("id"):
-                    conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
-                                 (name, key["id"], key.get("description")))
+            for key in _keys(node):
+                conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
+                             (name, key["id"], key["description"]))
+        conn.executemany("INSERT INTO person_keys VALUES (?, ?, ?)",
+                         [(name, json.dumps(_keys(node)), now)
+                          for name, node in (listed.people if listed else {}).items()])
         conn.execute(
             "INSERT INTO sa_read (id, keys_readable, log_from, log_until, note, fetched_at) "
             "VALUES (1, ?, ?, ?, ?, ?)",
@@ -288,6 +308,26 @@ class Inventory:
 
     def get(self, username: str) -> ServiceAccount | None:
         return next((a for a in self.accounts if a.username == username), None)
+
+
+def person_keys(cache: Cache, username: str) -> list[Key] | None:
+    """A person's keys (ids and descriptions), as the org admin's user listing returned them;
+    None: not visible to this identity (not an org admin), or not read yet (`keys_unknown`
+    says which)."""
+    raw = cache.scalar("SELECT keys FROM person_keys WHERE username = ?", (username,))
+    if raw is None:
+        return None
+    return [Key(k["id"], k.get("description")) for k in _loads(raw) or []]
+
+
+def keys_unknown(cache: Cache, username: str) -> str:
+    """Why a person's keys are not known, in a few words."""
+    read = cache.query("SELECT keys_readable FROM sa_read WHERE id = 1")
+    if not read:
+        return "not read yet (`wbadmin sa list --refresh` reads them)"
+    if not read[0][0]:
+        return "not visible to you (W&B lists keys to org admins only)"
+    return f"not known: W&B's user listing did not return {username}"
 
 
 def _loads(text: str | None) -> Any:
