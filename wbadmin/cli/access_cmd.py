@@ -47,7 +47,7 @@ from .errors import (
     CliError,
 )
 from .output import emit_json, emit_table
-from .sa_cmd import facts_session
+from .sa_cmd import ensure_facts, facts_session
 
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
               "unsupported": UNAVAILABLE, "bad_data": BAD_DATA}
@@ -115,11 +115,12 @@ def _wrap(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespa
 # ---- reading --------------------------------------------------------------------------------
 
 def cmd_user(args: argparse.Namespace) -> int:
-    session = facts_session(args)  # the user listing names people's keys too (org admins)
+    session = fresh_session(args)
     found = people.detail(session.cache, args.user)
     if found is None:
         people.require_person(session.cache, args.user)  # raises the right message
     assert found is not None
+    ensure_facts(session, args)  # the user listing names people's keys too (org admins)
     p = found.person
     keys = sa.person_keys(session.cache, p.username)
     if args.json:
