@@ -46,6 +46,8 @@ def test_an_org_admin_sees_a_persons_keys_by_id(live, cli, home, sandbox_db) -> 
         assert sa.person_keys(cache, "ci-bot") is None  # a service account is not a person
     finally:
         cache.close()
+    bot = user_json(cli, "ci-bot")
+    assert bot["keys"] is None and bot["keys_note"].startswith("a service account's")
 
 
 @pytest.mark.parametrize("user", ["bob", "carol", "victor"])

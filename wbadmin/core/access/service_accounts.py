@@ -322,6 +322,9 @@ def person_keys(cache: Cache, username: str) -> list[Key] | None:
 
 def keys_unknown(cache: Cache, username: str) -> str:
     """Why a person's keys are not known, in a few words."""
+    if cache.scalar("SELECT 1 FROM users WHERE username = ? AND account_type = 'SERVICE' "
+                    "UNION SELECT 1 FROM sa_facts WHERE username = ?", (username, username)):
+        return f"a service account's: `wbadmin sa show {username}` lists them"
     read = cache.query("SELECT keys_readable FROM sa_read WHERE id = 1")
     if not read:
         return "not read yet (`wbadmin sa list --refresh` reads them)"

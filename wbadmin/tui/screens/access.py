@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...core import humanize
 from ...core.access import people as P
+from ...core.access import service_accounts as SA
 from ..widgets.api_log import ApiLog
 from ..widgets.fast_table import FastTable
 from ..widgets.fit_columns import FitTable
@@ -23,6 +24,7 @@ from ..widgets.header import ShellHeader
 
 if TYPE_CHECKING:
     from ...core.access.findings import Finding
+    from ...core.cache import Cache
     from ..app import WbAdminApp
 
 PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
@@ -220,6 +222,8 @@ class AccessScreen(Screen):
                 text.append(f"  {reach.scope} {reach.resource}: ")
                 text.append(reach.effective, style="bold")
                 text.append(f"\n      ← {why}\n", style="dim")
+        if not person.service_account:  # its keys are the service accounts' to show
+            _append_keys(text, self.app.session.cache, person.username)
         box.update(text)
         self.app.visit_person(person.username)
 
@@ -345,3 +349,14 @@ class AccessScreen(Screen):
             caps = self.app.capabilities
             return caps.can_change and caps.is_org_admin
         return True
+
+
+def _append_keys(text: Text, cache: Cache, username: str) -> None:
+    """The person's API keys, by id (org admins; rotation is for service accounts)."""
+    keys = SA.person_keys(cache, username)
+    if keys is None:
+        text.append(f"API keys: {SA.keys_unknown(cache, username)}\n", style="dim")
+        return
+    text.append(f"API keys: {len(keys)}\n", style="dim")
+    for key in keys:
+        text.append(f"  {key.id}  {key.description or ''}".rstrip() + "\n")
