@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.access import AccessError, AccessService, Review, bulk, findings, people
+from ..core.access import service_accounts as sa
 from ..core.change_path import ChangePath, ChangeReport
 from ..core.changes import Outcome
 from ..core.engine import Progress
@@ -46,7 +47,7 @@ from .errors import (
     CliError,
 )
 from .output import emit_json, emit_table
-from .sa_cmd import facts_session
+from .sa_cmd import ensure_facts, facts_session
 
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
               "unsupported": UNAVAILABLE, "bad_data": BAD_DATA}
@@ -119,7 +120,9 @@ def cmd_user(args: argparse.Namespace) -> int:
     if found is None:
         people.require_person(session.cache, args.user)  # raises the right message
     assert found is not None
+    ensure_facts(session, args)  # the user listing names people's keys too (org admins)
     p = found.person
+    keys = sa.person_keys(session.cache, p.username)
     if args.json:
         emit_json({"username": p.username, "name": p.name, "email": p.email,
                    "org_role": p.org_role, "seat": p.seat, "status": p.status,
@@ -128,7 +131,12 @@ def cmd_user(args: argparse.Namespace) -> int:
                    "reach": [{"scope": r.scope, "resource": r.resource,
                               "effective": r.effective,
                               "grants": [{"role": g.role, "why": g.why} for g in r.grants]}
-                             for r in found.reach]})
+                             for r in found.reach],
+                   "keys": None if keys is None else [
+                       {"id": k.id, "description": k.description} for k in keys],
+                   "key_count": None if keys is None else len(keys),
+                   "keys_note": sa.keys_unknown(session.cache, p.username)
+                   if keys is None else None})
         return 0
     print(f"{p.username}  {p.name or ''}  <{p.email or '—'}>")
     print(f"org role {p.org_role or 'unknown'}, seat {p.seat or '—'}, {p.status}, "
@@ -137,6 +145,12 @@ def cmd_user(args: argparse.Namespace) -> int:
     emit_table([[r.scope, r.resource, r.effective,
                  "; ".join(f"{g.role} ({g.why})" for g in r.grants)] for r in found.reach],
                ["scope", "name", "effective", "from"])
+    if keys is None:
+        print(f"API keys: {sa.keys_unknown(session.cache, p.username)}")
+    else:
+        print(f"API keys: {len(keys)} (ids only; a key's value is never read)")
+        for key in keys:
+            print(f"  {key.id}  {key.description or ''}".rstrip())
     return 0
 
 

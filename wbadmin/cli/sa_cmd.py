@@ -46,7 +46,12 @@ def _refresh(parser: argparse.ArgumentParser) -> None:
 def facts_session(args: argparse.Namespace, *, planning: bool = False) -> Session:
     """A session whose cache holds the service-account facts too: read from W&B the first
     time and with --refresh (never offline). `planning` as for `fresh_session`."""
-    session = fresh_session(args, planning=planning)
+    return ensure_facts(fresh_session(args, planning=planning), args)
+
+
+def ensure_facts(session: Session, args: argparse.Namespace) -> Session:
+    """Read the service-account facts into the session's cache the first time and with
+    --refresh (never offline)."""
     if session.offline or (session.cache.scalar("SELECT 1 FROM sa_read")
                             and not getattr(args, "refresh", False)):
         return session

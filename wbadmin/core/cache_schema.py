@@ -310,6 +310,16 @@ MIGRATIONS: list[str] = [
             AND name = OLD.name;
     END;
     """,
+    # 8: people's keys (access/service_accounts.py), from the same user listing as the
+    # service accounts' (org admins): one row per person the listing returned. Key ids and
+    # descriptions only, as for sa_keys: never a value, nor a `name`.
+    """
+    CREATE TABLE person_keys (
+        username    TEXT PRIMARY KEY,
+        keys        TEXT NOT NULL DEFAULT '[]',  -- [{"id", "description"}], by id
+        fetched_at  REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,6 +12,9 @@ What W&B lets each viewer read:
   sends — the team member listing's `apiKey` is the secret itself and is never selected — so
   keys are known to org admins only;
 - the audit log (key creations, last events, the teams whose runs it touched): org admins.
+  It is read through the identity's audit store (audit_store.py, shared with `wbadmin
+  audit`): only the days the store does not hold yet are asked, so a second read the same
+  day is about one request, not the whole window.
 
 Scope (org or team, reference §4.5): W&B's API does not say it. The one thing that tells is
 an account the org admin's listing shows in no team: a team-scoped account always belongs to
@@ -22,11 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import audit_store
 from .. import errors as E
-from ..audit import DAY, read_audit_logs
+from ..audit import DAY
 from ..cache import Cache
 from ..client import Client
 from ..identity import Identity
@@ -82,28 +87,45 @@ def _team_service_accounts(cache: Cache) -> dict[str, str | None]:
         "GROUP BY username")}
 
 
-async def _listing(client: Client, cache: Cache) -> dict[str, dict[str, Any]]:
+@dataclass
+class Listing:
+    """The org admin's user listing, split: service accounts and people, by username."""
+    accounts: dict[str, dict[str, Any]]
+    people: dict[str, dict[str, Any]]
+
+
+async def _listing(client: Client, cache: Cache) -> Listing:
     """The service accounts of the org admin's user listing: those the team lists name, and
     the users without an email that SCIM does not list (SCIM never returns service accounts,
-    §4.5; every person has an email)."""
+    §4.5; every person has an email). Everyone else it returns is a person (their keys are
+    shown on their detail)."""
     data = await client.graphql(SA_USERS, {"query": ""})
     people = {r[0] for r in cache.query("SELECT username FROM users WHERE account_type = "
                                         "'USER' AND scim_id IS NOT NULL")}
     known = _team_service_accounts(cache)
-    out: dict[str, dict[str, Any]] = {}
+    out = Listing({}, {})
     for node in _nodes(data):
         name = node.get("username")
-        if not name or not (name in known or (node.get("email") is None
-                                                and name not in people)):
+        if not name:
             continue
-        out[name] = node
+        if name in known or (node.get("email") is None and name not in people):
+            out.accounts[name] = node
+        else:
+            out.people[name] = node
     # A server may cut the listing short (the sandbox pages at 1000; the SDK's SearchUsers
-    # asks no page): a team's account it left out is searched by its name.
-    for name in sorted(set(known) - set(out)):
+    # asks no page): a team's account it left out is searched by its name. (A person left
+    # out has no keys known: person_keys says so.)
+    for name in sorted(set(known) - set(out.accounts)):
         data = await client.graphql(SA_USERS, {"query": name})
         if node := next((n for n in _nodes(data) if n.get("username") == name), None):
-            out[name] = node
+            out.accounts[name] = node
     return out
+
+
+def _keys(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A listed user's keys: id and description only (SA_USERS selects nothing else)."""
+    return sorted(({"id": k["id"], "description": k.get("description")}
+                   for k in _edges(node.get("apiKeys")) if k.get("id")), key=lambda k: k["id"])
 
 
 def _nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -114,51 +136,96 @@ def _edges(conn: Any) -> list[dict[str, Any]]:
     return [e.get("node") or {} for e in ((conn or {}).get("edges") or []) if e]
 
 
+@dataclass
+class Activity:
+    """What the audit log says of each account (by username)."""
+    last_key: dict[str, float]
+    last_event: dict[str, float]
+    run_teams: dict[str, set[str]]
+
+
+def activity(entries: Iterable[dict[str, Any]], by_id: dict[str, str]) -> Activity:
+    """Last key creation, last event and run teams of the accounts (`by_id`: User id ->
+    username) in these audit-log entries."""
+    from ..sync import parse_time
+
+    out = Activity({}, {}, {})
+    for e in entries:
+        at = parse_time(e.get("timestamp"))
+        if at is None:
+            continue
+        if e.get("action") == KEY_ACTION and (who := by_id.get(e.get("user_asset"))):
+            out.last_key[who] = max(at, out.last_key.get(who, at))
+        if actor := by_id.get(e.get("actor_user_id")):
+            out.last_event[actor] = max(at, out.last_event.get(actor, at))
+            if e.get("action") in RUN_ACTIONS and e.get("entity_name"):
+                out.run_teams.setdefault(actor, set()).add(e["entity_name"])
+    return out
+
+
+@dataclass
+class LogRange:
+    """The part of the window the audit store holds in full."""
+    read_from: float
+    read_until: float
+    truncated: bool
+
+
+async def _read_log(client: Client, cache: Cache, me: Identity, start: float,
+                    now: float) -> LogRange:
+    """Bring the audit store up to date for the window: W&B is asked only what it lacks.
+    Raises the reader's typed errors."""
+    got = await audit_store.refresh(client, cache,
+                                    "" if me.is_service_account else me.username, start, now)
+    span = got.range
+    assert span is not None
+    return LogRange(max(start, span.read_from), min(now, span.read_until),
+                    got.truncated_at is not None or span.read_from > _window(start, now)[0])
+
+
+def _window(start: float, now: float) -> tuple[float, float]:
+    """The day-aligned window the reader takes: its first day whole, today whole."""
+    return start // DAY * DAY, now // DAY * DAY + DAY
+
+
+def _logged(cache: Cache, start: float, now: float, by_id: dict[str, str]) -> Activity:
+    """What the store's entries of the window say of the accounts (`by_id`)."""
+    first, end = _window(start, now)
+    return activity(audit_store.stored_of(cache, first, end, actors=by_id,
+                                          actions=[KEY_ACTION]), by_id)
+
+
 async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                      days: int) -> FactsRead:
     """Ask W&B what it tells this identity of the service accounts and keep it in the cache.
     Never raises for a read W&B refuses: the refusal is kept as the note."""
-    from ..sync import parse_time
-
     sent = client.requests_sent
     notes: list[str] = []
-    listing: dict[str, dict[str, Any]] | None = None
-    entries: list[dict[str, Any]] | None = None
+    listed: Listing | None = None
+    logged: LogRange | None = None
     start = now - days * DAY
     if me.scim:
         try:
-            listing = await _listing(client, cache)
+            listed = await _listing(client, cache)
         except (E.PermissionDenied, E.NotFound) as exc:
             notes.append(f"keys are not readable ({exc.message})")
         try:
-            read = await read_audit_logs(client, start=start, days=days,
-                                         username="" if me.is_service_account else me.username)
-            entries = read.entries
-            if read.truncated_at is not None:
+            logged = await _read_log(client, cache, me, start, now)
+            if logged.truncated:
                 notes.append("the audit log was read only in part (its size cap)")
         except E.WbError as exc:
             notes.append(f"the audit log is not readable ({exc.message})")
     else:
         notes.append(f"keys and the audit log are W&B's org admins' only: not visible to "
                      f"{me.username}")
+    listing = listed.accounts if listed else None
     ids = {**{n: i for n, i in _team_service_accounts(cache).items() if i},
            **{n: node.get("id") for n, node in (listing or {}).items() if node.get("id")}}
     by_id = {gid: name for name, gid in ids.items()}
-    last_key: dict[str, float] = {}
-    last_event: dict[str, float] = {}
-    run_teams: dict[str, set[str]] = {}
-    for e in entries or []:
-        at = parse_time(e.get("timestamp"))
-        if at is None:
-            continue
-        if e.get("action") == KEY_ACTION and (who := by_id.get(e.get("user_asset"))):
-            last_key[who] = max(at, last_key.get(who, at))
-        if actor := by_id.get(e.get("actor_user_id")):
-            last_event[actor] = max(at, last_event.get(actor, at))
-            if e.get("action") in RUN_ACTIONS and e.get("entity_name"):
-                run_teams.setdefault(actor, set()).add(e["entity_name"])
+    seen = _logged(cache, start, now, by_id) if logged else Activity({}, {}, {})
+    last_key, last_event, run_teams = seen.last_key, seen.last_event, seen.run_teams
     with cache.transaction() as conn:
-        for table in ("sa_facts", "sa_keys", "sa_read"):
+        for table in ("sa_facts", "sa_keys", "sa_read", "person_keys"):
             conn.execute(f"DELETE FROM {table}")
         for name, gid in ids.items():
             node = (listing or {}).get(name) or {}
@@ -169,15 +236,17 @@ async def read_facts(client: Client, cache: Cache, me: Identity, now: float,
                 (name, gid, node.get("name"), json.dumps(teams if node else None),
                  last_key.get(name), last_event.get(name),
                  json.dumps(sorted(run_teams.get(name, ()))), now))
-            for key in _edges(node.get("apiKeys")):
-                if key.get("id"):
-                    conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
-                                 (name, key["id"], key.get("description")))
+            for key in _keys(node):
+                conn.execute("INSERT OR REPLACE INTO sa_keys VALUES (?, ?, ?)",
+                             (name, key["id"], key["description"]))
+        conn.executemany("INSERT INTO person_keys VALUES (?, ?, ?)",
+                         [(name, json.dumps(_keys(node)), now)
+                          for name, node in (listed.people if listed else {}).items()])
         conn.execute(
             "INSERT INTO sa_read (id, keys_readable, log_from, log_until, note, fetched_at) "
             "VALUES (1, ?, ?, ?, ?, ?)",
-            (int(listing is not None), start if entries is not None else None,
-             now if entries is not None else None, "; ".join(notes) or None, now))
+            (int(listing is not None), logged.read_from if logged else None,
+             logged.read_until if logged else None, "; ".join(notes) or None, now))
     return FactsRead(client.requests_sent - sent, notes)
 
 
@@ -239,6 +308,29 @@ class Inventory:
 
     def get(self, username: str) -> ServiceAccount | None:
         return next((a for a in self.accounts if a.username == username), None)
+
+
+def person_keys(cache: Cache, username: str) -> list[Key] | None:
+    """A person's keys (ids and descriptions), as the org admin's user listing returned them;
+    None: not visible to this identity (not an org admin), or not read yet (`keys_unknown`
+    says which)."""
+    raw = cache.scalar("SELECT keys FROM person_keys WHERE username = ?", (username,))
+    if raw is None:
+        return None
+    return [Key(k["id"], k.get("description")) for k in _loads(raw) or []]
+
+
+def keys_unknown(cache: Cache, username: str) -> str:
+    """Why a person's keys are not known, in a few words."""
+    if cache.scalar("SELECT 1 FROM users WHERE username = ? AND account_type = 'SERVICE' "
+                    "UNION SELECT 1 FROM sa_facts WHERE username = ?", (username, username)):
+        return f"a service account's: `wbadmin sa show {username}` lists them"
+    read = cache.query("SELECT keys_readable FROM sa_read WHERE id = 1")
+    if not read:
+        return "not read yet (`wbadmin sa list --refresh` reads them)"
+    if not read[0][0]:
+        return "not visible to you (W&B lists keys to org admins only)"
+    return f"not known: W&B's user listing did not return {username}"
 
 
 def _loads(text: str | None) -> Any:

@@ -26,6 +26,7 @@ from ..widgets.header import ShellHeader
 
 if TYPE_CHECKING:
     from ...core.access.findings import Finding
+    from ...core.cache import Cache
     from ..app import WbAdminApp
 
 PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
@@ -300,6 +301,8 @@ class AccessScreen(Screen):
                 text.append(f"  {reach.scope} {reach.resource}: ")
                 text.append(reach.effective, style="bold")
                 text.append(f"\n      ← {why}\n", style="dim")
+        if not person.service_account:  # its keys are the service accounts' to show
+            _append_keys(text, self.app.session.cache, person.username)
         box.update(text)
         self.app.visit_person(person.username)
 
@@ -462,3 +465,14 @@ class AccessScreen(Screen):
             caps = self.app.capabilities
             return caps.can_change and (caps.is_org_admin or "admin" in caps.team_roles.values())
         return True
+
+
+def _append_keys(text: Text, cache: Cache, username: str) -> None:
+    """The person's API keys, by id (org admins; rotation is for service accounts)."""
+    keys = sa.person_keys(cache, username)
+    if keys is None:
+        text.append(f"API keys: {sa.keys_unknown(cache, username)}\n", style="dim")
+        return
+    text.append(f"API keys: {len(keys)}\n", style="dim")
+    for key in keys:
+        text.append(f"  {key.id}  {key.description or ''}".rstrip() + "\n")
