@@ -162,7 +162,9 @@ def test_a_second_run_reads_only_new_time_and_deduplicates(served, cli, monkeypa
     second = cli("audit", "--since", "61d", "--format", "jsonl")
     assert second.code == 0, second.err
     [(_, query)] = recorder.take()  # one request: from the last read's day on
-    assert query["startDate"] == [clock.iso(SEED_NOW)[:10]] and query["numDays"] == ["1"]
+    # The fix's service-account read (its findings) brought the store up to the next day.
+    assert query["startDate"] == [clock.iso(SEED_NOW + DAY)[:10]]
+    assert query["numDays"] == ["0"]
     after = [r for r in jsonl(second.out) if r["source"] == "wandb"]
     keys = [r["key"] for r in after]
     assert len(keys) == len(set(keys))  # the day read twice is kept once

@@ -10,7 +10,8 @@ What W&B lets each viewer read:
   (`users(query:)`, "local administrators" only), accounts that belong to no team;
 - keys: only that listing (the SDK's `User.api_keys`) names them through a document the SDK
   sends — the team member listing's `apiKey` is the secret itself and is never selected — so
-  keys are known to org admins only;
+  keys are known to org admins only. The same listing names people's keys too: kept by id
+  and description (`person_keys`) for a person's detail; rotation is for service accounts;
 - the audit log (key creations, last events, the teams whose runs it touched): org admins.
   It is read through the identity's audit store (audit_store.py, shared with `wbadmin
   audit`): only the days the store does not hold yet are asked, so a second read the same
