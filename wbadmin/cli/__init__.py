@@ -21,6 +21,7 @@ from . import (
     journal_cmd,
     onboard_cmd,
     org_cmd,
+    ownership_cmd,
     promote_cmd,
     quotas_cmd,
     sa_cmd,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal_cmd.register(sub)
     audit_cmd.register(sub)
     promote_cmd.register(sub)
+    ownership_cmd.register(sub)
     quotas_cmd.register(sub)
     onboard_cmd.register(sub)
     org_cmd.register(sub)
