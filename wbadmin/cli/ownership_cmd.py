@@ -33,10 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "promotions.toml in the config dir")
 
 
-def ownership_session(args: argparse.Namespace, policy: Policy) -> Session:
-    """A session whose cache knows the producing run of every protected alias's holder (read
+def with_producing_runs(session: Session, policy: Policy) -> Session:
+    """`session`, its cache knowing the producing run of every protected alias's holder (read
     from W&B for those it lacks, never offline)."""
-    session = fresh_session(args)
     me = identity(session.cache)
     if session.offline or me is None or not me.org or not unread(session.cache, policy):
         return session
@@ -62,7 +61,7 @@ def _row(h: Holding) -> list[str]:
 
 def cmd_ownership(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)  # a malformed file fails before any network call
-    session = ownership_session(args, policy)
+    session = with_producing_runs(fresh_session(args), policy)
     found = holdings(session.cache, policy)
     if args.json:
         emit_json([h.to_json() for h in found])

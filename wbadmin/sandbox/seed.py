@@ -455,6 +455,7 @@ def _approved(collection: str, version: int, alias: str, created: int, now: int)
         "requested_by": requester, "requested_at": asked, "comment": comment,
         "status": "approved", "approvals": [{"by": approver, "at": decided, "comment": ""}],
         "decided_by": approver, "decided_at": decided,
+        **({"previous": f"v{version - 1}"} if version else {}),
         "history": [
             {"id": rid + "-1", "request": rid, "action": "request", "by": requester,
              "at": asked, "target": alias, "comment": comment},
