@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import key_of
 
 PEOPLE_FINDINGS = {"inactive-admins", "too-many-org-admins", "deactivated-in-teams",
-                   "registry-admins-not-org-admins", "admin-of-many-teams"}
+                   "registry-admins-not-org-admins", "admin-of-many-teams",
+                   "promotion-requester-gone"}
 # Findings over service accounts' keys and W&B's audit log: org admins' only.
 KEY_AND_LOG_FINDINGS = {"service-accounts-idle", "service-account-keys-old",
                         "service-account-keys-unknown-age", "service-accounts-many-keys",

@@ -8,6 +8,7 @@ a false alarm (something that is not so)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from wbadmin.core.access.findings import Finding, findings
 from wbadmin.core.access.people import identity
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
+from wbadmin.core.promotions.ownership import read_runs
+from wbadmin.core.promotions.policy import DEFAULT_POLICY, parse_policy
 from wbadmin.core.settings import AccessSettings
 from wbadmin.sandbox import ids
 from wbadmin.sandbox.audit import record
@@ -37,7 +40,12 @@ SETTINGS = {"default": AccessSettings(),
                                     service_account_idle_days=20, key_max_age_days=30)}
 # Findings that need the org's people or every team (SCIM, org admins only).
 NEEDS_SCIM = {"inactive-admins", "too-many-org-admins", "deactivated-in-teams",
-              "registry-admins-not-org-admins", "admin-of-many-teams"}
+              "registry-admins-not-org-admins", "admin-of-many-teams",
+              "promotion-requester-gone"}
+# Findings over the production map (promotions/ownership.py): the protected aliases' holders.
+OWNERSHIP_FINDINGS = {"protected-alias-outside-workflow", "production-version-untraceable",
+                      "promotion-requester-gone"}
+PROTECTED = ("production", "staging")  # the built-in promotion policy's targets
 # Findings over service accounts' keys and the audit log (org admins only).
 NEEDS_KEYS_OR_LOG = {"service-accounts-idle", "service-account-keys-old",
                      "service-account-keys-unknown-age", "service-accounts-many-keys",
@@ -59,11 +67,12 @@ def world() -> Iterator[World]:
     db = Database()
     seed_demo(db, seed=SEED, now=SEED_NOW)
     with_service_account_cases(db)
+    with_ownership_cases(db)
     server = SandboxServer(db)
     server.start()
     try:
-        yield World(db, {u: with_sa_facts(server.base_url, u, synced_cache(server.base_url, u))
-                         for u in IDENTITIES})
+        yield World(db, {u: with_runs(server.base_url, u, with_sa_facts(
+            server.base_url, u, synced_cache(server.base_url, u))) for u in IDENTITIES})
     finally:
         server.stop()
         db.close()
@@ -84,6 +93,68 @@ def with_service_account_cases(db: Database) -> None:
             record(conn, SEED_NOW - 2 * DAY, "run:update", sas["org-provisioner"],
                    entity_asset=ids.encode("Entity", teams[team]), entity_name=team,
                    project_name="p", response_code=200)
+
+
+def with_ownership_cases(db: Database) -> None:
+    """What the demo org lacks for the production-map findings (it has the alias moved
+    outside the workflow): a production version no run produced, and a promotion requested by
+    someone outside the producing team."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE artifacts SET created_by_run_id = NULL WHERE id = (SELECT a.id "
+                     "FROM aliases l JOIN artifacts a ON a.id = l.artifact_id JOIN "
+                     "artifact_collections c ON c.id = l.collection_id WHERE c.kind = "
+                     "'PORTFOLIO' AND c.name = 'toxicity-filter' AND l.alias = 'production')")
+        conn.execute("UPDATE artifacts SET metadata = json_set(metadata, "
+                     "'$.wbadmin.promotion.requested_by', 'grace') WHERE id = (SELECT a.id "
+                     "FROM aliases l JOIN artifacts a ON a.id = l.artifact_id JOIN "
+                     "artifact_collections c ON c.id = l.collection_id WHERE c.kind = "
+                     "'PORTFOLIO' AND c.name = 'rag-embedder-v1' AND l.alias = 'production')")
+
+
+def with_runs(base_url: str, username: str, cache: Cache) -> Cache:
+    """The producing runs `wbadmin ownership` (and `access findings`) read, as that identity."""
+    async def go() -> None:
+        async with Client(base_url, key_of(username), scim_username=username) as client:
+            me = identity(cache)
+            assert me is not None and me.org
+            await read_runs(client, cache, parse_policy(DEFAULT_POLICY, None), me.org,
+                            SEED_NOW)
+
+    asyncio.run(go())
+    return cache
+
+
+def ownership_truth(db: Database, finding: str) -> set:
+    """The protected aliases' holders as the sandbox stores them (every identity here sees
+    the model registry, the one with production and staging)."""
+    rows = db.query(
+        "SELECT r.name, c.name, l.alias, a.metadata, a.created_by_run_id, "
+        "(SELECT e.name FROM runs x JOIN projects p ON p.id = x.project_id JOIN entities e ON "
+        "e.id = p.entity_id WHERE x.id = a.created_by_run_id) FROM aliases l JOIN artifacts a "
+        "ON a.id = l.artifact_id JOIN artifact_collections c ON c.id = l.collection_id JOIN "
+        "projects r ON r.id = c.project_id WHERE c.kind = 'PORTFOLIO'")
+    out = set()
+    for registry, coll, alias, metadata, run, team in rows:
+        if alias not in PROTECTED:
+            continue
+        ref = f"{registry.removeprefix('wandb-registry-')}/{coll}:{alias}"
+        record = (json.loads(metadata or "{}").get("wbadmin") or {}).get("promotion") or {}
+        approved = record.get("target") == alias and record.get("status") == "approved"
+        outside = finding == "protected-alias-outside-workflow" and not approved
+        untraceable = finding == "production-version-untraceable" and alias == "production" \
+            and run is None
+        if outside or untraceable:
+            out.add(ref)
+        elif finding == "promotion-requester-gone" and approved:
+            who = record["requested_by"]
+            gone = db.scalar("SELECT active = 0 FROM users WHERE username = ?", (who,)) or (
+                team is not None and not db.scalar(
+                    "SELECT 1 FROM team_members m JOIN users u ON u.id = m.user_id JOIN "
+                    "entities e ON e.id = m.team_id WHERE u.username = ? AND e.name = ?",
+                    (who, team)))
+            if gone:
+                out.add(ref)
+    return out
 
 
 def with_sa_facts(base_url: str, username: str, cache: Cache) -> Cache:
@@ -169,6 +240,8 @@ def org_admins(db: Database) -> list[tuple[str, int | None]]:
 def truth(db: Database, user: str, finding: str, cfg: AccessSettings) -> set:
     if finding in SA_FINDINGS:
         return sa_truth(db, user, finding, cfg)
+    if finding in OWNERSHIP_FINDINGS:
+        return ownership_truth(db, finding)
     teams = visible_teams(db, user)
     if finding == "teams-without-admin":
         return {t for t, n in team_admins(db).items() if n == 0 and t in teams}
@@ -228,6 +301,8 @@ def reported(f: Finding) -> set:
         return {(i.split(": ")[0], i.split("registry ", 1)[1].split()[0]) for i in f.items}
     if f.id in SA_FINDINGS:
         return set(f.people)
+    if f.id in OWNERSHIP_FINDINGS:  # "registry/collection:alias is vN: ..." / "... (vN): ..."
+        return {i.split(" ")[0] for i in f.items}
     if f.id == "registry-admins-not-org-admins":  # "user: admin of registry R (org X)"
         return {(i.split("registry ", 1)[1].split()[0], i.split(": ")[0]) for i in f.items}
     raise AssertionError(f"no reading of finding {f.id!r}: add it to this table")
@@ -238,7 +313,7 @@ FINDING_IDS = sorted(f.id for f in findings(AccessService(Cache(None)), AccessSe
 
 
 def test_the_table_covers_every_finding() -> None:
-    assert len(FINDING_IDS) == 15 and set(FINDING_IDS) > NEEDS_SCIM | SA_FINDINGS
+    assert len(FINDING_IDS) == 18 and set(FINDING_IDS) > NEEDS_SCIM | SA_FINDINGS
 
 
 @pytest.mark.parametrize("profile", sorted(SETTINGS))

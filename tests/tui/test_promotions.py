@@ -143,30 +143,25 @@ async def test_grace_approves_to_production_with_the_typed_confirmation() -> Non
         journal = app.session.journal.query(limit=10)
         assert any(e.kind == "registry.move_alias" and e.status == "applied" for e in journal)
 
-        # Rolling back: production goes back to v5 (plan, typed confirmation, journaled).
-        # The selected request is intent-classifier's, which has nothing to roll back: the
-        # dialog says so before it offers support-chatbot-ft's production.
+        # Rolling back: the selected request is intent-classifier's, whose production and
+        # staging the workflow moved (the demo's approved records): the dialog offers those,
+        # each back to the version the record names.
         await select(app, pilot, "intent-classifier")
         assert offered(app, "rollback")
         await pilot.press("B")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
-        title = app.screen.title_text
-        assert "model/intent-classifier" in title and "nothing to roll back" in title
+        assert app.screen.title_text == "Roll back which alias of model/intent-classifier?"
         assert [label for _, label, _ in app.screen.options] == [
-            "model/support-chatbot-ft:production  v7 → v5"]
+            "model/intent-classifier:production  v10 → v9",
+            "model/intent-classifier:staging  v11 → v10"]
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
-        assert app.screen.plan.title == "Roll back model/support-chatbot-ft:production"
-        await pilot.press("tab", "enter")
+        assert app.screen.plan.title == "Roll back model/intent-classifier:production"
+        await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, TypedConfirmScreen)
-        await pilot.press(*"support-chatbot-ft", "enter")
-        await settle(app, pilot)
-        assert "production" in cached_version(app, "support-chatbot-ft", 5)[0]
-        _, metadata = cached_version(app, "support-chatbot-ft", 7)
-        assert metadata["wbadmin"]["promotion"]["status"] == "rolled_back"
+        assert "production" in cached_version(app, "intent-classifier", 10)[0]
 
 
 
@@ -435,7 +430,14 @@ async def test_b_rolls_back_the_selected_rows_collection() -> None:
         await select(app, pilot, "intent-classifier")
         await pilot.press("B")
         await pilot.pause()
-        # Straight to that collection's plan: no pick among other collections' aliases.
+        # A pick among that collection's aliases only (its staging the demo's workflow moved),
+        # none of other collections'.
+        assert isinstance(app.screen, ChoiceScreen)
+        assert [label for _, label, _ in app.screen.options] == [
+            "model/intent-classifier:staging  v11 → v10",
+            "model/intent-classifier:production  v12 → v10"]
+        await pilot.press("down", "enter")
+        await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
         assert app.screen.plan.title == "Roll back model/intent-classifier:production"
         await pilot.press("escape")

@@ -21,6 +21,7 @@ from . import (
     journal_cmd,
     onboard_cmd,
     org_cmd,
+    ownership_cmd,
     policy_cmd,
     promote_cmd,
     quotas_cmd,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal_cmd.register(sub)
     audit_cmd.register(sub)
     promote_cmd.register(sub)
+    ownership_cmd.register(sub)
     quotas_cmd.register(sub)
     policy_cmd.register(sub)
     onboard_cmd.register(sub)

@@ -22,6 +22,7 @@ from ..core.change_path import ChangePath, ChangeReport
 from ..core.changes import Outcome
 from ..core.engine import Progress
 from ..core.journal import iso
+from ..core.promotions import PolicyError, load_policy
 from ..core.session import Session
 from .common import (
     add_command,
@@ -47,6 +48,7 @@ from .errors import (
     CliError,
 )
 from .output import emit_json, emit_table
+from .ownership_cmd import with_producing_runs
 from .sa_cmd import ensure_facts, facts_session
 
 KIND_CODES = {"not_found": NOT_FOUND, "usage": USAGE, "permission": PERMISSION,
@@ -154,8 +156,19 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _findings_session(args: argparse.Namespace, *, planning: bool = False) -> Session:
+    """The service-account findings judge keys and the audit log, the production-map ones
+    the protected versions' producing runs: read them when the cache lacks them."""
+    session = facts_session(args, planning=planning)
+    try:
+        policy = load_policy()
+    except PolicyError:
+        return session  # the production-map findings say so themselves
+    return with_producing_runs(session, policy)
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
-    session = facts_session(args)  # the service-account findings judge keys and audit log
+    session = _findings_session(args)
     found = findings.findings(AccessService(session.cache), session.settings.access,
                               journal=session.journal)
     if args.json:
@@ -191,7 +204,7 @@ def _service(session: Session) -> AccessService:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    session = facts_session(args, planning=True)
+    session = _findings_session(args, planning=True)
 
     def make() -> Review:
         service = _service(session)

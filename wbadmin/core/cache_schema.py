@@ -320,6 +320,17 @@ MIGRATIONS: list[str] = [
         fetched_at  REAL NOT NULL
     );
     """,
+    # 9: the runs that produced registry versions (promotions/ownership.py), per artifact id:
+    # W&B never changes an artifact's producing run, so a row is read once.
+    """
+    CREATE TABLE version_runs (
+        artifact_id  TEXT PRIMARY KEY,
+        run_entity   TEXT,                 -- NULL (all three): W&B names no producing run
+        run_project  TEXT,
+        run_name     TEXT,
+        fetched_at   REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -381,6 +381,7 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
                 "SELECT id FROM runs WHERE project_id=? ORDER BY created_at", (pid,)).fetchall()
             accuracy = 0.86
             art_ids = []
+            holds = _model_holders(n_versions)
             for v in range(n_versions):
                 created = now - (n_versions - v) * rng.randint(3, 9) * DAY
                 accuracy = round(min(0.97, accuracy + rng.uniform(-0.004, 0.012)), 4)
@@ -392,6 +393,9 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
                     "framework": "transformers",
                 }
                 tags: list[str] = []
+                if registry == "model" and (alias := holds.get(v)):
+                    metadata["wbadmin"] = {"promotion": _approved(cname, v, alias, created,
+                                                                  now)}
                 if (cname, v) in pending:
                     target, who, why, ticket = pending[(cname, v)]
                     request = {"target": target, "requested_by": who,
@@ -422,6 +426,9 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
             protected = story.REGISTRIES[registry][2]
             if registry == "model":
                 prod = max(0, n_versions - 3)
+                moved, alias, to = story.OUTSIDE_WORKFLOW
+                if cname == moved and alias == "production":
+                    prod = to  # moved through the SDK: the record stays on the old holder
                 s.insert("aliases", collection_id=port_id, artifact_id=art_ids[prod],
                          alias="production")
                 staging = art_ids[-2 if n_versions > 1 else -1]
@@ -429,6 +436,35 @@ def _registries(s: Seeder, org_id: int, org_entity: int, teams: dict[str, int],
             else:
                 s.insert("aliases", collection_id=port_id, artifact_id=art_ids[-1],
                          alias=protected[0])
+
+
+def _model_holders(n_versions: int) -> dict[int, str]:
+    """The versions the workflow promoted, by index: production three back, staging two."""
+    out = {max(0, n_versions - 3): "production"}
+    out.setdefault(n_versions - 2 if n_versions > 1 else n_versions - 1, "staging")
+    return out
+
+
+def _approved(collection: str, version: int, alias: str, created: int, now: int) -> dict:
+    """An approved promotion record (wbadmin's format, see promotions/record.py), dated a day
+    and two after the version was made; no random draws, so nothing else in the seed moves."""
+    requester, approver = story.APPROVED_PROMOTIONS[collection]
+    asked, decided = _iso(min(now, created + DAY)), _iso(min(now, created + 2 * DAY))
+    rid = hashlib.sha256(f"promotion:{collection}:{version}".encode()).hexdigest()[:12]
+    comment = f"promote v{version} to {alias}"
+    return {
+        "id": rid, "revision": 2, "writer": rid[:8], "target": alias,
+        "requested_by": requester, "requested_at": asked, "comment": comment,
+        "status": "approved", "approvals": [{"by": approver, "at": decided, "comment": ""}],
+        "decided_by": approver, "decided_at": decided,
+        **({"previous": f"v{version - 1}"} if version else {}),
+        "history": [
+            {"id": rid + "-1", "request": rid, "action": "request", "by": requester,
+             "at": asked, "target": alias, "comment": comment},
+            {"id": rid + "-2", "request": rid, "action": "approve", "by": approver,
+             "at": decided, "target": alias},
+            {"id": rid + "-3", "request": rid, "action": "promote", "by": approver,
+             "at": decided, "target": alias, "to": f"v{version}"}]}
 
 
 def _iso(ts: int) -> str:

@@ -89,6 +89,19 @@ PENDING_PROMOTIONS = [
     ("intent-classifier", 12, "production", "bob", "adds 4 new intents for billing", None),
 ]
 
+# Protected aliases of the model registry moved through wbadmin's approval workflow: holder
+# collection -> (requester, approver). Their holders carry an approved promotion record.
+APPROVED_PROMOTIONS = {
+    "support-chatbot-ft": ("grace", "alice"),
+    "rag-embedder-v1": ("carol", "alice"),
+    "intent-classifier": ("bob", "alice"),
+    "toxicity-filter": ("grace", "alice"),
+    "reranker-xl": ("alice", "grace"),
+}
+# One protected alias moved outside the workflow (straight through the SDK): (collection,
+# alias, version). Its new holder has no approval record for it; the old one keeps its record.
+OUTSIDE_WORKFLOW = ("reranker-xl", "production", 3)
+
 GPU_TYPES = ["NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB", "NVIDIA L40S"]
 RUN_ADJECTIVES = ["brisk", "quiet", "amber", "lucid", "swift", "stellar", "misty", "gentle",
                   "bold", "vivid", "radiant", "silver", "crimson", "northern", "eager"]

@@ -21,7 +21,7 @@ from .. import clock as wb_clock
 from ..core import errors as E
 from ..core.permissions import Capabilities
 from ..core.session import SandboxLauncher, Session
-from .background_reads import date_invites, read_service_accounts
+from .background_reads import date_invites, read_producing_runs, read_service_accounts
 from .commands import WbCommands
 from .locations import Location
 from .messages import ApiCall, Connected, DataRefreshed, RefreshFailed, ServerFactsKnown
@@ -270,6 +270,7 @@ class WbAdminApp(App):
         if kind == "org":
             await date_invites(self, syncer)
             await read_service_accounts(self, syncer)
+            await read_producing_runs(self, syncer)
 
     def on_data_refreshed(self, message: DataRefreshed) -> None:
         self.refreshing = False

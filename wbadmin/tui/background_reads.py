@@ -38,6 +38,27 @@ async def read_service_accounts(app: Any, syncer: Any) -> None:
     app.post_message(DataRefreshed("service-accounts"))
 
 
+async def read_producing_runs(app: Any, syncer: Any) -> None:
+    """The runs that produced the protected aliases' holders (the production map and its
+    findings), for the holders the cache has none of yet: each artifact's is read once."""
+    from ..core.promotions import load_policy
+    from ..core.promotions.ownership import read_runs, unread
+
+    session = app.session
+    me = syncer.identity or session.cached_identity()
+    try:
+        policy = load_policy()
+        if me is None or not me.org or not unread(session.cache, policy):
+            return
+        await read_runs(syncer.client, session.cache, policy, me.org, app.clock())
+    except Exception as exc:  # a nicety: the findings say "not read yet"
+        from .app import _one_line
+
+        app.notify(f"producing runs: {_one_line(exc)}", severity="warning", markup=False)
+        return
+    app.post_message(DataRefreshed("producing-runs"))
+
+
 async def date_invites(app: Any, syncer: Any) -> None:
     """Invite ages from the audit log (a first read of a busy org's log takes seconds); the
     screen reloads with them. A later sync cancels it, losing nothing read so far (the cache

@@ -25,9 +25,11 @@ from typing import Any
 from ... import clock
 from ..changes import Plan
 from ..changes_team import RemoveFromTeam, SetTeamRole
+from ..promotions.policy import Policy
 from ..settings import AccessSettings
 from .changes import CancelInvite, SetOrgRole
 from .changes_registry import SetRegistryRole
+from .findings_ownership import OwnershipFindings
 from .findings_sa import ServiceAccountFindings
 from .plans import AccessService
 
@@ -52,6 +54,9 @@ SHORT_TITLES = {
     "service-account-keys-unknown-age": "SA keys of unknown age",
     "service-accounts-many-keys": "SAs with several keys",
     "org-service-accounts-many-teams": "Org SAs in many teams",
+    "protected-alias-outside-workflow": "Aliases off-workflow",
+    "production-version-untraceable": "Untraceable production",
+    "promotion-requester-gone": "Requesters gone",
 }
 
 
@@ -124,12 +129,13 @@ _needs_people = _needs_scim("the org's people (roles, activity)")
 _needs_every_team = _needs_scim("every team's admins")
 
 
-class _Triage(ServiceAccountFindings):
+class _Triage(ServiceAccountFindings, OwnershipFindings):
     def __init__(self, service: AccessService, settings: AccessSettings, now: float,
-                 journal: Any) -> None:
+                 journal: Any, policy: Policy | None = None) -> None:
         self.s, self.cache, self.cfg, self.now, self.journal = (
             service, service.cache, settings, now, journal)
         self.knows_people = service.scim
+        self.policy = policy  # None: the promotion policy file (or the built-in one)
 
     def rows(self, sql: str, params: tuple = ()) -> list:
         return self.cache.query(sql, params)
@@ -181,9 +187,11 @@ class _Triage(ServiceAccountFindings):
     def no_admin(self) -> Finding:
         teams = [t for t, n in self.admin_counts().items() if n == 0]
         changes, notes = self.promote(teams)
+        note = "; ".join(n for n in (self.responsible_without_admin(teams), self.scope_note())
+                         if n)
         return Finding("teams-without-admin", "Teams without an admin", "high",
                        [f"{t}: no {'active ' if self.knows_people else ''}admin"
-                        for t in teams], teams=teams, note=self.scope_note(),
+                        for t in teams], teams=teams, note=note,
                        fix_note="; ".join(notes),
                        make_fix=_plan("Give admin-less teams an admin", changes))
 
@@ -367,15 +375,17 @@ class _Triage(ServiceAccountFindings):
 
 
 def findings(service: AccessService, settings: AccessSettings, *, now: float | None = None,
-             journal: Any = None, include_empty: bool = False) -> list[Finding]:
+             journal: Any = None, include_empty: bool = False,
+             policy: Policy | None = None) -> list[Finding]:
     """Every finding with something to report (all of them with `include_empty`), most severe
-    first."""
-    t = _Triage(service, settings, clock.now() if now is None else now, journal)
+    first. `policy` names the protected aliases (default: the promotion policy file)."""
+    t = _Triage(service, settings, clock.now() if now is None else now, journal, policy)
     found = [t.no_admin(), t.inactive_admins(), t.service_accounts_restricted(),
              t.single_admin(), t.too_many_org_admins(), t.deactivated_in_teams(),
              t.registry_admins(), t.stale_invites(), t.many_teams(), t.sa_admins(),
              t.sa_idle(), t.sa_old_keys(), t.sa_unknown_key_age(), t.sa_many_keys(),
-             t.sa_org_many_teams()]
+             t.sa_org_many_teams(), t.alias_outside_workflow(), t.production_untraceable(),
+             t.requester_gone()]
     found = [f for f in found if include_empty or f.shown_count != 0]
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
