@@ -107,3 +107,26 @@ async def test_f_can_notify_the_owners_through_the_policy_webhooks(tmp_path, mon
         body = receiver.bodies("/ok")[0]
         assert (body["run"], body["owner"]) == (target.run.name, target.run.username)
         assert screen.marked == set()
+
+
+async def test_the_production_map_pane_names_the_alias_moved_outside_the_workflow() -> None:
+    from wbadmin.core.promotions.ownership import holdings
+    from wbadmin.core.promotions.policy import load_policy
+
+    app = make_app(user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_governance(app, pilot)
+        truth = [h for h in holdings(app.session.cache, load_policy()) if h.version]
+        owners = screen.query_one("#gov-owners")
+        assert owners.row_count == len(truth)
+        outside = [i for i, h in enumerate(truth) if h.outside_workflow]
+        assert [truth[i].ref for i in outside] == ["model/reranker-xl:production"]
+        assert str(owners.get_row_at(outside[0])[0]).endswith("⚠")
+        owners.focus()
+        owners.move_cursor(row=outside[0])
+
+        def detail() -> str:
+            return str(screen.query_one("#gov-detail").render())
+
+        assert await wait_for(pilot, lambda: "moved outside the workflow" in detail())
+        assert "requested by none" in detail()

@@ -46,15 +46,18 @@ def compliance_bar(share: float | None, width: int = GAUGE) -> Text:
 
 
 class GovernanceScreen(Screen):
-    PANES = "#gov-rules, #gov-teams, #gov-runs"  # Tab / Shift+Tab move between these
+    PANES = "#gov-rules, #gov-teams, #gov-owners, #gov-runs"  # Tab / Shift+Tab move
     DEFAULT_CSS = """
     #governance { height: 1fr; }
     #gov-left { width: 2fr; }
     #gov-right { width: 3fr; }
     #gov-rules { height: auto; max-height: 40%; border: round $primary 40%; }
     #gov-teams { height: 1fr; border: round $primary 40%; }
+    #gov-owners { height: 1fr; border: round $primary 40%; }
     #gov-runs { height: 1fr; border: round $primary 40%; }
-    #gov-rules:focus, #gov-teams:focus, #gov-runs:focus { border: round $primary; }
+    #gov-rules:focus, #gov-teams:focus, #gov-owners:focus, #gov-runs:focus {
+        border: round $primary;
+    }
     #gov-note { height: auto; padding: 0 1; }
     #gov-detail { height: auto; padding: 0 1; border-top: solid $primary 30%; }
     """
@@ -71,6 +74,7 @@ class GovernanceScreen(Screen):
         self.policy: RunPolicy | None = None
         self.judgement: J.Judgement | None = None
         self.runs: list[J.Violation] = []
+        self.holdings: list = []  # the production map's rows
         self.marked: set[tuple[str, str, str]] = set()
         self.refreshed = False
         self.reading = False
@@ -83,6 +87,7 @@ class GovernanceScreen(Screen):
             with Vertical(id="gov-left"):
                 yield FitTable(id="gov-rules", cursor_type="row")
                 yield FitTable(id="gov-teams", cursor_type="row")
+                yield FitTable(id="gov-owners", cursor_type="row")
             with Vertical(id="gov-right"):
                 yield FitTable(id="gov-runs", cursor_type="row", zebra_stripes=True)
                 yield Static(id="gov-detail")
@@ -96,6 +101,9 @@ class GovernanceScreen(Screen):
         self.query_one("#gov-teams", FitTable).border_title = "Compliance per team"
         self.query_one("#gov-teams", FitTable).add_columns("team", "compliant", "%", "runs",
                                                            "bad")
+        owners = self.query_one("#gov-owners", FitTable)
+        owners.border_title = "Production map (⚠ moved outside the workflow)"
+        owners.add_columns("alias", "version", "since", "team", "requested", "approved")
         self.query_one("#gov-runs", FitTable).border_title = "Runs breaking a rule"
         self.query_one("#gov-runs", FitTable).add_columns(" ", "run", "owner", "project",
                                                           "rule")
@@ -126,11 +134,25 @@ class GovernanceScreen(Screen):
         except RunPolicyError as exc:
             policy, problem = RunPolicy(None), str(exc)
         judged = judge_store(session.cache, policy, self.app.clock(), limit=SHOWN)
+        held = self._holdings()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, policy, judged, problem)
+            self.app.call_from_thread(self._loaded, policy, judged, problem, held)
 
-    def _loaded(self, policy: RunPolicy, judged: J.Judgement, problem: str | None) -> None:
-        self.policy, self.judgement = policy, judged
+    def _holdings(self) -> list:
+        """The production map (promotions/ownership.py) from the cache; [] on a bad policy
+        file (the Promotions screen says what is wrong with it)."""
+        from ...core.promotions.ownership import holdings
+        from ...core.promotions.policy import PolicyError
+        from ...core.promotions.policy import load_policy as promotion_policy
+
+        try:
+            return holdings(self.app.session.cache, promotion_policy())
+        except PolicyError:
+            return []
+
+    def _loaded(self, policy: RunPolicy, judged: J.Judgement, problem: str | None,
+                held: list) -> None:
+        self.policy, self.judgement, self.holdings = policy, judged, held
         if problem:
             self.problem = problem
         self._draw()
@@ -175,6 +197,18 @@ class GovernanceScreen(Screen):
             teams.add_row(team, compliance_bar(share),
                           "—" if share is None else f"{share * 100:.0f}", str(place.judged),
                           str(place.violating))
+        owners = self.query_one("#gov-owners", FitTable)
+        owners.clear()
+        for h in self.holdings:
+            if h.version is None:
+                continue
+            alias = Text(f"{h.collection}:{h.alias}",
+                         style="bold red" if h.outside_workflow else "")
+            if h.outside_workflow:
+                alias.append(" ⚠", style="red")
+            owners.add_row(alias, h.version, h.since[:10] if h.since else "",
+                           h.team or "unknown", h.requested_by,
+                           ", ".join(h.approved_by) or "—")
         table = self.query_one("#gov-runs", FitTable)
         keep = table.cursor_row
         table.clear()
@@ -231,6 +265,25 @@ class GovernanceScreen(Screen):
         if link:
             text.append(f"\n{link}", style="underline")
         detail.update(text)
+
+    @on(DataTable.RowHighlighted, "#gov-owners")
+    def _show_holding(self, event: DataTable.RowHighlighted) -> None:
+        shown = [h for h in self.holdings if h.version is not None]
+        if not 0 <= event.cursor_row < len(shown):
+            return
+        h = shown[event.cursor_row]
+        run = (f"{h.team}/{h.project}/{h.run}" if h.traceable else
+               "unknown (W&B names no producing run)" if h.traceable is False else
+               "not read yet")
+        text = Text.assemble((f"{h.ref} → {h.version}", "bold"), f"  since {h.since}\n",
+                             f"produced by {run} · team admins {h.admins_text}\n",
+                             f"requested by {h.requested_by} · approved by "
+                             f"{', '.join(h.approved_by) or 'nobody'}")
+        if h.outside_workflow:
+            text.append("\nno approval record: moved outside the workflow (the SDK or the "
+                        "UI); see the access finding protected-alias-outside-workflow",
+                        style="red")
+        self.query_one("#gov-detail", Static).update(text)
 
     # ---- actions -------------------------------------------------------------------------
 
