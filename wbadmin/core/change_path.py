@@ -245,6 +245,11 @@ class ChangePath:
         await self._refresh(touched(plan) if not plan.is_empty else ChangeNotice(org=True),
                             strict=True)
 
+    async def read_teams(self, teams: list[str]) -> None:
+        """These teams as W&B shows them now, into the cache, before planning from them
+        (raises if W&B cannot be read, as `read_targets`)."""
+        await self._refresh(ChangeNotice(teams=frozenset(teams)), strict=True)
+
     async def _reread(self, intent: Plan) -> Plan:
         """`intent` as W&B shows its targets now: changes already in place dropped, the
         rest with W&B's `before` (all targets read at once; the client bounds how many)."""

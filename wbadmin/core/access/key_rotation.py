@@ -73,8 +73,7 @@ async def _account(path: ChangePath, name: str) -> Account:
             raise E.NotFound(f"no service account {name!r} is visible to you",
                              hint="`wbadmin sa list` shows the accounts you can see")
     elif team is not None:
-        await path.read_targets(Plan(changes=[DeleteApiKey(
-            target=name, account=name, key_id="", team=team)]))
+        await path.read_teams([team])  # its team's members and roles as W&B has them now
         team = _team_of(session.cache, name)
     me = identity(session.cache)
     if me is None:
