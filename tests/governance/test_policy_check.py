@@ -170,6 +170,36 @@ def test_a_retag_is_caught_incrementally_through_the_audit_log(live, cli, home, 
     assert full["teams"] == second["teams"]
 
 
+def upsert(base_url: str, variables: dict) -> dict:
+    """upsertBucket as the SDK sends it (a new run by name, or a run's state by id)."""
+    token = base64.b64encode(f"api:{key_of('alice')}".encode()).decode()
+    doc = ("mutation UpsertBucket($id: String, $name: String, $project: String, $entity: "
+           "String, $state: String) { upsertBucket(input: {id: $id, name: $name, modelName: "
+           "$project, entityName: $entity, state: $state}) { bucket { id name } } }")
+    answer = httpx.post(f"{base_url}/graphql", json={"query": doc, "variables": variables},
+                        headers={"Authorization": f"Basic {token}"}, timeout=10)
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    return answer.json()["data"]["upsertBucket"]["bucket"]
+
+
+def test_new_and_finished_runs_judged_incrementally_equal_a_full_read(
+        live, cli, home, sandbox_db, tmp_path) -> None:
+    policy = write(tmp_path, TAG_RULE + '\n[[rules]]\nid = "z"\nmax_running_hours = 1\n')
+    _, first = check(cli, policy)
+    new = upsert(live, {"name": "untagged-new-run", "project": "rag-pipeline-v2",
+                        "entity": "data-science-nlp"})
+    running = next(v for v in first["violations"] if v["rule"] == "z")
+    pk = sandbox_db.scalar("SELECT id FROM runs WHERE name = ?", (running["run"],))
+    upsert(live, {"id": ids.encode("Run", pk), "state": "finished"})
+    _, second = check(cli, policy)
+    broken = {(v["run"], v["rule"]) for v in second["violations"]}
+    assert (new["name"], "jira-ticket") in broken  # a new run without a ticket
+    assert (running["run"], "z") not in broken      # finished: no longer running too long
+    _, full = check(cli, policy, "--full")
+    assert {(v["run"], v["rule"]) for v in full["violations"]} == broken
+    assert full["teams"] == second["teams"]
+
+
 def test_a_changed_policy_is_judged_again_from_the_cache_alone(live, cli, home,
                                                                tmp_path) -> None:
     assert check(cli, write(tmp_path, TAG_RULE))[0] == 2
