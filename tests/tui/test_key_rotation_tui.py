@@ -112,3 +112,20 @@ async def test_K_does_nothing_read_only_or_on_a_person() -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_service_accounts(app, pilot)
         assert screen.check_action("rotate_key", ()) is False
+
+
+async def test_f_on_a_key_age_finding_starts_the_rotation_of_its_first_account() -> None:
+    from wbadmin.tui.screens.plan import ChoiceScreen
+
+    app = make_app(user="alice")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_service_accounts(app, pilot)
+        row = next(i for i, f in enumerate(screen.found)
+                   if f.id == "service-account-keys-unknown-age")
+        first = screen.found[row].people[0]
+        findings = screen.query_one("#findings")
+        findings.focus()
+        findings.move_cursor(row=row)
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        assert f"Rotate {first}'s key" in app.screen.title_text

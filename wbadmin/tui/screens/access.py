@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 PAGE = 60  # rows loaded at once (more as the cursor reaches the end); the filter runs in SQL
 # Changes W&B makes through SCIM only (roles, deactivation): greyed on a server without it.
 SCIM_ACTIONS = ("team_role", "org_role", "toggle_active")
+# Findings whose fix is rotating an account's key (`f` starts K's flow on the first).
+ROTATE_FINDINGS = ("service-account-keys-old", "service-account-keys-unknown-age")
 SEVERITY_STYLE = SA.SEVERITY_STYLE  # the findings table and the account detail agree
 PEOPLE, SERVICE_ACCOUNTS = "people", "service accounts"  # the views of the left table
 PEOPLE_HINT = "filter people by name, username or email…"
@@ -411,9 +413,20 @@ class AccessScreen(Screen):
         table = self.query_one("#findings", DataTable)
         row = table.cursor_row
         if 0 <= row < len(self.found):
+            finding = self.found[row]
+            if finding.id in ROTATE_FINDINGS and finding.people:
+                # The fix is a rotation (a key must be handed over): K's flow, account by
+                # account.
+                from ..flows.key_rotation import start_rotation
+
+                more = len(finding.people) - 1
+                self.app.notify(f"rotating {finding.people[0]}'s key"
+                                + (f" ({more} more listed)" if more else ""), timeout=5)
+                start_rotation(self.app, finding.people[0])
+                return
             from ..flows.access import start_fix_flow
 
-            start_fix_flow(self.app, self.found[row])
+            start_fix_flow(self.app, finding)
 
     def action_sort(self) -> None:
         if self._people_only("sort"):
