@@ -33,3 +33,12 @@ def make_app(*, read_only: bool = False, user: str = "alice") -> WbAdminApp:
     workdir = Path(tempfile.mkdtemp(prefix="wbadmin-tui-"))
     return make_demo_app(workdir, user=user, read_only=read_only)
 
+
+
+async def wait_for(pilot, predicate, tries: int = 200) -> bool:
+    """Until `predicate()` holds (checked first, then every 50 ms), at most `tries` times."""
+    for _ in range(tries):
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return predicate()

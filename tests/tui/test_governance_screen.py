@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tests.promotions.conftest import receiver  # noqa: F401  (fixture)
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, wait_for
 from tests.tui.test_access import choose
 from wbadmin.core.governance import judge as J
 from wbadmin.core.governance.run_policy import demo_policy
@@ -21,14 +21,6 @@ async def open_governance(app, pilot) -> GovernanceScreen:
     screen = app.screen
     assert isinstance(screen, GovernanceScreen)
     return screen
-
-
-async def wait_for(pilot, predicate, tries: int = 200) -> bool:
-    for _ in range(tries):
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 async def test_rules_compliance_and_runs_are_the_judgement_of_the_store() -> None:

@@ -5,37 +5,19 @@ and non-managers get nothing."""
 
 from __future__ import annotations
 
-import base64
 import stat
 
-import httpx
 from textual.widgets import Input
 
+from tests.access.test_key_rotation import signs_in_as
 from tests.conftest import key_of
 from wbadmin.core.journal import Journal
 from wbadmin.tui.flows.key_rotation import offer_due_rotations
 from wbadmin.tui.screens.plan import InputScreen, PlanScreen
 
-from .conftest import make_app, settle
+from .conftest import make_app, settle, wait_for
 from .test_access import choose
 from .test_access_service_accounts import open_service_accounts
-
-
-def signs_in_as(base_url: str, key: str) -> str | None:
-    token = base64.b64encode(f"api:{key}".encode()).decode()
-    answer = httpx.post(f"{base_url}/graphql", json={"query": "{ viewer { username } }"},
-                        headers={"Authorization": f"Basic {token}"}, timeout=10)
-    if answer.status_code != 200:
-        return None
-    return ((answer.json().get("data") or {}).get("viewer") or {}).get("username")
-
-
-async def wait_for(pilot, predicate, tries: int = 200) -> bool:
-    for _ in range(tries):
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 async def rotate_to_file(app, pilot, screen, account: str, path, grace: str) -> None:
