@@ -17,23 +17,27 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 # The sandbox's server stack: started only by `wbadmin sandbox serve` or the embedded launcher.
 SANDBOX_STACK = ("wbadmin.sandbox", "uvicorn", "starlette", "graphql", "orjson")
 # Found by wbadmin's tests, never by a user's install.
-TEST_ONLY = ("wandb", "pytest", "hypothesis", "pyte")
+TEST_ONLY = ("pytest", "hypothesis", "pyte")
+# Installed for `wbadmin report`, template workspaces and `wbadmin serve`, and imported only there:
+# wandb starts a helper binary, and all four cost start-up time nobody else should pay.
+ON_DEMAND = ("wandb", "wandb_workspaces", "textual_serve", "aiohttp")
 
 # Importing every module of a layer (as a command or a screen does) loads none of these.
 LAYER_LEAVES_UNLOADED = {
     # keyring: backend discovery can be slow (D-Bus); credentials import it when asked.
-    "core": ("textual", "wbadmin.tui", "wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY),
-    "sandbox": ("textual", "wbadmin.tui", "wbadmin.core", "wbadmin.cli", *TEST_ONLY),
+    "core": ("textual", "wbadmin.tui", "wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY,
+             *ON_DEMAND),
+    "sandbox": ("textual", "wbadmin.tui", "wbadmin.core", "wbadmin.cli", *TEST_ONLY, *ON_DEMAND),
     # ARCHITECTURE: the CLI imports core; the TUI and the sandbox lazily, when a command needs
     # them, so `wbadmin teams` never pays for Textual or the server.
-    "cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    "cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY, *ON_DEMAND),
     # The TUI starts the sandbox through wbadmin.embedded only when the session uses it.
-    "tui": ("wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    "tui": ("wbadmin.cli", "keyring", *SANDBOX_STACK, *TEST_ONLY, *ON_DEMAND),
 }
 
 # Single modules whose docstrings or comments promise a lazy import.
 MODULE_LEAVES_UNLOADED = {
-    "wbadmin.cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY),
+    "wbadmin.cli": ("textual", "wbadmin.tui", "keyring", *SANDBOX_STACK, *TEST_ONLY, *ON_DEMAND),
     # "the client pulls in httpx: imported when connecting, not at start-up"
     "wbadmin.core.session": ("httpx", "wbadmin.core.client", "keyring"),
     "wbadmin.core.credentials": ("keyring",),
