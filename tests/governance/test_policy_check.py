@@ -379,3 +379,20 @@ def test_kept_verdicts_equal_judging_every_run_again(live, cli, home, sandbox_db
     zombies = '[[rules]]\nid = "z"\nmax_running_hours = 48\n'
     early, late = same(zombies, SEED_NOW), same(zombies, SEED_NOW + 30 * 86400)
     assert late > early  # running runs are judged again as the clock moves
+    # A run leaving the store (a new period prunes ended runs) leaves the figures with it.
+    cache = Cache(cache_file())
+    try:
+        with cache.transaction() as conn:
+            gone = conn.execute("DELETE FROM quota_runs WHERE name = ? RETURNING team",
+                                (first["violations"][1]["run"],)).fetchone()[0]
+    finally:
+        cache.close()
+    assert same(TAG_RULE, SEED_NOW) == len(first["violations"]) - 2
+    cache = Cache(cache_file())
+    try:
+        kept = judge_store(cache, parse_policy(TAG_RULE, tmp_path / "p.toml"), SEED_NOW)
+        counted = cache.conn.execute("SELECT SUM(n) FROM policy_place_counts WHERE team = ?",
+                                     (gone,)).fetchone()[0]
+    finally:
+        cache.close()
+    assert counted == kept.teams[gone].judged

@@ -331,6 +331,64 @@ MIGRATIONS: list[str] = [
         fetched_at   REAL NOT NULL
     );
     """,
+    # 10: run-policy figures kept up to date instead of grouped from every verdict on each
+    # check (governance/verdict_store.py). A write of a stored run queues it to be judged
+    # again (`policy_unjudged`, only while the kept verdicts are live: `policy_live` in
+    # quota_state); the judge then moves the per-place, per-day and per-offender counts by
+    # what its verdicts changed. Every verdict is judged again once, with its counts. (Not
+    # INSERT OR IGNORE: a trigger's conflict clause gives way to the upsert that fired it.)
+    """
+    DROP TRIGGER quota_runs_rejudge;
+    DROP TRIGGER quota_runs_gone;
+    DELETE FROM policy_verdicts;
+    CREATE INDEX policy_verdicts_running ON policy_verdicts(team, project, name)
+        WHERE running = 1;
+    CREATE TABLE policy_unjudged (
+        team     TEXT NOT NULL,
+        project  TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        PRIMARY KEY (team, project, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE policy_place_counts (     -- judged runs per place and broken-rule set
+        team        TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        broken_ids  TEXT NOT NULL,         -- comma-joined rule ids; '' = complies
+        n           INTEGER NOT NULL,
+        unknown     INTEGER NOT NULL,
+        PRIMARY KEY (team, project, broken_ids)
+    ) WITHOUT ROWID;
+    CREATE TABLE policy_day_counts (       -- judged and violating runs per creation day
+        team  TEXT NOT NULL,
+        day   INTEGER NOT NULL,
+        n     INTEGER NOT NULL,
+        bad   INTEGER NOT NULL,
+        PRIMARY KEY (team, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE policy_offender_counts (  -- violating runs per owner
+        team      TEXT NOT NULL,
+        username  TEXT NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (team, username)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER quota_runs_queue_new AFTER INSERT ON quota_runs
+        WHEN EXISTS (SELECT 1 FROM quota_state WHERE key = 'policy_live') BEGIN
+        INSERT INTO policy_unjudged SELECT NEW.team, NEW.project, NEW.name WHERE NOT EXISTS
+            (SELECT 1 FROM policy_unjudged WHERE team = NEW.team AND project = NEW.project
+             AND name = NEW.name);
+    END;
+    CREATE TRIGGER quota_runs_queue_changed AFTER UPDATE ON quota_runs
+        WHEN EXISTS (SELECT 1 FROM quota_state WHERE key = 'policy_live') BEGIN
+        INSERT INTO policy_unjudged SELECT NEW.team, NEW.project, NEW.name WHERE NOT EXISTS
+            (SELECT 1 FROM policy_unjudged WHERE team = NEW.team AND project = NEW.project
+             AND name = NEW.name);
+    END;
+    CREATE TRIGGER quota_runs_queue_gone AFTER DELETE ON quota_runs
+        WHEN EXISTS (SELECT 1 FROM quota_state WHERE key = 'policy_live') BEGIN
+        INSERT INTO policy_unjudged SELECT OLD.team, OLD.project, OLD.name WHERE NOT EXISTS
+            (SELECT 1 FROM policy_unjudged WHERE team = OLD.team AND project = OLD.project
+             AND name = OLD.name);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,11 +1,13 @@
 """The run policy's verdicts kept per run in the cache, so a check judges only what changed.
 
 A huge org's run store holds hundreds of thousands of runs; judging all of them on every
-check costs seconds. Each run's verdict is kept (`policy_verdicts`) and dropped when the
-run is written again (the cache's triggers on `quota_runs`), when the policy changes (its
-fingerprint: the rules in force), and, for running runs, on every check when a rule limits
-running time (that verdict moves with the clock). The figures per team and project, the
-offenders and the trend are then SQL over the kept verdicts.
+check costs seconds, and so does grouping every kept verdict. Each run's verdict is kept
+(`policy_verdicts`) with the counts the figures are made of (per place and broken-rule set,
+per creation day, per offender). A run written again is queued (the cache's triggers on
+`quota_runs`) and judged again at the next check, which moves the counts by the difference;
+running runs are judged again on every check when a rule limits running time (that verdict
+moves with the clock); a changed policy (its fingerprint: the rules in force) or a full
+refresh judges every run and makes the counts afresh.
 
 `judge.judge` judges a list of runs in memory and is the reference this must equal.
 """
@@ -34,30 +36,106 @@ def fingerprint(policy: RunPolicy, now: float) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+LIVE_KEY = "policy_live"  # quota_state: the kept verdicts and counts are whole (see below)
+_RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
+                "q.heartbeat_at, q.tags, q.config_keys")
+_VERDICT_COLUMNS = "team, project, username, created_at, judged, unknown, broken_ids"
+
+
 def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
-    """Drop the verdicts that no longer hold."""
+    """A changed policy (its fingerprint) makes every kept verdict void."""
     mark = fingerprint(policy, now)
     with cache.transaction() as conn:
         row = conn.execute("SELECT value FROM quota_state WHERE key = ?",
                            (FINGERPRINT_KEY,)).fetchone()
         if row is None or json.loads(row[0]) != mark:
-            conn.execute("DELETE FROM policy_verdicts")
+            conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
             conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                          (FINGERPRINT_KEY, json.dumps(mark)))
-        elif any(r.kind == "max_running_hours" for r in policy.rules):
-            conn.execute("DELETE FROM policy_verdicts WHERE running = 1")
+
+
+class _Counts:
+    """The moves of the three count tables, applied in a few statements."""
+
+    def __init__(self) -> None:
+        self.places: Counter[tuple[str, str, str]] = Counter()
+        self.unknown: Counter[tuple[str, str, str]] = Counter()
+        self.days: Counter[tuple[str, int]] = Counter()
+        self.bad: Counter[tuple[str, int]] = Counter()
+        self.offenders: Counter[tuple[str, str]] = Counter()
+
+    def add(self, team: str, project: str, username: str | None, created_at: float,
+            judged: int, unknown: int, broken_ids: str | None, sign: int) -> None:
+        if not judged:
+            return
+        place = (team, project, broken_ids or "")
+        self.places[place] += sign
+        self.unknown[place] += sign * unknown
+        day = (team, int(created_at // DAY))
+        self.days[day] += sign
+        if broken_ids:
+            self.bad[day] += sign
+            if username is not None:
+                self.offenders[(team, username)] += sign
+
+    def apply(self, conn: Any) -> None:
+        conn.executemany(
+            "INSERT INTO policy_place_counts VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+            "n = n + excluded.n, unknown = unknown + excluded.unknown",
+            [(*k, n, self.unknown[k]) for k, n in self.places.items()
+             if n or self.unknown[k]])
+        conn.executemany(
+            "INSERT INTO policy_day_counts VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET "
+            "n = n + excluded.n, bad = bad + excluded.bad",
+            [(*k, n, self.bad[k]) for k, n in self.days.items() if n or self.bad[k]])
+        conn.executemany(
+            "INSERT INTO policy_offender_counts VALUES (?,?,?) ON CONFLICT DO UPDATE SET "
+            "n = n + excluded.n", [(*k, n) for k, n in self.offenders.items() if n])
+        for table in ("policy_place_counts", "policy_day_counts", "policy_offender_counts"):
+            conn.execute(f"DELETE FROM {table} WHERE n = 0")
 
 
 def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
-    """Judge the runs without a kept verdict; how many."""
-    rows = cache.conn.execute(
-        "SELECT q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
-        "q.heartbeat_at, q.tags, q.config_keys FROM quota_runs q LEFT JOIN policy_verdicts v "
-        "ON v.team = q.team AND v.project = q.project AND v.name = q.name "
-        "WHERE v.name IS NULL").fetchall()
-    if not rows:
-        return 0
-    runs = stored_runs(cache, rows=rows)
+    """Bring the kept verdicts and their counts up to date; how many runs were judged.
+
+    While the verdicts are live, every write of a stored run queues it (the cache's
+    triggers on quota_runs): only those, and running runs when a rule limits running time
+    (that verdict moves with the clock), are judged again, and the counts move by the
+    difference. Otherwise (the first check, a changed policy, a full refresh) every run is
+    judged and the counts are made afresh."""
+    conn = cache.conn
+    with cache.transaction():
+        live = conn.execute("SELECT 1 FROM quota_state WHERE key = ?", (LIVE_KEY,)).fetchone()
+        counts = _Counts()
+        if live is None:
+            for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
+                          "policy_day_counts", "policy_offender_counts"):
+                conn.execute(f"DELETE FROM {table}")
+            rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM quota_runs q").fetchall()
+        else:
+            if any(r.kind == "max_running_hours" for r in policy.rules):
+                conn.execute("INSERT OR IGNORE INTO policy_unjudged SELECT team, project, name "
+                             "FROM policy_verdicts WHERE running = 1")
+            queued = "(team, project, name) IN (SELECT team, project, name FROM policy_unjudged)"
+            for old in conn.execute(f"SELECT {_VERDICT_COLUMNS} FROM policy_verdicts "
+                                    f"WHERE {queued}"):
+                counts.add(*old, sign=-1)
+            conn.execute(f"DELETE FROM policy_verdicts WHERE {queued}")
+            rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM policy_unjudged u JOIN quota_runs "
+                                "q ON q.team = u.team AND q.project = u.project AND "
+                                "q.name = u.name").fetchall()
+            conn.execute("DELETE FROM policy_unjudged")
+        out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
+        conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", out)
+        for v in out:
+            counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=1)
+        counts.apply(conn)
+        conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, 'true')", (LIVE_KEY,))
+    return len(out)
+
+
+def _verdicts(policy: RunPolicy, now: float, runs: list) -> list[tuple]:
+    """policy_verdicts rows of `runs`."""
     rules = rules_in_force(policy, now)
     memo: dict[tuple[str, Any], str | None] = {}
     out = []
@@ -67,10 +145,7 @@ def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
                     int(run.state == "running"), int(judged), int(unknown and not broken),
                     json.dumps([[r.id, why] for r, why in broken]) if broken else None,
                     ",".join(r.id for r, _ in broken) if broken else None))
-    with cache.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         out)
-    return len(out)
+    return out
 
 
 def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = None, *,
@@ -80,17 +155,14 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
     _prepare(cache, policy, now)
     _judge_new(cache, policy, now)
     out = Judgement(policy, now)
-    where, args = ("WHERE judged = 1 AND team = ?", (team,)) if team else (
-        "WHERE judged = 1", ())
+    where, args = ("WHERE n > 0 AND team = ?", (team,)) if team else ("WHERE n > 0", ())
     conn = cache.conn
-    # One pass for the places and the rules they break: the combinations of broken rules
-    # are few, so grouping by them replaces reading each verdict's JSON.
     for t, p, ids, n, unknown in conn.execute(
-            f"SELECT team, project, broken_ids, COUNT(*), SUM(unknown) FROM policy_verdicts "
-            f"{where} GROUP BY team, project, broken_ids", args):
+            f"SELECT team, project, broken_ids, n, unknown FROM policy_place_counts {where}",
+            args):
         for place in (out.teams[t], out.projects[(t, p)]):
             place.judged += n
-            place.unknown += unknown or 0
+            place.unknown += unknown
             if ids:
                 place.violating += n
                 for rule_id in ids.split(","):
@@ -100,17 +172,18 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
                 out.broken_rules[rule_id] += n
         out.runs_judged += n
     for day, n, bad in conn.execute(
-            f"SELECT CAST(created_at / {DAY} AS INTEGER), COUNT(*), SUM(broken IS NOT NULL) "
-            f"FROM policy_verdicts {where} GROUP BY 1 ORDER BY 1", args):
-        out.trend[int(day)] = (n, bad or 0)
-    out.offenders = Counter({u: n for u, n in conn.execute(
-        f"SELECT username, COUNT(*) FROM policy_verdicts {where} AND broken IS NOT NULL AND "
-        f"username IS NOT NULL GROUP BY username", args)})
+            f"SELECT day, SUM(n), SUM(bad) FROM policy_day_counts {where} GROUP BY day "
+            "ORDER BY day", args):
+        out.trend[int(day)] = (int(n), int(bad))
+    out.offenders = Counter({u: int(n) for u, n in conn.execute(
+        f"SELECT username, SUM(n) FROM policy_offender_counts {where} GROUP BY username",
+        args)})
+    where = "WHERE v.judged = 1 AND v.team = ?" if team else "WHERE v.judged = 1"
     rules = {r.id: r for r in policy.rules}
     bad_rows = conn.execute(
         "SELECT q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
         "q.heartbeat_at, q.tags, q.config_keys, v.broken FROM policy_verdicts v JOIN quota_runs "
-        f"q ON q.team = v.team AND q.project = v.project AND q.name = v.name {_on_v(where)} "
+        f"q ON q.team = v.team AND q.project = v.project AND q.name = v.name {where} "
         "AND v.broken IS NOT NULL ORDER BY q.created_at DESC"
         + ("" if limit is None else f" LIMIT {int(limit)}"), args).fetchall()
     runs = stored_runs(cache, rows=[r[:10] for r in bad_rows])
@@ -121,6 +194,3 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
     out.violations.reverse()  # oldest first, as judge.judge lists them
     return out
 
-
-def _on_v(where: str) -> str:
-    return where.replace("judged", "v.judged").replace("team =", "v.team =")

@@ -88,8 +88,12 @@ class UsageStore:
 
     @staticmethod
     def clear(conn: sqlite3.Connection) -> None:
-        for table in ("policy_verdicts", "quota_runs", "quota_daily", "quota_team_daily",
-                      "quota_projects", "quota_state"):
+        # quota_state first: without its `policy_live` no deleted run is queued for judging.
+        # Run-policy verdicts and their counts go with the runs (the next judgement judges
+        # every run again).
+        for table in ("quota_state", "policy_verdicts", "policy_unjudged",
+                      "policy_place_counts", "policy_day_counts", "policy_offender_counts",
+                      "quota_runs", "quota_daily", "quota_team_daily", "quota_projects"):
             conn.execute(f"DELETE FROM {table}")
 
     @staticmethod
