@@ -39,7 +39,6 @@ def fingerprint(policy: RunPolicy, now: float) -> str:
 LIVE_KEY = "policy_live"  # quota_state: the kept verdicts and counts are whole (see below)
 _RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
                 "q.heartbeat_at, q.tags, q.config_keys")
-_VERDICT_COLUMNS = "team, project, username, created_at, judged, unknown, broken_ids"
 
 
 def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
@@ -106,31 +105,69 @@ def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
     conn = cache.conn
     with cache.transaction():
         live = conn.execute("SELECT 1 FROM quota_state WHERE key = ?", (LIVE_KEY,)).fetchone()
-        counts = _Counts()
         if live is None:
-            for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
-                          "policy_day_counts", "policy_offender_counts"):
-                conn.execute(f"DELETE FROM {table}")
-            rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM quota_runs q").fetchall()
+            judged = _judge_all(cache, policy, now)
         else:
-            if any(r.kind == "max_running_hours" for r in policy.rules):
-                conn.execute("INSERT OR IGNORE INTO policy_unjudged SELECT team, project, name "
-                             "FROM policy_verdicts WHERE running = 1")
-            queued = "(team, project, name) IN (SELECT team, project, name FROM policy_unjudged)"
-            for old in conn.execute(f"SELECT {_VERDICT_COLUMNS} FROM policy_verdicts "
-                                    f"WHERE {queued}"):
-                counts.add(*old, sign=-1)
-            conn.execute(f"DELETE FROM policy_verdicts WHERE {queued}")
-            rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM policy_unjudged u JOIN quota_runs "
-                                "q ON q.team = u.team AND q.project = u.project AND "
-                                "q.name = u.name").fetchall()
-            conn.execute("DELETE FROM policy_unjudged")
-        out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
-        conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", out)
-        for v in out:
-            counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=1)
-        counts.apply(conn)
+            judged = _judge_queued(cache, policy, now)
         conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, 'true')", (LIVE_KEY,))
+    return judged
+
+
+def _count(counts: _Counts, verdict: tuple, sign: int) -> None:
+    v = verdict
+    counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=sign)
+
+
+def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
+    conn = cache.conn
+    for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
+                  "policy_day_counts", "policy_offender_counts"):
+        conn.execute(f"DELETE FROM {table}")
+    rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM quota_runs q").fetchall()
+    out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
+    conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", out)
+    counts = _Counts()
+    for v in out:
+        _count(counts, v, 1)
+    counts.apply(conn)
+    return len(out)
+
+
+# The queue drives both reads (CROSS JOIN keeps it the outer loop: a few thousand key
+# lookups instead of a scan of a million-row table).
+_QUEUED = ("FROM policy_unjudged u CROSS JOIN {table} q ON q.team = u.team "
+           "AND q.project = u.project AND q.name = u.name")
+
+
+def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
+    """Judge the queued runs again; only verdicts that changed are written (a run that only
+    heart-beat, the common case, keeps its verdict), and the counts move by the difference."""
+    conn = cache.conn
+    if any(r.kind == "max_running_hours" for r in policy.rules):
+        conn.execute("INSERT OR IGNORE INTO policy_unjudged SELECT team, project, name "
+                     "FROM policy_verdicts WHERE running = 1")
+    old = {tuple(v[:3]): tuple(v) for v in conn.execute(
+        "SELECT q.* " + _QUEUED.format(table="policy_verdicts"))}
+    rows = conn.execute(f"SELECT {_RUN_COLUMNS} "
+                        + _QUEUED.format(table="quota_runs")).fetchall()
+    conn.execute("DELETE FROM policy_unjudged")
+    out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
+    counts, changed = _Counts(), []
+    for v in out:
+        before = old.pop(v[:3], None)
+        if before == v:
+            continue
+        if before is not None:
+            _count(counts, before, -1)
+        _count(counts, v, 1)
+        changed.append(v)
+    for gone in old.values():  # queued, then deleted from the store
+        _count(counts, gone, -1)
+    conn.executemany("INSERT OR REPLACE INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     changed)
+    conn.executemany("DELETE FROM policy_verdicts WHERE team = ? AND project = ? AND name = ?",
+                     list(old))
+    counts.apply(conn)
     return len(out)
 
 
