@@ -12,6 +12,7 @@ refresh asks for a team's changed projects and their new runs in one nesting of 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -165,10 +166,18 @@ def config_keys(config: Any) -> tuple[str, ...] | None:
     if config is None:
         return None
     if isinstance(config, str):
-        try:
-            config = json.loads(config) if config.strip() else {}
-        except ValueError:
-            return None
+        return _keys_of_text(config)
     if not isinstance(config, dict):
         return None
     return tuple(sorted(k for k in config if k != "_wandb"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys_of_text(text: str) -> tuple[str, ...] | None:
+    # Runs of one sweep or script send the same config text: a refresh of thousands of
+    # runs decodes each distinct text once.
+    try:
+        config = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+    return config_keys(config) if isinstance(config, dict) else None

@@ -10,6 +10,7 @@ A viewer cannot change runs; a member changes their own; admins change any.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -107,8 +108,14 @@ def _summary(run: dict) -> dict[str, Any]:
 
 
 def resolve_run_config(run: dict, _info: Any, **_: Any) -> str:
-    # W&B stores config values wrapped; the SDK unwraps `.value`.
-    config = json.loads(run["_row"]["config"])
+    return _wrapped_config(run["_row"]["config"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped_config(stored: str) -> str:
+    # W&B stores config values wrapped; the SDK unwraps `.value`. Runs of one sweep or
+    # script share their config text, so a page of runs mostly repeats a few of them.
+    config = json.loads(stored)
     return json.dumps({k: {"value": v, "desc": None} for k, v in config.items()})
 
 
