@@ -92,7 +92,7 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wbadmin", "serve", "--port", str(port)], env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            text=True, start_new_session=True)  # a process group of its own, as a shell's job
         self.out: list[str] = []
         self.err: list[str] = []
         for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
@@ -114,7 +114,7 @@ class Served:
         raise AssertionError("no URL printed: " + "".join(self.out + self.err))
 
     def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        os.killpg(self.process.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
         return self.process.wait(timeout=60)
 
 
@@ -141,14 +141,13 @@ async def refused_without_the_token(base: str, token: str) -> None:
     origin = base.rsplit("/", 2)[0]
     wrong = token[::-1]
     async with aiohttp.ClientSession() as http:
-        for path in ("/", "/?token=", "/ws", "/ws?width=80&height=24", f"/{wrong}/",
-                     f"/{wrong}/ws", "/static/js/textual.js", f"/{token}"):
-            async with http.get(origin + path) as answer:
-                assert answer.status in (403, 404), path
-        for path in ("/ws", f"/{wrong}/ws"):
+        for path in ("/ws", "/ws?width=80&height=24", f"/{wrong}/ws"):
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await http.ws_connect(origin.replace("http:", "ws:") + path)
-            assert refused.value.status in (403, 404)
+            assert refused.value.status in (403, 404), path
+        for path in ("/", "/?token=", f"/{wrong}/", "/static/js/textual.js", f"/{token}"):
+            async with http.get(origin + path) as answer:
+                assert answer.status in (403, 404), path
 
 
 async def explorer_text(page, url: str) -> str:

@@ -81,8 +81,9 @@ def tui_options(args: argparse.Namespace) -> list[str]:
 def app_command(options: list[str], debug: bool = False) -> str:
     """The shell line textual-serve runs for each browser session: this interpreter's
     `wbadmin` TUI. The key is never on it: the app finds it as the TUI always does (the
-    environment, the keyring, the profile). SIGINT is ignored there, so Ctrl-C on `serve`
-    ends the apps through textual-serve's quit message, not with their tracebacks."""
+    environment, the keyring, the profile). SIGINT is ignored there: Ctrl-C reaches the whole
+    process group, and each app should end by textual-serve's quit message (its orderly
+    exit, as `q`), not by a signal arriving in the middle of its work."""
     argv = [sys.executable, "-m", "wbadmin", *(["--debug"] if debug else []), *options]
     return f"trap '' INT; exec {shlex.join(argv)}"
 
