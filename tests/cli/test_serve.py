@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +25,12 @@ import pytest
 
 from tests.chromium_cdp import Chromium, chromium_or_skip
 from tests.conftest import key_of
+from tests.import_blocker import blocker_dir
+from wbadmin.cli.serve_cmd import TEXTUAL_SERVE
 
 from .conftest import secret_forms
 
+ROOT = Path(__file__).resolve().parents[2]
 TEAMS = ("llm-platform-eng", "data-science-nlp", "ai-governance", "product-ai-agents")
 URL = re.compile(r"open (http://127\.0\.0\.1:\d+/([A-Za-z0-9_-]+)/) in a browser")
 WAIT_S = 120.0  # a generous bound on a loaded 2-core machine, not a measured figure
@@ -226,3 +230,23 @@ def test_a_bad_port_is_a_usage_error(cli, home, port: str) -> None:
     result = cli("serve", "--sandbox", "--port", port)
     assert result.code == 2
     assert "is not a TCP port" in result.err_lines[-1]
+
+
+@pytest.mark.parametrize("missing", ["textual_serve", "aiohttp"])
+def test_a_missing_textual_serve_is_one_line_saying_what_to_install(home, tmp_path,
+                                                                    missing: str) -> None:
+    shim = blocker_dir(tmp_path / "shim", (missing,))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "wbadmin", "serve", "--sandbox", "--port",
+                           str(free_port())], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == ""  # no URL: nothing listens
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"wbadmin: wbadmin serve needs textual-serve, and {missing} cannot")
+    assert line.endswith("install it with `pip install 'textual-serve==1.1.3'`")
+
+
+def test_the_install_hint_names_the_pinned_textual_serve() -> None:
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert TEXTUAL_SERVE in dependencies["dependencies"]

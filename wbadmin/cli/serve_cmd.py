@@ -20,9 +20,13 @@ import signal
 import sys
 from typing import Any
 
-from .common import command, epilog
-from .errors import USAGE, CliError
+from .common import command, epilog, one_line
+from .errors import UNAVAILABLE, USAGE, CliError
 
+# textual-serve (with aiohttp) missing or broken: what the command needs is not available
+# here, which is no bug of wbadmin's (70) and no mistake in the command line (2).
+MISSING_DEPENDENCY = UNAVAILABLE
+TEXTUAL_SERVE = "textual-serve==1.1.3"  # as pyproject.toml pins it (a test holds them equal)
 # How long Ctrl-C waits for the browser sessions' apps to quit before leaving anyway.
 STOP_GRACE_S = 10.0
 
@@ -88,6 +92,18 @@ def app_command(options: list[str], debug: bool = False) -> str:
     return f"trap '' INT; exec {shlex.join(argv)}"
 
 
+def load_textual_serve() -> None:
+    try:
+        import aiohttp_jinja2  # noqa: F401
+        import textual_serve.server  # noqa: F401
+        from aiohttp import web  # noqa: F401
+    except ImportError as exc:
+        missing = exc.name or "textual-serve"
+        raise CliError(f"wbadmin serve needs textual-serve, and {missing} cannot be imported "
+                       f"({one_line(exc)}): install it with `pip install "
+                       f"'{TEXTUAL_SERVE}'`", MISSING_DEPENDENCY) from None
+
+
 def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
@@ -97,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .common import install_redaction
 
     install_redaction()
+    load_textual_serve()  # before anything else: a broken install starts nothing
     options = tui_options(args)
     profile = args.serve_profile or args.tui_profile
     sandbox = args.serve_sandbox or args.tui_sandbox
