@@ -157,15 +157,15 @@ async def _serve(host: str, port: int, token: str, command: str) -> None:
     runner = web.AppRunner(await server.guarded_app(token), handle_signals=False,
                            access_log=None)
     await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before the URL: a Ctrl-C is a stop
+        loop.add_signal_handler(signum, stop.set)
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
         print(f"wbadmin serve: open http://{url_host(host)}:{port}/{token}/ in a browser "
               "(Ctrl-C to stop)", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         await server.end_sessions(STOP_GRACE_S)
     finally:
