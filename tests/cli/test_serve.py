@@ -176,6 +176,11 @@ async def test_the_explorer_in_chromium_only_with_the_token(served: Served, tmp_
 
     await refused_without_the_token(url, token)
     assert children(served.process.pid) == []  # no app was started for any of those
+    # Opened through a tunnel's address, the page connects back the same way.
+    async with (aiohttp.ClientSession() as http,
+                http.get(url, headers={"Host": "tunnel.example:9000"}) as answer):
+        assert (f'data-session-websocket-url="ws://tunnel.example:9000/{token}/ws"'
+                in await answer.text())
 
     with Chromium(tmp_path / "chromium") as browser:
         async with aiohttp.ClientSession() as http:
@@ -223,6 +228,13 @@ def test_listening_beyond_loopback_warns_who_can_act(cli, home) -> None:
     assert "acts with your W&B key" in warning
     assert failure.startswith(f"wbadmin: cannot listen on 0.0.0.0:{port}: the port is in use")
     assert result.code == 2
+
+
+def test_an_unknown_profile_serves_nothing(cli, home) -> None:
+    result = cli("serve", "--profile", "nosuch", "--port", str(free_port()))
+    assert result.code == 2
+    assert result.out == "" and len(result.err_lines) == 1
+    assert "nosuch" in result.err_lines[0]
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "http"])
