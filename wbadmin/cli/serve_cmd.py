@@ -34,9 +34,9 @@ STOP_GRACE_S = 10.0
 def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser(
         "serve", help="serve the TUI in a web browser (textual-serve)",
-        description="Serve the TUI to a web browser. The URL printed carries a random token; "
-                    "without it nothing is served and no app starts. Loopback only unless "
-                    "--host says otherwise: whoever reaches the port with the token acts with "
+        description="Serve the TUI to a web browser. The URL printed carries a random token:\n"
+                    "without it nothing is served and no app starts. Loopback only unless\n"
+                    "--host says otherwise: whoever reaches the port with the token acts with\n"
                     "your W&B key.",
         epilog=epilog(USAGE), formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--port", type=port_number, default=8000, help="TCP port (default 8000)")
@@ -134,10 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def serve(host: str, port: int, token: str, command: str) -> int:
-    try:
-        asyncio.run(_serve(host, port, token, command))
-    except OSError as exc:
-        raise CliError(cannot_listen(host, port, exc), USAGE) from None
+    asyncio.run(_serve(host, port, token, command))
     return 0
 
 
@@ -163,7 +160,10 @@ async def _serve(host: str, port: int, token: str, command: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise CliError(cannot_listen(host, port, exc), USAGE) from None
         print(f"wbadmin serve: open http://{url_host(host)}:{port}/{token}/ in a browser "
               "(Ctrl-C to stop)", flush=True)
         await stop.wait()
