@@ -100,3 +100,31 @@ def test_importing_a_layer_loads_nothing_it_defers(layer: str) -> None:
 @pytest.mark.parametrize("module", sorted(MODULE_LEAVES_UNLOADED))
 def test_importing_a_module_loads_nothing_it_defers(module: str) -> None:
     assert _loaded_after_importing([module], MODULE_LEAVES_UNLOADED[module]) == []
+
+
+def test_commands_run_on_an_install_without_the_on_demand_packages(tmp_path: Path) -> None:
+    """Only the commands that use them need them: with all four unimportable, the help (every
+    command registered, `serve` included) and a data command on the sandbox still work."""
+    import json
+    import os
+
+    from tests.import_blocker import blocker_dir
+
+    shim = blocker_dir(tmp_path / "shim", ON_DEMAND)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(shim), str(ROOT)]), HOME=str(tmp_path),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+
+    def wbadmin(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "wbadmin", *args], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    blocked = subprocess.run([sys.executable, "-c", "import aiohttp"], env=env,
+                             capture_output=True, text=True)
+    assert "ModuleNotFoundError" in blocked.stderr  # the shim works
+    helped = wbadmin("--help")
+    assert helped.returncode == 0 and "serve" in helped.stdout, helped.stderr
+    teams = wbadmin("teams", "--json", "--sandbox")
+    assert teams.returncode == 0, teams.stderr
+    assert len(json.loads(teams.stdout)) == 9

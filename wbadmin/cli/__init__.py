@@ -28,6 +28,7 @@ from . import (
     sa_cmd,
     sandbox_cmd,
     screenshot_cmd,
+    serve_cmd,
     tui_cmd,
 )
 from .errors import INTERNAL, INTERRUPTED, USAGE, CliError
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache_cmd.register(sub)
     sandbox_cmd.register(sub)
     screenshot_cmd.register(sub)
+    serve_cmd.register(sub)
     return parser
 
 
