@@ -4,7 +4,8 @@ commands give, never recomputed another way:
 - GPU-hours and cost per team against their limits: the quota `UsageReport`
   (`wbadmin quotas --json`'s numbers: used, soft, hard, cost, the daily series);
 - promotions decided in the period: the promotion records of the cached registry versions
-  (what the Promotions screen reads), approved or rejected between `since` and `now`;
+  (what the Promotions screen reads), approved or rejected in the window (the quota
+  period, or `--period`);
 - open findings by severity: `access.findings` as this identity sees them (a finding hidden
   from it is counted as unjudged, never as none).
 """
@@ -36,7 +37,8 @@ class TeamFigures:
     status: str              # the quota status of GPU-hours: none | ok | warn | over
     cost: float | None
     currency: str
-    daily: tuple[float, ...]  # GPU-hours per day of the quota period
+    daily: tuple[float, ...]  # GPU-hours per day of the quota period (every day of it)
+    elapsed_days: int = 0     # the days of the period begun by now (the rest are to come)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ class FindingFigures:
 @dataclass(frozen=True)
 class Figures:
     period_label: str   # the quota period ("December 2026")
-    since: float        # the window of the promotions decided
-    now: float
+    since: float        # the window of the promotions decided: [since, until]
+    until: float
+    now: float          # when the figures were made (findings are as of now)
     teams: tuple[TeamFigures, ...]
     promotions: tuple[PromotionDecision, ...]
     findings: FindingFigures
@@ -76,8 +79,15 @@ class Figures:
     def rejected(self) -> int:
         return sum(p.outcome == "rejected" for p in self.promotions)
 
+    @property
+    def window_text(self) -> str:
+        """The window of the promotions counted, as days: "2026-11-01 – 2026-11-18"."""
+        # A past period ends at the next one's first midnight: its last day is the one before.
+        return f"{_day(self.since)} – {_day(max(self.since, self.until - 1))}"
+
     def to_json(self) -> dict[str, Any]:
-        return {"period": self.period_label, "since": _iso(self.since), "now": _iso(self.now),
+        return {"period": self.period_label, "since": _iso(self.since),
+                "until": _iso(self.until), "now": _iso(self.now),
                 "teams": [{"team": t.team, "gpu_hours": round(t.gpu_hours, 3), "soft": t.soft,
                            "hard": t.hard, "status": t.status,
                            "cost": None if t.cost is None else round(t.cost, 2),
@@ -121,7 +131,7 @@ class Figures:
         return f"{title}\n\n{_table(head, rows)}"
 
     def _promotions_markdown(self) -> str:
-        title = (f"**Promotions decided since {_day(self.since)}**: {self.approved} approved, "
+        title = (f"**Promotions decided {self.window_text}**: {self.approved} approved, "
                  f"{self.rejected} rejected")
         if not self.promotions:
             return title
@@ -133,7 +143,7 @@ class Figures:
         text = f"**Open access findings**: {counts}"
         if self.findings.unjudged:
             text += ("\n\nNot judged with this identity's access: "
-                     + "; ".join(_md(t) for t in self.findings.unjudged))
+                     + "; ".join(md_escape(t) for t in self.findings.unjudged))
         return text
 
 
@@ -143,7 +153,8 @@ def team_figures(report: UsageReport, teams: Iterable[str] = ()) -> tuple[TeamFi
     wanted = set(teams)
     return tuple(TeamFigures(t.team, t.gpu_hours.used, t.gpu_hours.limit.soft,
                              t.gpu_hours.limit.hard, t.gpu_hours.status, t.cost,
-                             t.rules.currency, tuple(t.daily))
+                             t.rules.currency, tuple(t.daily),
+                             min(t.period.days, int(t.period.elapsed_days(report.now)) + 1))
                  for t in report.teams if not wanted or t.team in wanted)
 
 
@@ -192,26 +203,30 @@ def finding_figures(found: Iterable[Finding]) -> FindingFigures:
 
 
 def gather(report: UsageReport, cache: Cache, found: Iterable[Finding], *, since: float,
-           now: float, teams: Iterable[str] = ()) -> Figures:
+           until: float, teams: Iterable[str] = ()) -> Figures:
     label = report.teams[0].period.label if report.teams else "this period"
-    return Figures(label, since, now, team_figures(report, teams),
-                   decided_promotions(cache, since, now), finding_figures(found),
+    return Figures(label, since, until, report.now, team_figures(report, teams),
+                   decided_promotions(cache, since, until), finding_figures(found),
                    tuple(report.warnings))
 
 
-def period_start(report: UsageReport) -> float | None:
-    """Where the quota period begins: the default window of the promotions counted."""
-    return report.teams[0].period.start_ts if report.teams else None
+def period_window(report: UsageReport) -> tuple[float, float] | None:
+    """The quota period the report is of, up to now (a past period: to its end): the default
+    window of the promotions counted. None without teams (no period)."""
+    if not report.teams:
+        return None
+    period = report.teams[0].period
+    return period.start_ts, min(report.now, period.end_ts)
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(_md(h) for h in head) + " |",
+    lines = ["| " + " | ".join(md_escape(h) for h in head) + " |",
              "|" + "|".join(" --- " for _ in head) + "|"]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
+def md_escape(text: str) -> str:
     """Team names and titles are user data: keep them from breaking a table or adding
     markup (HTML in markdown would render in W&B's report)."""
     return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")

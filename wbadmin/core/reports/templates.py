@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import errors as E
 from .. import paths, tomlfile
 from ..settings import ConfigFileError
 from .model import AUDIENCES, BLOCK_KINDS, FIGURES, PANEL_KINDS, Block, Panel, ReportTemplate
@@ -43,17 +44,14 @@ class TemplateError(ConfigFileError):
         return self.message
 
 
-class UnknownTemplate(ConfigFileError):
-    """No template of that name: said with the names there are."""
+class UnknownTemplate(E.NotFound):
+    """No template of that name (exit 5, as an unknown team): said with the names there are."""
+
+    hint = ""
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
-        super().__init__(Path(name), "unknown template")
-        self.message = (f"no report template named {name!r} (known: {', '.join(known) or 'none'}"
-                        f"; yours go in {user_dir()})")
-        self.args = (self.message,)
-
-    def __str__(self) -> str:
-        return self.message
+        super().__init__(f"no report template named {name!r} (known: "
+                         f"{', '.join(known) or 'none'}; yours go in {user_dir()}/NAME.toml)")
 
 
 @dataclass(frozen=True)
