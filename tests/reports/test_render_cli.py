@@ -100,6 +100,10 @@ def test_a_team_admin_sees_his_own_figures(cli, live, policy, monkeypatch,
     # What a team admin cannot judge is said, never counted as none.
     assert "Invites older than 30 days" in summary["figures"]["findings"]["unjudged"]
     assert "as seen by bob" in out.read_text()
+    # A team he cannot see is unknown to him, as to `wbadmin teams`.
+    _out, r = render(cli, tmp_path, "governance", "--teams", "ml-infra", name="other.html")
+    assert r.code == 5 and r.err_lines[-1].startswith("wbadmin: unknown team 'ml-infra' "
+                                                      "(not among the teams you can see")
 
 
 def test_teams_flag_narrows_and_markdown_is_tables(cli, live, policy, tmp_path: Path) -> None:

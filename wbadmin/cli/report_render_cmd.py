@@ -88,8 +88,8 @@ def _teams(args: argparse.Namespace, template_teams: tuple[str, ...], known: set
     if not named:
         raise CliError("--teams names no team (e.g. --teams ml-infra,vision-research)", USAGE)
     if unknown := [t for t in named if t not in known]:
-        raise CliError(f"unknown team {unknown[0]!r} (not in the organization as last "
-                       "synced; `wbadmin teams` lists them)", NOT_FOUND)
+        raise CliError(f"unknown team {unknown[0]!r} (not among the teams you can "
+                       "see, as last synced; `wbadmin teams` lists them)", NOT_FOUND)
     return named
 
 
@@ -112,6 +112,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         since = until - window
     figures = gather(usage, cache, found, since=since, until=until, teams=teams)
     me = identity(cache)
+    for team in sorted(set(teams) - {t.team for t in figures.teams}):
+        note(f"{team}: not in the quota report as you see it: no GPU-hours or cost for it")
     links, more = project_links(cache, teams, session.web_app_url)
     report = OfflineReport(template, figures, teams, me.username if me else "unknown", links,
                            more)

@@ -255,4 +255,4 @@ def check_teams(template: ReportTemplate, known: Iterable[str]) -> None:
                 except OSError:
                     line = None
             raise TemplateError(template.path or template.name, f"unknown team {team!r} "
-                                "(not in the organization as last synced)", line)
+                                "(not among the teams you can see, as last synced)", line)
