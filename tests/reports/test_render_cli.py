@@ -5,6 +5,7 @@ the file is self-contained, and bad input is one line with nothing written."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -75,6 +76,7 @@ def test_governance_html_carries_alices_figures(cli, live, policy, tmp_path: Pat
     html = out.read_text()
     # Self-contained: nothing is fetched (links to W&B projects are anchors, not resources).
     assert not re.search(r"<script|<link|<img|<iframe|\bsrc=|@import|url\(", html)
+    assert len(re.findall(r"https?://", html)) == html.count('<a href="http')
     assert html.count("<svg") == 4  # GPU-hours over the period, cost, promotions, findings
     for team, q in quotas.items():
         assert f">{team}<" in html
@@ -113,6 +115,9 @@ def test_teams_flag_narrows_and_markdown_is_tables(cli, live, policy, tmp_path: 
     assert "wrote" in r.out and "(md, template engineering, 2 teams" in r.out
     md = out.read_text()
     assert md.startswith("# Engineering review")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # made to be shared, as any new file
     quotas = quota_teams(cli, policy)
     rows = [line for line in md.splitlines()
             if line.startswith("| ") and not line.startswith(("| Team", "| ---"))]

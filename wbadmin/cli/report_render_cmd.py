@@ -138,8 +138,19 @@ def _write(target: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
+        os.chmod(tmp, _mode(target))  # mkstemp's 0600 would hide a report meant for sharing
         os.replace(tmp, target)
     except OSError as exc:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise CliError(f"cannot write {target}: {exc.strerror or exc}", USAGE) from None
+
+
+def _mode(target: Path) -> int:
+    """The file's mode: an existing one's, else what the umask gives a new file."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask

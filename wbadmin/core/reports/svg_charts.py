@@ -21,7 +21,7 @@ FONT = 'font-family="system-ui, sans-serif"'  # the reader's own fonts: nothing 
 
 
 def _svg(width: int, height: int, label: str, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+    return (f'<svg width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" {FONT}>'
             f"<title>{escape(label)}</title>{''.join(body)}</svg>")
 
