@@ -125,7 +125,7 @@ def test_teams_flag_narrows_and_markdown_is_tables(cli, live, policy, tmp_path: 
     nlp = quotas["data-science-nlp"]
     assert (f"| data-science-nlp | {nlp['gpu_hours']['used']:,.1f} | 300 | 400 | over | "
             f"${nlp['cost']:,.2f} |") in md
-    assert "Run time (s) by step (line): _runtime by _step" in md
+    assert "- Run time (s) by step (line): `_runtime` by `_step`" in md
     assert f"- [ml-infra/gpu-burn-in]({live}/ml-infra/gpu-burn-in)" in md
     assert "vision-research" not in md
 

@@ -30,18 +30,24 @@ def _block(block: Block, report: OfflineReport) -> str:
         return block.text
     if block.kind == "figures":
         return report.figures.to_markdown(block.figures)
-    lines = ["**W&B panels** (open them in W&B)"]
+    lines = ["**W&B panels** (open them in W&B)", ""]
     if runs := report.template.runs_filter(block):
-        lines.append(f"Runs: `{runs}`")
-    lines.append("")
+        lines += [f"Runs: {_code(runs)}", ""]
     for p in block.panels:
-        metrics = ", ".join(p.metrics) or "the runs side by side"
-        lines.append(f"- {md_escape(p.title)} ({p.kind.replace('_', ' ')}): "
-                     f"{md_escape(metrics)}" + (f" by {md_escape(p.x)}" if p.x else ""))
-    lines.append("")
+        metrics = ", ".join(_code(m) for m in p.metrics) or "the runs side by side"
+        lines.append(f"- {md_escape(p.title)} ({p.kind.replace('_', ' ')}): {metrics}"
+                     + (f" by {_code(p.x)}" if p.x else ""))
+    if report.projects:
+        lines += ["", "In the teams' projects:", ""]
     for link in report.projects:
         name = md_escape(link.path)
         lines.append(f"- [{name}]({link.url})" if link.url else f"- {name}")
     if report.more_projects:
         lines.append(f"- … and {report.more_projects} more")
     return "\n".join(lines)
+
+
+def _code(text: str) -> str:
+    """A metric name or filter as a code span (`_step` would start emphasis otherwise)."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text.replace(chr(10), ' ')}{fence}"
