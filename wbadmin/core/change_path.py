@@ -231,12 +231,27 @@ class ChangePath:
         except AccessError:  # the cache may be what is wrong: read everything, then judge
             await self._refresh(ChangeNotice(org=True), strict=True)
             try:
-                return make()
+                return await self._read_at_plan(make())
             except AccessError as exc:
                 await self._blame_the_server(exc)
                 raise
         await self.read_targets(first.plan)
-        return make()
+        return await self._read_at_plan(make())
+
+    async def _read_at_plan(self, review: Review) -> Review:
+        """Changes whose target the cache does not hold (`Change.read_at_plan`) read from W&B:
+        those W&B already shows leave the plan — in place, so a caller holding the plan (a
+        walkthrough's filled template) keeps what is shown."""
+        plan = review.plan
+        live = [c for c in plan if c.read_at_plan]
+        if not live:
+            return review
+        client = self.session.client
+        currents = await asyncio.gather(*(c.read_current(client) for c in live))
+        shown = {id(c) for c, current in zip(live, currents, strict=True)
+                 if c.matches(current, c.after)}
+        plan.changes[:] = [c for c in plan.changes if id(c) not in shown]
+        return review
 
     async def read_targets(self, plan: Plan) -> None:
         """W&B's state of what `plan` touches, into the cache, before planning again from it
