@@ -115,3 +115,16 @@ def test_onboarding_saves_the_workspace_once_and_undo_deletes_it(cli, live, sand
     assert workspaces(sandbox_db) == []
     # the project and the team stay: only the workspace was undone
     assert sandbox_db.scalar("SELECT COUNT(*) FROM projects WHERE name = 'llm-apps-finetune'")
+
+
+def test_without_wandb_workspaces_the_plan_is_refused_before_anything_is_made(
+        cli, live, sandbox_db, with_workspace, monkeypatch) -> None:
+    real = wandb_library.importlib.util.find_spec
+    monkeypatch.setattr(wandb_library.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "wandb_workspaces" else real(name, *a))
+    result = onboard(cli, with_workspace, "--yes")
+    assert result.code == 7
+    assert result.err_lines[-1] == ("wbadmin: wandb_workspaces is not installed: install it "
+                                    "with `pip install wandb-workspaces==0.4.13`")
+    assert "Traceback" not in result.err
+    assert not sandbox_db.scalar("SELECT COUNT(*) FROM entities WHERE name = 'llm-apps'")

@@ -310,9 +310,14 @@ class ChangePath:
 async def refuse_what_the_server_lacks(session: Session, plan: Plan) -> None:
     """At plan time, before the plan is confirmed: a change needing what this server lacks
     (a mutation, SCIM) refuses the whole plan (`ServerLacks`, exit 1), so none of it is
-    applied. Only plans with such changes ask for the server's facts."""
+    applied; so does one needing W&B's libraries where they are not installed
+    (`LibraryMissing`). Only plans with such changes ask for the server's facts."""
     if any(change.documents or change.uses_scim for change in plan):
         (await session.server_facts()).refuse_plan(plan)
+    if any(change.uses_library for change in plan):  # and what this machine lacks
+        from .wandb_library import check_installed
+
+        check_installed()
 
 
 class _AsyncOrgLock:

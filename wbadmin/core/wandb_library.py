@@ -16,6 +16,7 @@ Errors come back as wbadmin's own (`core/errors.py`): a refused write is Permiss
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -55,6 +56,19 @@ class LibraryFailed(E.WbError):
 
     kind = "library_failed"
     hint = "the W&B library failed; rerun with --debug to see its output"
+
+
+def check_installed() -> None:
+    """LibraryMissing unless both libraries can be found — without importing them (that is
+    the worker's, which also reports an install that is there but broken)."""
+    for module, package in PACKAGES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise LibraryMissing(f"{module} is not installed: install it with "
+                                 f"`pip install {package}`", hint="")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class SaveWorkspace(Change):
     kind = "workspace.save"
     via = "wandb-workspaces Workspace.save"
     read_at_plan: ClassVar[bool] = True
+    uses_library: ClassVar[bool] = True
 
     entity: str
     project: str
