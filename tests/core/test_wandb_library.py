@@ -106,3 +106,28 @@ def test_only_wbadmins_own_operations_run(sandbox):
     carol = wandb_library.LibraryIdentity(sandbox.base_url, Secret(key_of("carol")), "carol")
     with pytest.raises(wandb_library.LibraryFailed, match="not a wbadmin operation"):
         wandb_library.run(carol, "os:system", {"command": "true"})
+
+
+def test_the_key_travels_on_stdin_only_and_the_worker_gets_no_login_of_the_parents(
+        someone_elses_login, sandbox, monkeypatch):
+    import subprocess
+
+    seen: dict = {}
+    real_run = subprocess.run
+
+    def spy(argv, **kwargs):
+        seen.update(argv=argv, env=kwargs["env"], stdin=kwargs["input"])
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(wandb_library.subprocess, "run", spy)
+    carol = verified(sandbox, "carol")
+    assert wandb_library.run(carol, "wbadmin.core.wandb_worker:whoami") == "carol"
+    key = key_of("carol")
+    assert key in seen["stdin"].decode()
+    assert not any(key in part for part in seen["argv"])
+    assert not any(key in value for value in seen["env"].values())
+    assert key_of("victor") not in str(seen["env"])
+    env = seen["env"]
+    assert "WANDB_API_KEY" not in env and "WANDB_BASE_URL" not in env
+    assert env["HOME"] != str(Path.home()) and not Path(env["NETRC"]).exists()
+    assert not Path(env["HOME"]).exists()  # the private dirs are gone once it has answered
