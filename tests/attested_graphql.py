@@ -1,8 +1,10 @@
 """What the pinned wandb SDK sends over GraphQL, as an index to check wbadmin's documents by.
 
-The SDK's documents are the GraphQL strings in the installed `wandb` package's .py and
-.graphql files: plain constants, and f-strings / `.format` templates with their holes filled
-(a spread hole `...{name}` becomes a spread of every fragment defined in the same file).
+The SDK's documents are the GraphQL strings in the installed `wandb` and `wandb_workspaces`
+packages' .py and .graphql files (wandb-workspaces is W&B's own client of reports and
+workspaces: what it sends, W&B answers): plain constants, and f-strings / `.format`
+templates with their holes filled (a spread hole `...{name}` becomes a spread of every
+fragment defined in the same file).
 Each document is walked with named fragments expanded (across documents, by name) and inline
 fragments flattened; every field is recorded at its path from the operation root — the
 operation type, then field names, aliases ignored — with the argument names it was sent with.
@@ -60,11 +62,13 @@ def _documents_of_python(source: str) -> Iterator[g.DocumentNode]:
 
 
 def sdk_documents() -> list[g.DocumentNode]:
-    import wandb  # on first use: the recording plugin loads this module in every worker
+    # On first use: the recording plugin loads this module in every worker.
+    import wandb
+    import wandb_workspaces
 
-    root = Path(wandb.__file__).parent
+    roots = [Path(wandb.__file__).parent, Path(wandb_workspaces.__file__).parent]
     docs: list[g.DocumentNode] = []
-    for path in sorted(root.rglob("*")):
+    for path in sorted(p for root in roots for p in root.rglob("*")):
         if path.suffix == ".graphql":
             docs.append(parse(path.read_text(encoding="utf-8")))
         elif path.suffix == ".py":

@@ -54,6 +54,16 @@ def test_the_sdk_index_holds_the_sdk_documents_wbadmin_mirrors() -> None:
     assert (("query", "project", "runs", "edges", "node"), "heartbeatAt") in index
 
 
+def test_the_sdk_index_holds_the_wandb_workspaces_documents() -> None:
+    """Reports and workspaces: what the pinned wandb-workspaces sends is attested too."""
+    index = sdk_index()
+    assert (("query", "view"), "spec") in index  # SpecificReport
+    assert (("mutation", "upsertView", "view"), "spec") in index
+    assert {"viewType", "viewName", "userName"} <= index[(("query", "project"), "allViews")]
+    assert (("mutation", "deleteView"), "pendingDrafts") in index
+    assert (("query", "project"), "internalId") in index  # ProjectInternalId
+
+
 def test_the_scan_finds_wbadmins_documents() -> None:
     found = static_documents()
     for expected in ("wbadmin.core.queries.VIEWER",

@@ -59,6 +59,44 @@ def test_every_required_sdk_operation_validates() -> None:
     assert failing == {}
 
 
+# wandb-workspaces: what saving, loading and deleting reports and workspaces sends (its share
+# links, the access-token documents, are not served).
+WORKSPACES_REQUIRED = {"SpecificReport", "upsertView", "deleteView", "ProjectInternalId",
+                       "UpsertView2", "View"}
+
+
+def workspaces_documents() -> dict[str, str]:
+    """{operation name: document} of every GraphQL string in the pinned wandb-workspaces'
+    reports v2 and workspaces modules."""
+    import ast
+    import inspect
+
+    from graphql import GraphQLError
+    from graphql.language import OperationDefinitionNode
+
+    docs = {}
+    for module_name in ("wandb_workspaces.reports.v2.gql", "wandb_workspaces.workspaces.internal"):
+        tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:
+                    parsed = parse(node.value)
+                except GraphQLError:
+                    continue
+                for d in parsed.definitions:
+                    if isinstance(d, OperationDefinitionNode) and d.name:
+                        docs[d.name.value] = node.value
+    return docs
+
+
+@pytest.mark.sdk
+def test_wandb_workspaces_reports_and_workspaces_validate() -> None:
+    docs = workspaces_documents()
+    assert set(docs) >= WORKSPACES_REQUIRED, sorted(WORKSPACES_REQUIRED - set(docs))
+    failing = {k: v for k, v in invalid(docs).items() if k in WORKSPACES_REQUIRED}
+    assert failing == {}
+
+
 if __name__ == "__main__":  # `python -m tests.sandbox.test_schema_coverage`: the full list
     docs = sdk_documents()
     bad = invalid(docs)

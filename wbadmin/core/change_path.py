@@ -231,12 +231,27 @@ class ChangePath:
         except AccessError:  # the cache may be what is wrong: read everything, then judge
             await self._refresh(ChangeNotice(org=True), strict=True)
             try:
-                return make()
+                return await self._read_at_plan(make())
             except AccessError as exc:
                 await self._blame_the_server(exc)
                 raise
         await self.read_targets(first.plan)
-        return make()
+        return await self._read_at_plan(make())
+
+    async def _read_at_plan(self, review: Review) -> Review:
+        """Changes whose target the cache does not hold (`Change.read_at_plan`) read from W&B:
+        those W&B already shows leave the plan — in place, so a caller holding the plan (a
+        walkthrough's filled template) keeps what is shown."""
+        plan = review.plan
+        live = [c for c in plan if c.read_at_plan]
+        if not live:
+            return review
+        client = self.session.client
+        currents = await asyncio.gather(*(c.read_current(client) for c in live))
+        shown = {id(c) for c, current in zip(live, currents, strict=True)
+                 if c.matches(current, c.after)}
+        plan.changes[:] = [c for c in plan.changes if id(c) not in shown]
+        return review
 
     async def read_targets(self, plan: Plan) -> None:
         """W&B's state of what `plan` touches, into the cache, before planning again from it
@@ -295,9 +310,14 @@ class ChangePath:
 async def refuse_what_the_server_lacks(session: Session, plan: Plan) -> None:
     """At plan time, before the plan is confirmed: a change needing what this server lacks
     (a mutation, SCIM) refuses the whole plan (`ServerLacks`, exit 1), so none of it is
-    applied. Only plans with such changes ask for the server's facts."""
+    applied; so does one needing W&B's libraries where they are not installed
+    (`LibraryMissing`). Only plans with such changes ask for the server's facts."""
     if any(change.documents or change.uses_scim for change in plan):
         (await session.server_facts()).refuse_plan(plan)
+    if any(change.uses_library for change in plan):  # and what this machine lacks
+        from .wandb_library import check_installed
+
+        check_installed()
 
 
 class _AsyncOrgLock:

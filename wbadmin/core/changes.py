@@ -116,6 +116,12 @@ class Change(ABC):
     # names of this module's GraphQL documents that `apply` sends, and whether it uses SCIM.
     documents: ClassVar[tuple[str, ...]] = ()
     uses_scim: ClassVar[bool] = False
+    # The cache does not hold this change's target (a project's saved workspaces): the change
+    # path reads it from W&B when it plans, and drops the change if W&B shows it already.
+    read_at_plan: ClassVar[bool] = False
+    # `apply` runs W&B's libraries (core/wandb_library.py): a plan is refused before it is
+    # confirmed where they are not installed.
+    uses_library: ClassVar[bool] = False
 
     target: str                      # a human path, e.g. "data-science-nlp/bob"
     before: State = None

@@ -247,6 +247,24 @@ CREATE TABLE IF NOT EXISTS run_files (
 );
 
 -- W&B-style audit log entries written by the sandbox for the actions it performs.
+-- Views of a project: reports (`runs`; their drafts `runs/draft`, under `parent_id`) and saved
+-- workspaces (`project-view`). `spec` is the JSON text exactly as the client sent it.
+CREATE TABLE IF NOT EXISTS views (
+    id            INTEGER PRIMARY KEY,
+    project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    type          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    display_name  TEXT,
+    description   TEXT,
+    spec          TEXT NOT NULL,
+    parent_id     INTEGER REFERENCES views(id) ON DELETE CASCADE,
+    created_by    INTEGER REFERENCES users(id),
+    created_using TEXT,                         -- WANDB_SDK | WANDB_UI
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS views_by_project ON views (project_id, type, name);
+
 CREATE TABLE IF NOT EXISTS audit_log (
     id         INTEGER PRIMARY KEY,
     timestamp  INTEGER NOT NULL,

@@ -32,6 +32,7 @@ from .changes import CreateProject, CreateTeam, UpdateProject
 from .names import name_taken, project_name_problem, team_name_problem
 from .quota_snippet import quota_snippet
 from .templates import Template, fill
+from .workspace_change import SaveWorkspace
 
 # Template words -> W&B's GraphQL project `access` (Team, Restricted, Public, Open in the App).
 ACCESS = {"team": "PRIVATE", "restricted": "RESTRICTED", "public": "USER_READ",
@@ -322,6 +323,8 @@ class _Filler:
             elif rows[0]["access"] and rows[0]["access"] != access:
                 self.add(UpdateProject.make(team, name, current={"access": rows[0]["access"]},
                                             access=access), link)
+            if spec.workspace:  # W&B is asked whether it is there already when planning
+                self.add(SaveWorkspace.make(team, name, spec.workspace))
 
     def service_accounts(self, team: str, values: dict[str, str], new_team: bool) -> None:
         for spec in self.t.service_accounts:

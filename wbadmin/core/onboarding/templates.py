@@ -18,6 +18,7 @@ access. `{team}` in names and descriptions is the team the walkthrough asks for.
     name = "{team}-experiments"
     description = "Training runs of {team}"
     visibility = "team"           # team | restricted | public | open
+    workspace = "llm-finetune"    # optional: a saved workspace (layouts.py) made with it
 
     [[service_accounts]]
     name = "{team}-ci"
@@ -45,6 +46,7 @@ from typing import Any
 
 from .. import tomlfile
 from ..settings import PolicyFileError
+from .layouts import layout_names
 
 SHIPPED_DIR = Path(__file__).with_name("templates")
 KINDS = ("team", "hire")
@@ -79,7 +81,14 @@ SCHEMA: tuple[Key, ...] = (
         "the new projects' descriptions"),
     Key("template", KINDS, "the table of the keys above (required)"),
     Key("groups", ("team",), "group -> team role: whom the walkthrough asks for (required)"),
-    Key("projects", ("team",), "[[projects]]: name, description, visibility"),
+    Key("projects", ("team",), "[[projects]]: name, description, visibility, workspace"),
+    Key("projects.name", ("team",), "the project's name (required; may use {team})"),
+    Key("projects.description", ("team",), "the new project's description"),
+    Key("projects.visibility", ("team",), " | ".join(VISIBILITIES)),
+    Key("projects.workspace", ("team",),
+        "a workspace layout (onboarding/workspaces/<name>.toml, e.g. \"llm-finetune\"), "
+        "saved in the project with wandb-workspaces: a change of the plan, undone by "
+        "deleting the view; a project already holding it (by name) gets no second one"),
     Key("service_accounts", ("team",), "[[service_accounts]]: name"),
     Key("registry_access", KINDS, "[[registry_access]]: registry, role (, who: team templates)"),
     Key("quota", ("team",), "period and limits, carried into a quota policy snippet"),
@@ -105,6 +114,7 @@ class ProjectSpec:
     name: str
     description: str = ""
     visibility: str = "team"
+    workspace: str = ""     # a layout name (layouts.py), "" for none
 
 
 @dataclass(frozen=True)
@@ -340,7 +350,7 @@ class _Parser:
     def projects(self, data: dict[str, Any]) -> tuple[ProjectSpec, ...]:
         out, seen = [], {}
         for where, table in self.tables(data, "projects"):
-            self.keys(table, {"name", "description", "visibility"}, where)
+            self.keys(table, schema_keys(self.kind, "projects"), where)
             name = self.text(table, "name", where, required=True)
             if name in seen:
                 raise self.fail(f"{where}.name", f"project {name!r} is listed twice (first "
@@ -349,8 +359,17 @@ class _Parser:
             out.append(ProjectSpec(name, self.text(table, "description", where),
                                    self.choice(self.text(table, "visibility", where,
                                                          default="team"),
-                                               VISIBILITIES, f"{where}.visibility")))
+                                               VISIBILITIES, f"{where}.visibility"),
+                                   self.workspace(table, where)))
         return tuple(out)
+
+    def workspace(self, table: dict[str, Any], where: str) -> str:
+        name = self.text(table, "workspace", where)
+        if name and name not in layout_names():
+            raise self.fail(f"{where}.workspace", f"{where}.workspace: no workspace layout "
+                                                  f"{name!r} (known: "
+                                                  f"{', '.join(layout_names())})")
+        return name
 
     def service_accounts(self, data: dict[str, Any]) -> tuple[ServiceAccountSpec, ...]:
         out = []

@@ -48,6 +48,7 @@ RESOLVER_MODULES = [
     "resolvers_runs",
     "resolvers_artifacts", "resolvers_artifact_mutations",
     "resolvers_registries", "resolvers_registry_search",
+    "resolvers_views",
 ]
 
 
