@@ -25,6 +25,7 @@ from . import (
     policy_cmd,
     promote_cmd,
     quotas_cmd,
+    report_cmd,
     sa_cmd,
     sandbox_cmd,
     screenshot_cmd,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     promote_cmd.register(sub)
     ownership_cmd.register(sub)
     quotas_cmd.register(sub)
+    report_cmd.register(sub)
     policy_cmd.register(sub)
     onboard_cmd.register(sub)
     org_cmd.register(sub)

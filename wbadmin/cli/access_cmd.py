@@ -167,10 +167,16 @@ def _findings_session(args: argparse.Namespace, *, planning: bool = False) -> Se
     return with_producing_runs(session, policy)
 
 
-def cmd_findings(args: argparse.Namespace) -> int:
+def visible_findings(args: argparse.Namespace) -> tuple[Session, list[findings.Finding]]:
+    """The findings `wbadmin access findings` lists, as this identity sees them, with the
+    session they were judged in (for other commands: `wbadmin report`)."""
     session = _findings_session(args)
-    found = findings.findings(AccessService(session.cache), session.settings.access,
-                              journal=session.journal)
+    return session, findings.findings(AccessService(session.cache), session.settings.access,
+                                      journal=session.journal)
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    _session, found = visible_findings(args)
     if args.json:
         emit_json([f.to_dict() for f in found])
     else:

@@ -112,6 +112,12 @@ def _report(args: argparse.Namespace, *, alerts: bool = False) -> tuple[UsageRep
     return run_online(session, work)
 
 
+def usage_report(args: argparse.Namespace) -> UsageReport:
+    """The quota report `wbadmin quotas` shows, for other commands (`wbadmin report`) that must
+    give the same numbers: `args` carries --policy, --previous and --full."""
+    return _report(args)[0]
+
+
 def _warn(report: UsageReport) -> None:
     for warning in report.warnings:
         note(f"warning: {warning}")
