@@ -30,6 +30,7 @@ import httpx
 from .. import clock
 from . import errors as E
 from .batch_sizes import BatchSizer
+from .redact import Secret
 from .root_fields import root_fields
 from .wire_answers import answered, first_message, graphql_error_class, json_kind
 from .wire_answers import json_of as _json
@@ -160,6 +161,11 @@ class Client:
             raw = f"{self.scim_username}:{self._key}".encode()
             return "Basic " + base64.b64encode(raw).decode()
         return f"Bearer {self._key}"
+
+    def library_key(self) -> Secret:
+        """The key, for the one other client that must sign in as this one: W&B's own
+        libraries, in their worker (core/wandb_library.py)."""
+        return Secret(self._key)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "[redacted]") if self._key else text
