@@ -61,10 +61,11 @@ class PublishedReport:
     content: str | None = None  # the marker's hash of what was saved
 
     def url(self, app_url: str | None) -> str | None:
-        """Where W&B shows it (as `Report.url` builds it)."""
+        """Where W&B shows it (as `Report.url` builds it; only what would end the path or
+        start a query is escaped)."""
         if not app_url:
             return None
-        slug = quote(self.title.replace(" ", "-"), safe="-:")
+        slug = quote(self.title.replace(" ", "-"), safe="-:()!*',;=@&$+")
         return f"{app_url.rstrip('/')}/{quote(self.entity)}/{quote(self.project)}/reports/" \
                f"{slug}--{self.id}"
 
