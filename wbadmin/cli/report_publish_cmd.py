@@ -167,12 +167,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     confirm_plan, progress = change_callbacks(args, stream, show)
 
     async def confirm(review: Any, changed: bool) -> bool:
-        if planned["plan"].creates_project:
-            show(review)
-            if not _ask_project(args, f"{entity}/{project}"):
-                note("nothing changed")
-                return False
-        return await confirm_plan(review, changed)
+        if not await confirm_plan(review, changed):
+            return False
+        if planned["plan"].creates_project and not _ask_project(args, f"{entity}/{project}"):
+            note("nothing changed")
+            return False
+        return True
 
     async def work(s: Session) -> Any:
         planned["app_url"] = s.web_app_url or s.client.base_url

@@ -108,7 +108,10 @@ def _notes(template: Any, target: ProjectReports, who: str, spec: dict[str, Any]
     runsets = max((len(b["runsets"]) for b in spec["blocks"] if b["kind"] == "panels"),
                   default=0)
     if grids:
-        notes.append(f"{grids} panel grid(s), over {runsets} project(s) of the teams")
+        total = spec.get("projects_total", runsets)
+        shown = f"the first {runsets} of the teams' {total} projects" if total > runsets \
+            else f"{runsets} project(s) of the teams"
+        notes.append(f"{grids} panel grid(s), over {shown} (one run set each)")
     return notes
 
 

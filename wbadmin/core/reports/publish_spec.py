@@ -77,4 +77,5 @@ def build_spec(template: ReportTemplate, *, entity: str, project: str, title: st
             blocks.append({"kind": "panels", "runsets": runsets, "panels": _panels(block)})
     content = content_hash(title, blocks)
     return {"entity": entity, "project": project, "title": title, "content": content,
-            "description": described(template, content), "blocks": blocks}
+            "description": described(template, content), "blocks": blocks,
+            "projects_total": len(projects)}
