@@ -108,6 +108,11 @@ def test_alice_publishes_then_publishing_again_updates_the_same_report(
                                   f"{made['id']}")
     r = cli("report", "list", "--team", TEAM)
     assert r.code == 0 and "Governance review (December)" in r.out and "alice" in r.out
+    r = cli("report", "list", "--project", "ml-infra/gpu-burn-in")
+    assert (r.code, r.out.strip()) == (0, "no report published by wbadmin in "
+                                          "ml-infra/gpu-burn-in")
+    r = cli("report", "list", "--project", f"{TEAM}/no-such-project")
+    assert r.code == 5 and "not found" in r.err
 
     written = r.out + r.err + journal_file().read_text(errors="replace")
     for form in secret_forms(key_of("alice")):

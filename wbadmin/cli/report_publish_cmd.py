@@ -7,8 +7,8 @@ through the change path: planned from W&B, shown, confirmed, applied, journaled.
   wbadmin report publish governance --project ai-governance/q4 --create-project --yes --json
 
 Publishing the same template to the same project again updates that report (same id and URL):
-it is found among the project's reports by the marker `[wbadmin:report=TEMPLATE]` in its
-description, so nothing depends on this machine's cache. The plan says whether the report is
+it is found among the project's reports by the marker `[wbadmin:report=TEMPLATE content=HASH]`
+in its description, so nothing depends on this machine's cache. The plan says whether the report is
 made or updated, whether the project must be made (`Report.save()` creates a missing one:
 that needs --create-project or a yes at the prompt), and who will be able to read it — a
 governance report carries costs and findings. A project you may not write (you are a viewer,
