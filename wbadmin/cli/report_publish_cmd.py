@@ -205,7 +205,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     elif outcome is not None and outcome.ok:
         print(f"published: {url}" if url else "published")
     if outcome is not None and not outcome.ok:
-        raise CliError(f"{outcome.change.target}: {outcome.result}", CONFLICT)
+        # W&B refused the save after all (a right the plan could not see): still exit 4.
+        refused = "permission denied" in outcome.result.lower()
+        raise CliError(f"{outcome.change.target}: {outcome.result}",
+                       PERMISSION if refused else CONFLICT)
     return 0
 
 
