@@ -143,8 +143,13 @@ def test_undo_deletes_the_report_the_publish_created(publish, cli, sandbox_db) -
 def test_a_team_admin_publishes_to_his_teams_project(publish, monkeypatch,
                                                      sandbox_db) -> None:
     monkeypatch.setenv("WANDB_API_KEY", key_of("bob"))
-    r = publish("--yes", template="research", project=f"{TEAM}/rag-pipeline-v2")
+    r = publish("--yes", "--json", template="research", project=f"{TEAM}/rag-pipeline-v2")
     assert r.code == 0, r.err
+    members = sandbox_db.scalar("SELECT COUNT(*) FROM team_members tm JOIN entities e ON "
+                                "e.id = tm.team_id WHERE e.name = ?", (TEAM,))
+    # a private project: the plan names who reads it, and carries no figures to warn about
+    assert json.loads(r.out)["readers"] == (
+        f"team {TEAM}'s members ({members}) and the organization's admins")
     [row] = views(sandbox_db)
     assert (row["author"], row["project"], row["display_name"]) == (
         "bob", "rag-pipeline-v2", "Research review: sweeps and training")
