@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from . import report_render_cmd
+from . import report_list_cmd, report_publish_cmd, report_render_cmd
 
 # Each module has `register(actions)`, adding its subcommand to the `report` group.
-ACTIONS = (report_render_cmd,)
+ACTIONS = (report_render_cmd, report_publish_cmd, report_list_cmd)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

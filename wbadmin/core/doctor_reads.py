@@ -162,6 +162,9 @@ ROUND_2: dict[str, Callable[[str, Facts], Read]] = {
                                                                   "entity": f.team}),
     "wbadmin.core.onboarding.workspace_change.PROJECT_WORKSPACES": _static(
         lambda f: {"name": f.project, "entityName": f.team, "viewType": "project-view"}),
+    "wbadmin.core.reports.published.REPORT_VIEWS": _static(
+        lambda f: {"project": f.project, "entity": f.team, "reportLimit": 1,
+                   "viewType": "runs"}),
     "wbadmin.core.queries.REGISTRY_MEMBERS_SELECTION": _queries_batched(
         "WbadminRegistryMembers", "project", _PROJECT,
         lambda f: {"name": f.registry, "entityName": f.org_entity}),

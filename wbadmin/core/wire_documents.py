@@ -38,6 +38,7 @@ FEATURES: list[tuple[str, str]] = [
     ("wbadmin.core.onboarding.orgfile", "Org-as-code"),
     ("wbadmin.core.onboarding.export", "Org-as-code"),
     ("wbadmin.core.onboarding.", "Onboarding"),
+    ("wbadmin.core.reports.", "Reports"),
     ("wbadmin.core.", "Explorer"),  # the sync, the tree and everything read for it
 ]
 
