@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import key_of
+from tests.onboarding.orgfixtures import run_plan
 from wbadmin.core import wandb_library
+from wbadmin.core.changes import Plan
 from wbadmin.core.onboarding.layouts import load_layout
 from wbadmin.core.onboarding.templates import TemplateError, parse_template
+from wbadmin.core.onboarding.workspace_change import SaveWorkspace
 from wbadmin.core.redact import Secret
 
 pytestmark = pytest.mark.sdk
@@ -76,8 +79,8 @@ def test_an_unknown_layout_is_the_templates_line_and_exit_8(cli, live, sandbox_d
     assert workspaces(sandbox_db) == []
 
 
-def test_onboarding_saves_the_workspace_once_and_undo_deletes_it(cli, live, sandbox,
-                                                                 sandbox_db, with_workspace):
+def test_onboarding_saves_the_workspace_once_and_undo_deletes_it(cli, live, sandbox, sandbox_db,
+                                                                 with_workspace, tmp_path):
     dry = onboard(cli, with_workspace, "--dry-run")
     assert dry.code == 0, dry.err
     assert "save workspace “LLM fine-tuning” (llm-finetune)" in dry.out
@@ -106,6 +109,14 @@ def test_onboarding_saves_the_workspace_once_and_undo_deletes_it(cli, live, sand
     assert again.code == 0, again.err
     assert "nothing left to change" in again.out
     assert len(workspaces(sandbox_db)) == 1  # no second workspace
+
+    # A plan made before someone else saved the workspace: applying it refuses, and the
+    # outcome is not "applied" (the re-read shows theirs; undoing it would delete theirs).
+    stale = SaveWorkspace.make("llm-apps", "llm-apps-finetune", "llm-finetune")
+    (refused,) = run_plan(sandbox.base_url, Plan(changes=[stale]), "alice",
+                          tmp_path / "journal.db")
+    assert refused.status == "failed" and "already has a workspace" in refused.result
+    assert len(workspaces(sandbox_db)) == 1
 
     journal = json.loads(cli("journal", "--json").out)
     [saved] = [e for e in journal if e["kind"] == "workspace.save"]

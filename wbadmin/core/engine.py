@@ -191,7 +191,10 @@ class Engine:
                       verified: bool | None, current: State, note: str) -> Outcome:
         reason = "; ".join(errors) if len(errors) > 1 else _reason(exc)
         request_id = getattr(exc, "request_id", None)
-        if verified and not change.matches(change.before, change.after):
+        if isinstance(exc, E.Taken) and len(errors) == 1:
+            # Refused before anything was sent: what W&B shows is someone else's.
+            status, result = "failed", reason
+        elif verified and not change.matches(change.before, change.after):
             # The request errored (e.g. the connection dropped) yet W&B shows the change: it
             # was applied. Saying "failed" would invite applying it twice.
             status, result = "applied", f"the request failed ({reason}) but the re-read shows "\

@@ -46,6 +46,12 @@ class Conflict(WbError):
     hint = "someone changed it meanwhile: refresh and try again"
 
 
+class Taken(Conflict):
+    """A change's own check before writing: what it would create is there already, made by
+    someone else since the plan. W&B then shows the change's `after`, but not by its doing,
+    so the engine must not journal it as applied (undoing it would delete theirs)."""
+
+
 class RateLimited(WbError):
     kind = "rate_limited"
     hint = "W&B is rate limiting this key: wait a minute and retry"

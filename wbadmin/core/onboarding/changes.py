@@ -184,7 +184,7 @@ class CreateProject(Change):
     async def apply(self, ctx: Any) -> ApplyResult:
         client = client_of(ctx)
         if await read_project(client, self.entity, self.project) is not None:
-            raise E.Conflict(f"project {self.entity}/{self.project} already exists")
+            raise E.Taken(f"project {self.entity}/{self.project} already exists")
         after = self.after or {}
         data = await client.graphql(UPSERT_PROJECT, {
             "name": self.project, "entity": self.entity,

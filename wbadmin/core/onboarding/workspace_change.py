@@ -83,7 +83,7 @@ class SaveWorkspace(Change):
         client = client_of(ctx)
         layout = load_layout(self.layout)
         if await find_workspace(client, self.entity, self.project, layout["name"]):
-            raise E.Conflict(f"project {self.target} already has a workspace "
+            raise E.Taken(f"project {self.target} already has a workspace "
                              f"“{layout['name']}”")
         identity = await wandb_library.verify(client, client.library_key())
         saved = await asyncio.to_thread(wandb_library.run, identity, SAVE_OP, {

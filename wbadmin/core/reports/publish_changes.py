@@ -92,7 +92,7 @@ class CreateReport(_ReportChange):
     async def apply(self, ctx: Any) -> ApplyResult:
         client = client_of(ctx)
         if await current_report(client, self.entity, self.project, self.template):
-            raise E.Conflict(f"{self.target} already has a report from template "
+            raise E.Taken(f"{self.target} already has a report from template "
                              f"{self.template} (published meanwhile); publish again to update it")
         saved = await _save(client, {**self.spec, "id": None})
         return ApplyResult(None, f"report saved: {saved.get('url')}")
