@@ -49,6 +49,8 @@ def test_every_shipped_template_is_valid_and_the_job_functions_are_there() -> No
     assert research.shipped and research.groups[0] == ("admins", "admin")
     assert [p.visibility for p in research.projects] == ["team", "team", "restricted"]
     assert dict(research.quota.limits)["gpu_hours"].hard == 2000
+    product = listing["product-ai-team"].template  # its evals project comes with a workspace
+    assert [p.workspace for p in product.projects] == ["", "llm-finetune"]
 
 
 def test_the_shipped_templates_are_package_data() -> None:
