@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 from typing import Any
 
 _AT_LINE = re.compile(r"at line (\d+)")
@@ -49,3 +50,12 @@ def line_of(lines: list[str], table: str | None, key: str | None, *,
         if key and current == table and re.match(rf'"?{re.escape(key)}"?\s*=', line):
             return number
     return header
+
+
+def named_files(shipped: Path, user: Path) -> dict[str, Path]:
+    """The `*.toml` files of a shipped folder and a user's, by name (the stem): a user's file
+    takes the place of a shipped one of the same name."""
+    found = {p.stem: p for p in sorted(shipped.glob("*.toml"))}
+    if user.is_dir():
+        found.update({p.stem: p for p in sorted(user.glob("*.toml"))})
+    return found

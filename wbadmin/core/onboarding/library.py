@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..tomlfile import named_files
 from .templates import SHIPPED_DIR, Template, TemplateError, parse_template
 
 
@@ -26,10 +27,7 @@ def user_dir() -> Path:
 
 
 def _files() -> dict[str, Path]:
-    found = {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.toml"))}
-    if user_dir().is_dir():
-        found.update({p.stem: p for p in sorted(user_dir().glob("*.toml"))})
-    return found
+    return named_files(SHIPPED_DIR, user_dir())
 
 
 def list_templates() -> list[Listing]:

@@ -65,7 +65,7 @@ class TomlLines:
         for number, raw in enumerate(text.splitlines(), start=1):
             stripped = raw.strip()
             if depth > 0:
-                depth += _bracket_balance(stripped)
+                depth += bracket_balance(stripped)
                 continue
             if not stripped or stripped.startswith("#"):
                 continue
@@ -86,7 +86,7 @@ class TomlLines:
             for i in range(1, len(path) + 1):
                 self.lines.setdefault(table + path[:i], number)
             value = stripped[len(key) + 1:]
-            depth = max(0, _bracket_balance(value))
+            depth = max(0, bracket_balance(value))
 
     def line(self, path: Path) -> int | None:
         """The line of `path`, else of its nearest known ancestor (None: nowhere)."""
@@ -97,7 +97,7 @@ class TomlLines:
         return None
 
 
-def _bracket_balance(text: str) -> int:
+def bracket_balance(text: str) -> int:
     """Opening minus closing brackets outside strings and comments."""
     balance, quote = 0, None
     for ch in text:

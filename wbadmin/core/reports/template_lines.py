@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ..onboarding.tomllines import bracket_balance
+
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^(\[\[?)\s*([A-Za-z0-9_.\- \"']+?)\s*(\]\]?)\s*(#.*)?$")
@@ -32,7 +34,7 @@ class TemplateLines:
                     skipping = None
                 continue
             if depth > 0:
-                depth += _balance(stripped)
+                depth += bracket_balance(stripped)
                 continue
             if not stripped or stripped.startswith("#"):
                 continue
@@ -55,7 +57,7 @@ class TemplateLines:
                     if value.count(quote) % 2 == 1:
                         skipping = quote
                 if not skipping:
-                    depth = max(0, _balance(value))
+                    depth = max(0, bracket_balance(value))
 
     def line(self, path: Path) -> int | None:
         """The line of `path`, else of its nearest known ancestor (None: nowhere)."""
@@ -65,20 +67,3 @@ class TemplateLines:
                 return found
         return None
 
-
-def _balance(text: str) -> int:
-    """Opening minus closing brackets outside strings and comments."""
-    balance, quote = 0, None
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch in "[{":
-            balance += 1
-        elif ch in "]}":
-            balance -= 1
-    return balance

@@ -70,10 +70,7 @@ def user_dir() -> Path:
 
 
 def _files() -> dict[str, Path]:
-    found = {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.toml"))}
-    if user_dir().is_dir():
-        found.update({p.stem: p for p in sorted(user_dir().glob("*.toml"))})
-    return found
+    return tomlfile.named_files(SHIPPED_DIR, user_dir())
 
 
 def list_templates() -> list[Listing]:
