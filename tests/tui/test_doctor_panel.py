@@ -32,7 +32,7 @@ async def test_the_palette_opens_the_doctor_and_it_reports_every_feature() -> No
         text = await wait_for_report(app, pilot)
         assert "alice @ inference-systems (org admin)" in text
         for feature in ("Explorer", "Access", "Promotions", "Quotas", "Onboarding",
-                        "Org-as-code", "Audit"):
+                        "Org-as-code", "Audit", "Reports"):
             assert f"{feature}" in text
         assert "degraded" not in text and "unavailable" not in text
         await pilot.press("escape")

@@ -23,7 +23,7 @@ from .identity import Identity
 from .wire_documents import all_documents, feature_of
 
 FEATURES = ["Explorer", "Access", "Promotions", "Quotas", "Governance", "Onboarding", "Org-as-code",
-            "Audit"]
+            "Audit", "Reports"]
 SERVER_FEATURES = "query WbadminServerFeatures { serverInfo { features { name isEnabled } } }"
 FEATURES_READ = "wbadmin.core.doctor.SERVER_FEATURES"
 
