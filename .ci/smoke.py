@@ -4,6 +4,10 @@ from outside the checkout, in an empty home, with the `wbadmin` on PATH.
 1. `wbadmin --sandbox teams --json` answers with the demo org's teams.
 2. `wbadmin` (no credentials: the embedded sandbox) on a pseudo-terminal draws the Explorer
    with those teams, and `q` gives the terminal back with exit 0.
+3. `wbadmin --sandbox report render governance` writes the HTML report (the shipped templates
+   and the figures, as installed), and `report publish` saves it in W&B through the worker
+   that runs wandb-workspaces (`python -m wbadmin.core.wandb_worker`, as installed), which
+   `report list` then reads back.
 """
 
 from __future__ import annotations
@@ -59,9 +63,40 @@ def main() -> int:
             print(f"smoke: the TUI exited {code} after q:\n{term.tail()}")
             return 1
         print("smoke: the TUI drew the Explorer with the demo teams and quit on q (exit 0)")
-        return 0
+        return _reports(wbadmin, home, env)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _reports(wbadmin: str, home: Path, env: dict[str, str]) -> int:
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([wbadmin, "--sandbox", *argv], cwd=home, env=env,
+                              capture_output=True, text=True, timeout=180)
+
+    html = home / "governance.html"
+    out = run("report", "render", "governance", "--format", "html", "-o", str(html))
+    if out.returncode != 0 or not html.is_file():
+        print(f"smoke: `report render` exited {out.returncode}: {out.stderr}")
+        return 1
+    missing = [t for t in DEMO_TEAMS if t not in html.read_text()]
+    if missing:
+        print(f"smoke: the rendered report lacks the teams {missing}")
+        return 1
+    print(f"smoke: `report render governance`: {html.stat().st_size:,} bytes of HTML")
+    project = "ml-infra/smoke-reports"
+    out = run("report", "publish", "governance", "--project", project, "--create-project",
+              "--yes", "--json")
+    if out.returncode != 0:
+        print(f"smoke: `report publish` exited {out.returncode}: {out.stderr}")
+        return 1
+    out = run("report", "list", "--project", project, "--json")
+    listed = json.loads(out.stdout) if out.returncode == 0 else []
+    if [r.get("template") for r in listed] != ["governance"]:
+        print(f"smoke: `report list` does not show the published report: {out.stdout}"
+              f"{out.stderr}")
+        return 1
+    print(f"smoke: `report publish` saved it with wandb-workspaces; `report list`: {project}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -215,10 +215,14 @@ def open_session(args: argparse.Namespace, *, offline: bool | None = None,
         profile, flags=flags, offline=bool(_flag(args, "offline") if offline is None
                                            else offline),
         read_only=bool(_flag(args, "read_only")), force_sandbox=sandbox)
+    # Once per command, though a command (`report`) may open the sessions of others.
+    quiet = quiet or getattr(args, "_sandbox_noticed", False)
     if not quiet and session.fallback_reason:
         note(f"{session.fallback_reason}: {SANDBOX_NOTICE}")
     elif not quiet and session.sandbox:
         note(SANDBOX_NOTICE)
+    if session.sandbox and not quiet:
+        args._sandbox_noticed = True
     if identity:
         session.ensure_identity()
     return session
