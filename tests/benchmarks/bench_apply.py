@@ -16,7 +16,6 @@ server). Goal: under faults, one run, 150 applied and verified, 0 lost, 0 duplic
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -27,8 +26,7 @@ import httpx
 import pytest
 
 from tests.access.test_apply_under_faults import pick_rows, roles_in_wandb
-from tests.benchmarks.common import Results, verdict
-from tests.conftest import key_of
+from tests.benchmarks.common import Results, cli_env, verdict
 
 pytestmark = pytest.mark.benchmark
 
@@ -47,17 +45,6 @@ def _table():
     RESULTS.print_table()
 
 
-def _env(tmp: Path, base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WANDB_", "XDG_")) and k != "HOME"}
-    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "config"),
-               XDG_CACHE_HOME=str(tmp / "cache"), XDG_DATA_HOME=str(tmp / "data"),
-               NETRC=str(tmp / "netrc"), WANDB_BASE_URL=base_url,
-               WANDB_API_KEY=key_of("alice"), NO_PROXY="127.0.0.1,localhost",
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    return env
-
-
 def _wbadmin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wbadmin", *args], env=env,
                           capture_output=True, text=True, timeout=900)
@@ -69,7 +56,7 @@ def _served(base_url: str) -> int:
 
 @pytest.mark.parametrize("faulty", [False, True], ids=["fault-free", "faults"])
 def test_apply_150_rows(sandbox, sandbox_db, tmp_path: Path, faulty: bool) -> None:
-    env = _env(tmp_path, sandbox.base_url)
+    env = cli_env(tmp_path, sandbox.base_url)
     assert _wbadmin(env, "sync").returncode == 0
     rows = pick_rows(sandbox_db, ROWS)
     csv = tmp_path / "rows.csv"

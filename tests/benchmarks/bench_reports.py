@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.benchmarks.common import Results
+from tests.benchmarks.common import Results, cli_env
 from tests.conftest import key_of
 from wbadmin.core import wandb_library
 from wbadmin.core.client import Client
@@ -43,17 +42,6 @@ def _table():
     RESULTS.print_table()
 
 
-def _env(tmp: Path, base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WANDB_", "XDG_")) and k != "HOME"}
-    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "config"),
-               XDG_CACHE_HOME=str(tmp / "cache"), XDG_DATA_HOME=str(tmp / "data"),
-               NETRC=str(tmp / "netrc"), WANDB_BASE_URL=base_url,
-               WANDB_API_KEY=key_of("alice"), NO_PROXY="127.0.0.1,localhost",
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    return env
-
-
 def _served(base_url: str) -> int:
     return httpx.get(f"{base_url}/_sandbox/health").json()["requests"]
 
@@ -69,7 +57,7 @@ def _timed(env: dict[str, str], base_url: str, *args: str
 
 
 def test_publish_the_governance_report(sandbox, sandbox_db, tmp_path: Path) -> None:
-    env = _env(tmp_path, sandbox.base_url)
+    env = cli_env(tmp_path, sandbox.base_url)
     assert subprocess.run([sys.executable, "-m", "wbadmin", "sync"], env=env,
                           capture_output=True, timeout=900).returncode == 0
     publish = ("report", "publish", "governance", "--project", TARGET, "--json")

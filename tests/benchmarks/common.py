@@ -3,10 +3,11 @@ printed as one table when it ends."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
-from tests.conftest import SEED, SEED_NOW
+from tests.conftest import SEED, SEED_NOW, key_of
 from wbadmin.sandbox.db import Database
 from wbadmin.sandbox.seed import seed_preset
 
@@ -44,3 +45,16 @@ class Results:
         print(f"{'-' * width}  {'-' * fig}  ----")
         for what, figure, note in self.rows:
             print(f"{what:<{width}}  {figure:>{fig}}  {note}")
+
+
+def cli_env(tmp: Path, base_url: str) -> dict[str, str]:
+    """A `wbadmin` subprocess's environment: alice's key for `base_url`, and a home, config,
+    cache and netrc of its own under `tmp` (nothing of the machine's login)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WANDB_", "XDG_")) and k != "HOME"}
+    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "config"),
+               XDG_CACHE_HOME=str(tmp / "cache"), XDG_DATA_HOME=str(tmp / "data"),
+               NETRC=str(tmp / "netrc"), WANDB_BASE_URL=base_url,
+               WANDB_API_KEY=key_of("alice"), NO_PROXY="127.0.0.1,localhost",
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    return env
