@@ -20,6 +20,7 @@ import signal
 import sys
 from typing import Any
 
+from . import tui_cmd
 from .common import command, epilog, one_line
 from .errors import UNAVAILABLE, USAGE, CliError
 
@@ -42,15 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=port_number, default=8000, help="TCP port (default 8000)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, this machine only)")
-    group = serve.add_argument_group("the TUI each browser session opens")
-    group.add_argument("--profile", dest="serve_profile", metavar="NAME",
-                       help="profile to open (default: your W&B login, else the sandbox)")
-    group.add_argument("--sandbox", dest="serve_sandbox", action="store_true",
-                       help="open the embedded sandbox (demo org) whatever credentials exist")
-    group.add_argument("--read-only", dest="serve_read_only", action="store_true",
-                       help="offer no change at all")
-    group.add_argument("--offline", dest="serve_offline", action="store_true",
-                       help="read the cache only; no network")
+    tui_cmd.add_flags(serve, "the TUI each browser session opens", "serve")
     serve.set_defaults(handler=command(cmd_serve), command_parser=serve)
 
 

@@ -7,15 +7,18 @@ import argparse
 from .errors import CliError
 
 
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("the TUI (wbadmin with no command)")
-    group.add_argument("--profile", dest="tui_profile", metavar="NAME",
+def add_flags(parser: argparse.ArgumentParser, title: str = "the TUI (wbadmin with no command)",
+              prefix: str = "tui") -> None:
+    """The TUI's own flags (also `serve`'s, for the TUI each browser session opens), kept
+    apart from the subcommands' same-named flags by their `prefix`_ destinations."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--profile", dest=f"{prefix}_profile", metavar="NAME",
                        help="profile to open (default: your W&B login, else the sandbox)")
-    group.add_argument("--sandbox", dest="tui_sandbox", action="store_true",
+    group.add_argument("--sandbox", dest=f"{prefix}_sandbox", action="store_true",
                        help="open the embedded sandbox (demo org) whatever credentials exist")
-    group.add_argument("--read-only", dest="tui_read_only", action="store_true",
+    group.add_argument("--read-only", dest=f"{prefix}_read_only", action="store_true",
                        help="offer no change at all")
-    group.add_argument("--offline", dest="tui_offline", action="store_true",
+    group.add_argument("--offline", dest=f"{prefix}_offline", action="store_true",
                        help="read the cache only; no network")
 
 
