@@ -39,12 +39,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.bench_tui import ms, run_probe, spread, sync_cache
-from tests.benchmarks.common import Results, seed_file
+from tests.benchmarks.bench_tui import ms, run_probe, seeded_demo, spread
+from tests.benchmarks.common import Results
 from tests.import_blocker import blocker_dir
 from tests.test_import_contract import ON_DEMAND
-from wbadmin.sandbox.db import Database
-from wbadmin.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.benchmark
 
@@ -82,17 +80,7 @@ def envs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A seeded demo sandbox file and a cache synced from it (warm), for the TUI probe."""
-    root = tmp_path_factory.mktemp("demo")
-    files = {"sandbox": root / "sandbox.db", "cache": root / "cache.sqlite3",
-             "journal": root / "journal.sqlite3"}
-    seed_file(files["sandbox"], "demo")
-    db = Database(files["sandbox"])
-    try:
-        with SandboxServer(db) as server:
-            sync_cache(server.base_url, files["cache"])
-    finally:
-        db.close()
-    return files
+    return seeded_demo(tmp_path_factory.mktemp("demo"))
 
 
 def wall(env: dict[str, str], *args: str) -> tuple[float, str]:

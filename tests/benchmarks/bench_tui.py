@@ -127,9 +127,13 @@ def sync_cache(base_url: str, cache_path: Path, timeout: float | None = None) ->
 
 @pytest.fixture(scope="module")
 def demo_files(scratch: Path) -> dict[str, Path]:
-    """A seeded demo sandbox file and a cache synced from it (warm: fresh, complete)."""
     root = scratch / "demo"
     root.mkdir()
+    return seeded_demo(root)
+
+
+def seeded_demo(root: Path) -> dict[str, Path]:
+    """A seeded demo sandbox file and a cache synced from it (warm: fresh, complete)."""
     files = {"sandbox": root / "sandbox.db", "cache": root / "cache.sqlite3",
              "journal": root / "journal.sqlite3"}
     seed_file(files["sandbox"], "demo")
