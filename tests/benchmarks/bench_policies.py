@@ -119,11 +119,13 @@ def check(base_url: str, cache_path: Path, now: float, full: bool
                 judge_store(cache, policy, now, limit=0)  # as `policy check` judges
                 t2 = time.perf_counter()
                 judged = judge_store(cache, policy, now)  # every violation, for the check
-                return t1 - t0, t2 - t1, judged, fresh.requests
+                out.append((t1 - t0, t2 - t1, judged, fresh.requests))
             finally:
                 cache.close()
 
-    return asyncio.run(main())
+    out: list[tuple[float, float, J.Judgement, int]] = []
+    asyncio.run(main())  # not its result: Python 3.11's asyncio.run formats it in a repr
+    return out[0]
 
 
 def retag(base_url: str, db_path: Path, n: int) -> None:

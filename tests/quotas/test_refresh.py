@@ -22,6 +22,7 @@ from wbadmin.sandbox import ids
 from wbadmin.sandbox.db import Database
 
 from .conftest import QuotaWorld, policy
+from .sweeps import sweep_due
 
 POLICY = policy("""
 [teams.llm-platform-eng]
@@ -62,9 +63,11 @@ UPSERT = """mutation Upsert($input: UpsertBucketInput!) {
 STOP = """mutation Stop($id: ID!) { stopRun(input: {id: $id}) { success } }"""
 
 
-def change_runs(world: QuotaWorld, db: Database) -> dict[str, int]:
+def change_runs(world: QuotaWorld, db: Database) -> set[str]:
     """Create, heartbeat, finish and stop runs the ways W&B would, through the API where it
-    has a way (upsertBucket, stopRun) and the database otherwise (a heartbeat, GPU facts)."""
+    has a way (upsertBucket, stopRun) and the database otherwise (a heartbeat, GPU facts).
+    Returns the names of the running runs only a sweep reads: one that only heart-beat,
+    and one created two hours ago."""
     running = db.query(
         "SELECT r.id, r.name, e.name AS team, p.name AS project FROM runs r "
         "JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id "
@@ -87,13 +90,16 @@ def change_runs(world: QuotaWorld, db: Database) -> dict[str, int]:
     world.run(api)
     now = int(clock.now())
     with db.transaction() as conn:
-        conn.execute("UPDATE runs SET gpu_count = 4, gpu_type = 'NVIDIA H100 80GB HBM3', "
-                     "created_at = created_at - 7200 WHERE name LIKE 'qnew%'")
+        conn.execute("UPDATE runs SET gpu_count = 4, gpu_type = 'NVIDIA H100 80GB HBM3' "
+                     "WHERE name LIKE 'qnew%'")
+        # One running run created before the last refresh that it never saw (as a resumed
+        # run is): only the next sweep reads it.
+        conn.execute("UPDATE runs SET created_at = created_at - 7200 WHERE name = 'qnew2'")
         hb = running[2]
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (now, hb["id"]))
         conn.execute("UPDATE projects SET updated_at = ? WHERE id = (SELECT project_id FROM "
                      "runs WHERE id = ?)", (now, hb["id"]))
-    return {"created": 3, "finished": 2, "heartbeat": 1}
+    return {str(hb["name"]), "qnew2"}
 
 
 @pytest.mark.parametrize("nested_runs", [100, 1])
@@ -101,20 +107,30 @@ def test_incremental_refresh_equals_a_full_recomputation(world: QuotaWorld, sand
                                                          tmp_path, monkeypatch,
                                                          nested_runs: int) -> None:
     """Also when a changed project has more new runs than the changes request carries
-    (nested_runs=1: the rest are asked for project by project)."""
+    (nested_runs=1: the rest are asked for project by project). A running run that only
+    heart-beat is read by the next sweep, not by every refresh."""
     monkeypatch.setattr("wbadmin.core.quotas.refresh.NESTED_RUNS", nested_runs)
     world.now = clock.now()  # the sandbox's API stamps changes on the same clock (WBADMIN_NOW)
     first, _ = world.run(refresh_and_report, POLICY)
     assert first.kind == "full" and first.runs_read > 100
-    change_runs(world, sandbox_db)
+    swept = change_runs(world, sandbox_db)
     world.now = clock.now() + 5
     inc, inc_report = world.run(refresh_and_report, POLICY)
     assert inc.kind == "incremental"
+    full, _ = world.run(lambda s: refresh_and_report(s, full=True), POLICY,
+                        cache_path=tmp_path / "fresh.sqlite3")
+    held = {r[2]: r for r in stored_runs(world.cache_path)}
+    fresh = {r[2]: r for r in stored_runs(tmp_path / "fresh.sqlite3")}
+    assert {n for n in held.keys() | fresh.keys() if held.get(n) != fresh.get(n)} == swept
+    assert {"qnew0", "qnew1"} <= held.keys()  # new runs are read at once
+    sweep_due(world.cache_path)
+    inc, inc_report = world.run(refresh_and_report, POLICY)
+    assert inc.kind == "incremental"
     full, full_report = world.run(lambda s: refresh_and_report(s, full=True), POLICY,
-                                  cache_path=tmp_path / "fresh.sqlite3")
+                                  cache_path=tmp_path / "fresh2.sqlite3")
     assert full.kind == "full"
     assert snapshot(inc_report) == snapshot(full_report)
-    assert stored_runs(world.cache_path) == stored_runs(tmp_path / "fresh.sqlite3")
+    assert stored_runs(world.cache_path) == stored_runs(tmp_path / "fresh2.sqlite3")
     # The new runs are there, 4 GPUs each, two hours old.
     llm = inc_report.team(TEAM)
     assert llm is not None and "quota-new-project" in {p.project for p in llm.projects}
@@ -242,6 +258,7 @@ def test_a_refresh_that_fails_half_way_is_made_good_by_the_next(world: QuotaWorl
     world.run(refresh_and_report, POLICY)
     change_runs(world, sandbox_db)
     world.now = clock.now() + 5
+    sweep_due(world.cache_path)  # every changed run is read
     before = Cache(world.cache_path)
     watermark = UsageStore(before).get("watermark")
     before.close()

@@ -250,17 +250,23 @@ def run_online(session: Session, work: Callable[[Session], Awaitable[T]]) -> T:
     if session.offline:
         raise CliError("this command needs W&B; run it without --offline", USAGE)
 
-    async def main() -> T:
+    # The result is handed back beside asyncio.run, not through it: on Python 3.11 its
+    # SIGINT-handler check formats the main task, result included, in a repr (for a huge
+    # org's run-policy judgement that repr alone took seconds).
+    done: list[T] = []
+
+    async def main() -> None:
         try:
             session.connect(sandbox_launcher)
-            return await work(session)
+            done.append(await work(session))
         finally:
             await session.aclose()
 
     try:
-        return asyncio.run(main())
+        asyncio.run(main())
     finally:
         session.close_sandbox()
+    return done[0]
 
 
 def shape_errors(exc: Exception) -> BadServerData:

@@ -63,10 +63,11 @@ async def refresh_runs(session, quota_policy: QuotaPolicy, policy: RunPolicy, *,
                          f"readable: {exc.message})")
         out.requests = client.requests_sent - sent
         return out
-    held = {(r[0], r[1]) for r in cache.query("SELECT DISTINCT team, project FROM quota_runs")}
-    projects = sorted({(e.get("entity_name"), e.get("project_name"))
-                       for _, _, e in audit_store.stored(cache, since)
-                       if e.get("action") in RUN_ACTIONS} & held)
+    named = {(e.get("entity_name"), e.get("project_name"))
+             for _, _, e in audit_store.stored(cache, since) if e.get("action") in RUN_ACTIONS}
+    # Only projects whose runs the store holds (a key lookup each, not a scan of the store).
+    projects = sorted(p for p in named if cache.scalar(
+        "SELECT 1 FROM quota_runs WHERE team = ? AND project = ? LIMIT 1", p))
     if projects:
         refresher = QuotaRefresher(client, cache, clock=session.clock, lacks=lacks)
         await refresher.reread(projects)

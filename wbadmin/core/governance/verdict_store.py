@@ -21,7 +21,7 @@ from typing import Any
 
 from ..cache import Cache
 from ..quotas.period import DAY
-from .judge import Judgement, Violation, judge_one, rules_in_force, stored_runs
+from .judge import Judgement, Place, Violation, judge_one, rules_in_force, stored_runs
 from .run_policy import RunPolicy
 
 FINGERPRINT_KEY = "policy_fingerprint"
@@ -77,7 +77,8 @@ class _Counts:
             if username is not None:
                 self.offenders[(team, username)] += sign
 
-    def apply(self, conn: Any) -> None:
+    def apply(self, conn: Any, fresh: bool = False) -> None:
+        """`fresh`: the tables were emptied first, so no count can have fallen to 0."""
         conn.executemany(
             "INSERT INTO policy_place_counts VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
             "n = n + excluded.n, unknown = unknown + excluded.unknown",
@@ -90,8 +91,15 @@ class _Counts:
         conn.executemany(
             "INSERT INTO policy_offender_counts VALUES (?,?,?) ON CONFLICT DO UPDATE SET "
             "n = n + excluded.n", [(*k, n) for k, n in self.offenders.items() if n])
-        for table in ("policy_place_counts", "policy_day_counts", "policy_offender_counts"):
-            conn.execute(f"DELETE FROM {table} WHERE n = 0")
+        if fresh:
+            return
+        # Only the keys moved here can have fallen to 0 (a scan of the tables costs more).
+        conn.executemany("DELETE FROM policy_place_counts WHERE team = ? AND project = ? AND "
+                         "broken_ids = ? AND n = 0", list(self.places))
+        conn.executemany("DELETE FROM policy_day_counts WHERE team = ? AND day = ? AND n = 0",
+                         list(self.days))
+        conn.executemany("DELETE FROM policy_offender_counts WHERE team = ? AND username = ? "
+                         "AND n = 0", list(self.offenders))
 
 
 def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
@@ -129,7 +137,7 @@ def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
     counts = _Counts()
     for v in out:
         _count(counts, v, 1)
-    counts.apply(conn)
+    counts.apply(conn, fresh=True)
     return len(out)
 
 
@@ -194,20 +202,23 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
     out = Judgement(policy, now)
     where, args = ("WHERE n > 0 AND team = ?", (team,)) if team else ("WHERE n > 0", ())
     conn = cache.conn
-    for t, p, ids, n, unknown in conn.execute(
-            f"SELECT team, project, broken_ids, n, unknown FROM policy_place_counts {where}",
-            args):
-        for place in (out.teams[t], out.projects[(t, p)]):
-            place.judged += n
-            place.unknown += unknown
-            if ids:
-                place.violating += n
-                for rule_id in ids.split(","):
-                    place.by_rule[rule_id] += n
-        if ids:
-            for rule_id in ids.split(","):
-                out.broken_rules[rule_id] += n
+    # Summed per project and per team in SQL: a huge org has tens of thousands of places.
+    sums = "SUM(n), SUM(unknown), SUM(CASE WHEN broken_ids = '' THEN 0 ELSE n END)"
+    for t, p, n, unknown, bad in conn.execute(
+            f"SELECT team, project, {sums} FROM policy_place_counts {where} "
+            "GROUP BY team, project", args):
+        out.projects[(t, p)] = Place(n, bad, unknown)
+    for t, n, unknown, bad in conn.execute(
+            f"SELECT team, {sums} FROM policy_place_counts {where} GROUP BY team", args):
+        out.teams[t] = Place(n, bad, unknown)
         out.runs_judged += n
+    for t, p, ids, n in conn.execute(
+            f"SELECT team, project, broken_ids, n FROM policy_place_counts {where} "
+            "AND broken_ids != ''", args):
+        for rule_id in ids.split(","):
+            out.projects[(t, p)].by_rule[rule_id] += n
+            out.teams[t].by_rule[rule_id] += n
+            out.broken_rules[rule_id] += n
     for day, n, bad in conn.execute(
             f"SELECT day, SUM(n), SUM(bad) FROM policy_day_counts {where} GROUP BY day "
             "ORDER BY day", args):

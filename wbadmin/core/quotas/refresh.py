@@ -10,11 +10,16 @@ ours changes nothing (the skew is measured and kept for counting running runs); 
 `Date` header, the newest server timestamp seen so far stands in. It asks
 1. each team's projects whose updatedAt is after "since" (W&B moves a project's updatedAt
    as its runs log), and
-2. in those projects, runs created or heartbeating after "since" — both in one request
-   per few teams (the projects' runs nested in the projects list), and
+2. in those projects, runs created after "since", and runs that heart-beat after it and
+   are no longer running (they ended) — both in one request per few teams (the projects'
+   runs nested in the projects list). A running run heart-beats every few seconds, so
+   asking for those too would read every running run of the org on every refresh (38,000
+   of them in the `huge` benchmark); their heartbeats are read by a *sweep* instead: at
+   most every STALE_RECHECK_S, step 2 asks for every run that heart-beat since, and then
 3. by name, runs we hold as running whose heartbeat stopped in the STALE_WINDOW_S before
-   "since" (a crashed run may change state without a heartbeat), at most every
-   STALE_RECHECK_S.
+   "since" (a crashed run may change state without a heartbeat).
+A held running run's heartbeat is thus at most STALE_RECHECK_S (plus its own interval)
+old after a refresh, well inside usage's SILENT_S, so it is still counted up to now.
 Runs deleted on W&B are only dropped by a full computation (`--full`).
 """
 
@@ -46,7 +51,10 @@ STALE_RECHECK_S = 600.0
 SKEW_IGNORED_S = 60.0
 TEAMS_MAX_AGE_S = 86_400.0
 STALE_WINDOW_S = 6 * 3600.0
-NESTED_RUNS = 100  # a changed project's runs in the changes request; more come after
+# A changed project's runs in the changes request; more come after. Few, so that a page
+# holds many projects: most changed projects have none or one run to send, and a team of
+# thousands of changed projects is then a few pages, not a chain of dozens.
+NESTED_RUNS = 5
 QUOTA_BATCH = MAX_NODES // 500  # 20 teams' or projects' pages of 500 per request
 
 
@@ -142,8 +150,9 @@ class QuotaRefresher:
         known_teams = set(self.store.teams())
         new_teams = [t for t in teams if t not in known_teams]
         old_teams = [t for t in teams if t in known_teams]
-        recent = {"$or": [{"createdAt": {"$gt": wire.iso(since)}},
-                          {"heartbeatAt": {"$gt": wire.iso(since)}}]}
+        sweep = self.clock() - float(self.store.get("stale_checked_at") or 0) \
+            >= STALE_RECHECK_S
+        recent = wire.changes_filter(since, sweep)
         writer = RunWriter(self, report)
         try:
             changed, all_new, storage = await asyncio.gather(
@@ -151,7 +160,8 @@ class QuotaRefresher:
                 self._projects(new_teams, None), self._storage(teams))
             stale: dict[tuple[str, str], list[str]] = defaultdict(list)
             now = self.clock()
-            if now - float(self.store.get("stale_checked_at") or 0) >= STALE_RECHECK_S:
+            if sweep:  # the heartbeats just read are in the store before it is asked
+                await writer.flush()
                 for row in self.store.stale_running(since - STALE_WINDOW_S, since):
                     stale[(row["team"], row["project"])].append(row["name"])
             # Then, many projects per request (aliases): stale running runs by name, every
@@ -175,7 +185,7 @@ class QuotaRefresher:
             UsageStore.put(conn, "server_start", server_start or watermark)
             UsageStore.put(conn, "skew", skew)
             UsageStore.put(conn, "refreshed_at", now)
-            if stale or not self.store.stale_running(since - STALE_WINDOW_S, since):
+            if sweep:
                 UsageStore.put(conn, "stale_checked_at", now)
         asked = {(t, p) for t in old_teams for p, _ in changed[t]} | {(t, p) for t, p, _, _ in jobs}
         report.projects_read, report.runs_read = len(asked), len(runs)
@@ -268,13 +278,18 @@ class QuotaRefresher:
         """Each team's projects updated after `since`, each with its `recent` runs, in one
         request per few teams (`Entity.projects` and each project's `runs`, nested): the
         cost of a refresh follows the projects that changed, and asking for each by name
-        as well cost as much again. Runs go to `on_runs` as their answers arrive. A project
-        with more recent runs than one nested page has the rest asked for at once, while
-        the other teams' answers are still coming."""
+        as well cost as much again. Runs go to `on_runs` as their answers arrive. Projects
+        with more recent runs than one nested page have the rest asked for as soon as a
+        request's worth of them is known, while the other teams' answers are still coming."""
         if degraded.needed(self.lacks):
             return await degraded.changes(self, teams, since, recent, on_runs, self.lacks)
         projects: dict[str, list[tuple[str, float | None]]] = {t: [] for t in teams}
         follow_ups: list[asyncio.Task[list[RunFact]]] = []
+        waiting: list[tuple[str, str, Any, str | None]] = []  # not yet asked for
+
+        def follow_up(jobs: list[tuple[str, str, Any, str | None]]) -> None:
+            follow_ups.append(asyncio.ensure_future(self._runs(jobs)))
+
         pfilters = json.dumps({"updated_at": {"$gt": wire.iso(since)}})
         rfilters = json.dumps(recent)
 
@@ -304,14 +319,18 @@ class QuotaRefresher:
                 if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
                     more.append((team, name, recent, edges[-1].get("cursor")))
             on_runs(runs)
-            if more:
-                follow_ups.append(asyncio.ensure_future(self._runs(more)))
+            waiting.extend(more)
+            if len(waiting) >= self.project_batch:
+                follow_up(waiting[:])
+                waiting.clear()
 
         try:
             await self.client.paginate_many(
                 teams, self.changes_batch, request, take,
                 lambda entity: (entity or {}).get("projects"),
                 kind="quota.changes", firsts=(self.page_size, self.nested_runs))
+            if waiting:
+                follow_up(waiting)
             for task in follow_ups:
                 on_runs(await task)
         finally:  # on failure, no follow-up is left running or unheard

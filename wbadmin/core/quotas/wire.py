@@ -70,6 +70,16 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def changes_filter(since: float, sweep: bool) -> dict[str, Any]:
+    """An incremental refresh's runs of a changed project: those created since, and those
+    that heart-beat since and are no longer running (they ended); on a sweep, every run
+    that heart-beat since (the running ones' heartbeats, see `refresh`)."""
+    moved: dict[str, Any] = {"heartbeatAt": {"$gt": iso(since)}}
+    if not sweep:
+        moved = {"$and": [moved, {"state": {"$ne": "running"}}]}
+    return {"$or": [{"createdAt": {"$gt": iso(since)}}, moved]}
+
+
 def batched(name: str, field: str, selection: str, calls: list[dict[str, Any]],
             arg_types: dict[str, str], inner: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """`field(args) { selection }` once per call under aliases r0, r1, ...

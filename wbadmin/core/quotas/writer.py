@@ -25,7 +25,10 @@ class RunWriter:
 
     def __init__(self, refresher: QuotaRefresher, report: RefreshReport) -> None:
         self.refresher, self.report = refresher, report
-        self.queue: asyncio.Queue[list[RunFact] | None] = asyncio.Queue()
+        # Runs to write; None ends the writing; a future is set once what came before it
+        # is written (`flush`).
+        self.queue: asyncio.Queue[list[RunFact] | asyncio.Future[None] | None] = \
+            asyncio.Queue()
         self.written: dict[RunKey, RunFact] = {}
         # SQLite work (reads, writes, the WAL checkpoints some commits run) goes to a thread
         # of its own with its own connection: on the event loop it held up the next
@@ -37,6 +40,16 @@ class RunWriter:
     def add(self, runs: list[RunFact]) -> None:
         if runs:
             self.queue.put_nowait(runs)
+
+    async def flush(self) -> None:
+        """Wait until every run added so far is in the store (a writer that failed raises
+        its error here)."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait(written)
+        await asyncio.wait({written, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not written.done():
+            await self.task
+            raise RuntimeError("the run writer stopped before writing what it was given")
 
     async def finish(self) -> list[RunFact]:
         """Every run written, once each (the last read of it)."""
@@ -65,17 +78,24 @@ class RunWriter:
         done = False
         while not done:
             batch: list[RunFact] = []
+            marks: list[asyncio.Future[None]] = []
             item = await self.queue.get()
             while True:  # everything that has arrived meanwhile goes in one transaction
                 if item is None:
                     done = True
                     break
-                batch += item
+                if isinstance(item, asyncio.Future):
+                    marks.append(item)
+                else:
+                    batch += item
                 if self.queue.empty():
                     break
                 item = self.queue.get_nowait()
             if batch:
                 await self._write(_dedupe(batch))
+            for mark in marks:
+                if not mark.done():
+                    mark.set_result(None)
 
     async def _write(self, runs: list[RunFact]) -> None:
         refresher, cache = self.refresher, self.refresher.cache

@@ -21,7 +21,7 @@ from ..auth import Identity, project_role, team_role
 from ..db import Database
 from .context import Context, GraphQLFault, NotFound, PermissionDenied
 from .mongo_filter import Column, compile_filter, compile_order, install_functions
-from .paging import connection, page_bounds
+from .paging import connection, page_bounds, selects
 
 REGISTRY_PREFIX = "wandb-registry-"
 PROJECT_ACCESS = {"PRIVATE", "RESTRICTED", "USER_READ", "USER_WRITE", "ENTITY_READ",
@@ -110,8 +110,9 @@ def visible_project(db: Database, viewer: Identity, entity_name: str | None,
 
 def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
                   order: str | None = None, after: str | None = None,
-                  first: int | None = None) -> dict[str, Any]:
-    """A `ProjectConnection` of an entity's projects the caller may see."""
+                  first: int | None = None, counted: bool = True) -> dict[str, Any]:
+    """A `ProjectConnection` of an entity's projects the caller may see. `counted`: the
+    caller asks for `totalCount`."""
     db, viewer = ctx.db, ctx.viewer
     entity = db.one("SELECT id, org_id FROM entities WHERE name = ?", (entity_name,))
     offset, limit = page_bounds(after, first)
@@ -119,14 +120,24 @@ def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
         return connection([], offset, 0, lambda r: r)
     where, params = compile_filter(filters, PROJECT_FIELDS)
     order_sql, order_params = compile_order(order, PROJECT_FIELDS, "-created_at", "p.id")
+    sql = (f"SELECT p.*, ? AS entity_name FROM projects p WHERE p.entity_id = ? AND {where} "
+           f"ORDER BY {order_sql}")
+    args = (entity_name, entity["id"], *params, *order_params)
+    total: int | None = None
     with db.lock:
         install_functions(db.conn)
-        rows = db.query(
-            f"SELECT p.*, ? AS entity_name FROM projects p WHERE p.entity_id = ? AND {where} "
-            f"ORDER BY {order_sql}", (entity_name, entity["id"], *params, *order_params))
-    if not viewer.is_org_admin:  # org admins see every project and registry
-        rows = [r for r in rows if ctx.project_role(r["id"])]
-    page = rows[offset:offset + limit]
+        if viewer.is_org_admin:
+            # Org admins see every project and registry: the page is cut in SQL (a team of
+            # thousands of changed projects is otherwise read whole for each page).
+            rows = db.query(sql + " LIMIT ? OFFSET ?", (*args, limit + 1, offset))
+            if counted:
+                total = int(db.scalar(f"SELECT COUNT(*) FROM projects p WHERE p.entity_id = ? "
+                                      f"AND {where}", (entity["id"], *params)))
+            page, has_next = rows[:limit], len(rows) > limit
+        else:
+            visible = [r for r in db.query(sql, args) if ctx.project_role(r["id"])]
+            page, total = visible[offset:offset + limit], len(visible)
+            has_next = offset + len(page) < total
     # Each node knows its page, so a field asked of every project on it (runs) can be read
     # for all of them at once (`resolvers_runs.resolve_runs`).
     siblings = tuple(r["id"] for r in page)
@@ -136,7 +147,7 @@ def list_projects(ctx: Context, entity_name: str | None, *, filters: Any = None,
         out["_page"] = siblings
         return out
 
-    return connection(page, offset, len(rows), node)
+    return connection(page, offset, total, node, has_next=has_next)
 
 
 def viewer_entity_name(ctx: Context) -> str | None:
@@ -178,7 +189,7 @@ def resolve_entity_projects(entity: dict, info: Any, filters: Any = None,
                             order: str | None = None, after: str | None = None,
                             first: int | None = None, **_: Any) -> dict[str, Any]:
     return list_projects(info.context, entity.get("name"), filters=filters, order=order,
-                         after=after, first=first)
+                         after=after, first=first, counted=selects(info, "totalCount"))
 
 
 def resolve_project_user(project: dict, info: Any) -> dict[str, Any] | None:
