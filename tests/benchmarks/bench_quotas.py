@@ -144,10 +144,11 @@ def create_through_api(base_url: str, projects: list[tuple[str, str]], n: int) -
     asyncio.run(main())
 
 
-def change_in_bulk(path: Path, n: int, when: int) -> tuple[int, int]:
+def change_in_bulk(path: Path, n: int, when: int, started_within: int = 600
+                   ) -> tuple[int, int]:
     """n run changes as W&B would record them: a third of the running runs (or as many as
-    there are) finish, as many heartbeat, the rest are new runs in active projects.
-    Returns (changes, projects touched)."""
+    there are) finish, as many heartbeat, the rest are new runs in active projects, started
+    in the `started_within` seconds before `when`. Returns (changes, projects touched)."""
     rng = random.Random(7)
     db = Database(path)
     try:
@@ -172,7 +173,7 @@ def change_in_bulk(path: Path, n: int, when: int) -> tuple[int, int]:
             rows = []
             for i in range(creating):
                 project = active[rng.randrange(len(active))]
-                start = when - rng.randint(0, 600)
+                start = when - rng.randint(0, started_within)
                 rows.append((next_id + i, project, f"b{next_id + i:07x}", f"bench-{i}",
                              "running", users[i % len(users)], start, when,
                              when - start, rng.choice([1, 2, 4, 8])))

@@ -21,8 +21,9 @@ from typing import Any
 
 from ..cache import Cache
 from ..quotas.period import DAY
-from .judge import Judgement, Place, Violation, judge_one, rules_in_force, stored_runs
+from .judge import Judgement, Place, Violation, rules_in_force, stored_runs
 from .run_policy import RunPolicy
+from .verdict_rows import RUN_COLUMNS, verdict_rows
 
 FINGERPRINT_KEY = "policy_fingerprint"
 
@@ -37,8 +38,7 @@ def fingerprint(policy: RunPolicy, now: float) -> str:
 
 
 LIVE_KEY = "policy_live"  # quota_state: the kept verdicts and counts are whole (see below)
-_RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
-                "q.heartbeat_at, q.tags, q.config_keys")
+
 
 
 def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
@@ -77,8 +77,7 @@ class _Counts:
             if username is not None:
                 self.offenders[(team, username)] += sign
 
-    def apply(self, conn: Any, fresh: bool = False) -> None:
-        """`fresh`: the tables were emptied first, so no count can have fallen to 0."""
+    def apply(self, conn: Any) -> None:
         conn.executemany(
             "INSERT INTO policy_place_counts VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET "
             "n = n + excluded.n, unknown = unknown + excluded.unknown",
@@ -91,8 +90,6 @@ class _Counts:
         conn.executemany(
             "INSERT INTO policy_offender_counts VALUES (?,?,?) ON CONFLICT DO UPDATE SET "
             "n = n + excluded.n", [(*k, n) for k, n in self.offenders.items() if n])
-        if fresh:
-            return
         # Only the keys moved here can have fallen to 0 (a scan of the tables costs more).
         conn.executemany("DELETE FROM policy_place_counts WHERE team = ? AND project = ? AND "
                          "broken_ids = ? AND n = 0", list(self.places))
@@ -131,13 +128,24 @@ def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
-    rows = conn.execute(f"SELECT {_RUN_COLUMNS} FROM quota_runs q").fetchall()
-    out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
+    rows = conn.execute(f"SELECT {RUN_COLUMNS} FROM quota_runs q").fetchall()
+    out = verdict_rows(policy, now, rows)
     conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", out)
-    counts = _Counts()
-    for v in out:
-        _count(counts, v, 1)
-    counts.apply(conn, fresh=True)
+    # The counts afresh, as `_Counts.add` moves them (Counters over the rows: an add per
+    # run costs more than the judging).
+    judged = [v for v in out if v[6]]
+    bad = [v for v in judged if v[9]]
+    places = Counter((v[0], v[1], v[9] or "") for v in judged)
+    unknown = Counter((v[0], v[1], v[9] or "") for v in judged if v[7])
+    days = Counter((v[0], int(v[4] // DAY)) for v in judged)
+    bad_days = Counter((v[0], int(v[4] // DAY)) for v in bad)
+    conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
+                     [(*k, n, unknown[k]) for k, n in places.items()])
+    conn.executemany("INSERT INTO policy_day_counts VALUES (?,?,?,?)",
+                     [(*k, n, bad_days[k]) for k, n in days.items()])
+    offenders = Counter((v[0], v[3]) for v in bad if v[3] is not None)
+    conn.executemany("INSERT INTO policy_offender_counts VALUES (?,?,?)",
+                     [(*k, n) for k, n in offenders.items()])
     return len(out)
 
 
@@ -156,10 +164,10 @@ def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
                      "FROM policy_verdicts WHERE running = 1")
     old = {tuple(v[:3]): tuple(v) for v in conn.execute(
         "SELECT q.* " + _QUEUED.format(table="policy_verdicts"))}
-    rows = conn.execute(f"SELECT {_RUN_COLUMNS} "
+    rows = conn.execute(f"SELECT {RUN_COLUMNS} "
                         + _QUEUED.format(table="quota_runs")).fetchall()
     conn.execute("DELETE FROM policy_unjudged")
-    out = _verdicts(policy, now, stored_runs(cache, rows=rows)) if rows else []
+    out = verdict_rows(policy, now, rows)
     counts, changed = _Counts(), []
     for v in out:
         before = old.pop(v[:3], None)
@@ -177,20 +185,6 @@ def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
                      list(old))
     counts.apply(conn)
     return len(out)
-
-
-def _verdicts(policy: RunPolicy, now: float, runs: list) -> list[tuple]:
-    """policy_verdicts rows of `runs`."""
-    rules = rules_in_force(policy, now)
-    memo: dict[tuple[str, Any], str | None] = {}
-    out = []
-    for run in runs:
-        judged, unknown, broken = judge_one(rules, run, now, memo)
-        out.append((run.team, run.project, run.name, run.username, run.created_at,
-                    int(run.state == "running"), int(judged), int(unknown and not broken),
-                    json.dumps([[r.id, why] for r, why in broken]) if broken else None,
-                    ",".join(r.id for r, _ in broken) if broken else None))
-    return out
 
 
 def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = None, *,
