@@ -51,6 +51,9 @@ STALE_RECHECK_S = 600.0
 SKEW_IGNORED_S = 60.0
 TEAMS_MAX_AGE_S = 86_400.0
 STALE_WINDOW_S = 6 * 3600.0
+# Stale runs asked for by name per alias: a project of thousands of silent running runs
+# otherwise sends one filter of thousands of names (the sandbox refuses it as too deep).
+STALE_NAMES = 100
 # A changed project's runs in the changes request; more come after. Few, so that a page
 # holds many projects: most changed projects have none or one run to send, and a team of
 # thousands of changed projects is then a few pages, not a chain of dozens.
@@ -166,7 +169,9 @@ class QuotaRefresher:
                     stale[(row["team"], row["project"])].append(row["name"])
             # Then, many projects per request (aliases): stale running runs by name, every
             # active run of a team not seen before.
-            jobs = [(t, p, {"name": {"$in": names}}, None) for (t, p), names in stale.items()]
+            jobs = [(t, p, {"name": {"$in": names[i:i + STALE_NAMES]}}, None)
+                    for (t, p), names in stale.items()
+                    for i in range(0, len(names), STALE_NAMES)]
             active = {"$or": [{"heartbeatAt": {"$gte": wire.iso(window_start)}},
                               {"state": "running"}]}
             jobs += [(t, p, active, None) for t in new_teams for p, _ in all_new[t]]
