@@ -158,8 +158,10 @@ def _judged(args: argparse.Namespace, *, every: bool = True
                        NOT_FOUND)
     for warning in policy.unknown_scopes(teams, projects):
         note(f"warning: {warning} (in the policy, not in the org)")
+    # Per-project figures only where they are shown (a team's table, --json, the runs).
     return session, policy, judge_store(cache, policy, session.clock(), args.team,
-                                        limit=None if every else 0)
+                                        limit=None if every else 0,
+                                        projects=every or bool(args.team))
 
 
 def cmd_notify(args: argparse.Namespace) -> int:

@@ -179,8 +179,13 @@ def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
         changed.append(v)
     for gone in old.values():  # queued, then deleted from the store
         _count(counts, gone, -1)
-    conn.executemany("INSERT OR REPLACE INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
-                     changed)
+    # An upsert changes a kept verdict in place (REPLACE deletes and re-inserts it,
+    # rewriting every index of it).
+    conn.executemany(
+        "INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(team, project, "
+        "name) DO UPDATE SET username = excluded.username, created_at = excluded.created_at, "
+        "running = excluded.running, judged = excluded.judged, unknown = excluded.unknown, "
+        "broken = excluded.broken, broken_ids = excluded.broken_ids", changed)
     conn.executemany("DELETE FROM policy_verdicts WHERE team = ? AND project = ? AND name = ?",
                      list(old))
     counts.apply(conn)
@@ -188,9 +193,10 @@ def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
 
 
 def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = None, *,
-                limit: int | None = None) -> Judgement:
+                limit: int | None = None, projects: bool = True) -> Judgement:
     """The judgement of the run store, from the kept verdicts (judging the rest first).
-    `limit`: list only the newest runs' violations (the figures count them all)."""
+    `limit`: list only the newest runs' violations (the figures count them all);
+    `projects`: the per-project figures too (a huge org has tens of thousands)."""
     _prepare(cache, policy, now)
     _judge_new(cache, policy, now)
     out = Judgement(policy, now)
@@ -198,19 +204,22 @@ def judge_store(cache: Cache, policy: RunPolicy, now: float, team: str | None = 
     conn = cache.conn
     # Summed per project and per team in SQL: a huge org has tens of thousands of places.
     sums = "SUM(n), SUM(unknown), SUM(CASE WHEN broken_ids = '' THEN 0 ELSE n END)"
-    for t, p, n, unknown, bad in conn.execute(
-            f"SELECT team, project, {sums} FROM policy_place_counts {where} "
-            "GROUP BY team, project", args):
-        out.projects[(t, p)] = Place(n, bad, unknown)
+    if projects:
+        for t, p, n, unknown, bad in conn.execute(
+                f"SELECT team, project, {sums} FROM policy_place_counts {where} "
+                "GROUP BY team, project", args):
+            out.projects[(t, p)] = Place(n, bad, unknown)
     for t, n, unknown, bad in conn.execute(
             f"SELECT team, {sums} FROM policy_place_counts {where} GROUP BY team", args):
         out.teams[t] = Place(n, bad, unknown)
         out.runs_judged += n
+    at = "team, project" if projects else "team, ''"
     for t, p, ids, n in conn.execute(
-            f"SELECT team, project, broken_ids, n FROM policy_place_counts {where} "
-            "AND broken_ids != ''", args):
+            f"SELECT {at}, broken_ids, SUM(n) FROM policy_place_counts {where} AND "
+            f"broken_ids != '' GROUP BY {at}, broken_ids", args):
         for rule_id in ids.split(","):
-            out.projects[(t, p)].by_rule[rule_id] += n
+            if projects:
+                out.projects[(t, p)].by_rule[rule_id] += n
             out.teams[t].by_rule[rule_id] += n
             out.broken_rules[rule_id] += n
     for day, n, bad in conn.execute(

@@ -133,7 +133,8 @@ class GovernanceScreen(Screen):
             problem = None
         except RunPolicyError as exc:
             policy, problem = RunPolicy(None), str(exc)
-        judged = judge_store(session.cache, policy, self.app.clock(), limit=SHOWN)
+        judged = judge_store(session.cache, policy, self.app.clock(), limit=SHOWN,
+                             projects=False)  # the pane shows teams
         held = self._holdings()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, policy, judged, problem, held)
