@@ -40,7 +40,6 @@ def fingerprint(policy: RunPolicy, now: float) -> str:
 LIVE_KEY = "policy_live"  # quota_state: the kept verdicts and counts are whole (see below)
 
 
-
 def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
     """A changed policy (its fingerprint) makes every kept verdict void."""
     mark = fingerprint(policy, now)

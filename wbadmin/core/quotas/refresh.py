@@ -13,9 +13,10 @@ ours changes nothing (the skew is measured and kept for counting running runs); 
 2. in those projects, runs created after "since", and runs that heart-beat after it and
    are no longer running (they ended) — both in one request per few teams (the projects'
    runs nested in the projects list). A running run heart-beats every few seconds, so
-   asking for those too would read every running run of the org on every refresh (38,000
-   of them in the `huge` benchmark); their heartbeats are read by a *sweep* instead: at
-   most every STALE_RECHECK_S, step 2 asks for every run that heart-beat since, and then
+   asking for those too would read every running run of the org on every refresh (an org
+   with 35,000 of them would send them all each time); their heartbeats are read by a
+   *sweep* instead: at most every STALE_RECHECK_S, step 2 asks for every run that
+   heart-beat since, and then
 3. by name, runs we hold as running whose heartbeat stopped in the STALE_WINDOW_S before
    "since" (a crashed run may change state without a heartbeat).
 A held running run's heartbeat is thus at most STALE_RECHECK_S (plus its own interval)
