@@ -39,7 +39,7 @@ class StoredRun:
         return self.display_name or self.name
 
 
-def _lists() -> Callable[[str | None], tuple[str, ...] | None]:
+def list_parser() -> Callable[[str | None], tuple[str, ...] | None]:
     """A parser of JSON string lists that parses each distinct text once: runs share a
     few thousand tag lists and config-key lists among hundreds of thousands."""
     seen: dict[str | None, tuple[str, ...] | None] = {None: None}
@@ -66,7 +66,7 @@ def stored_runs(cache: Cache, team: str | None = None, rows: list | None = None
                "heartbeat_at, tags, config_keys FROM quota_runs")
         rows = cache.conn.execute(sql + (" WHERE team = ?" if team else "") + " ORDER BY "
                                   "created_at", (team,) if team else ()).fetchall()
-    tags, keys = _lists(), _lists()
+    tags, keys = list_parser(), list_parser()
     return [StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tags(r[8]), keys(r[9]))
             for r in rows]
 

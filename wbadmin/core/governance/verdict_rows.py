@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .judge import StoredRun, _lists, judge_one, rules_in_force
+from .judge import StoredRun, judge_one, list_parser, rules_in_force
 from .run_policy import Rule, RunPolicy
 
 # The run-store columns these rows are read in (quota_runs q).
@@ -28,7 +28,7 @@ def verdict_rows(policy: RunPolicy, now: float, rows: list[Any]) -> list[tuple]:
     placed: dict[tuple[str, str], tuple[Rule, ...]] = {}
     facts: dict[tuple, tuple[int, int, str | None, str | None]] = {}
     memo: dict[tuple[str, Any], str | None] = {}
-    tags_of, keys_of = _lists(), _lists()
+    tags_of, keys_of = list_parser(), list_parser()
     out = []
     for row in rows:
         team, project, name, display, username, state, created = row[:7]
