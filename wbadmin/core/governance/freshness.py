@@ -20,6 +20,7 @@ from ..quotas.period import DAY
 from ..quotas.policy import QuotaPolicy
 from ..quotas.refresh import QuotaRefresher
 from ..quotas.store import UsageStore
+from .full_judge import FullJudge
 from .run_policy import RunPolicy
 
 RUN_ACTIONS = frozenset({"run:update", "run:update_many"})
@@ -46,7 +47,10 @@ async def refresh_runs(session, quota_policy: QuotaPolicy, policy: RunPolicy, *,
     store = UsageStore(cache)
     last_full = store.get("full_at")
     due = last_full is None or not 0 <= now - float(last_full) < policy.recheck_days * DAY
-    refreshed = await service.refresh(full=full or due, lacks=lacks)
+    # A full refresh judges its runs as they arrive (the check after it then has none to
+    # judge); an incremental one leaves its runs queued for the check.
+    refreshed = await service.refresh(full=full or due, lacks=lacks,
+                                      observer=FullJudge(policy, now))
     out = Freshness(refreshed.kind, warnings=list(refreshed.warnings))
     if refreshed.kind == "full":
         _mark(cache, now)

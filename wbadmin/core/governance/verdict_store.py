@@ -122,29 +122,62 @@ def _count(counts: _Counts, verdict: tuple, sign: int) -> None:
     counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=sign)
 
 
-def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
-    conn = cache.conn
+class Tally:
+    """The three count tables afresh, from verdict rows (Counters over the rows, as
+    `_Counts.add` would move them: an add per run costs more than the judging)."""
+
+    def __init__(self) -> None:
+        self.places: Counter[tuple[str, str, str]] = Counter()
+        self.unknown: Counter[tuple[str, str, str]] = Counter()
+        self.days: Counter[tuple[str, int]] = Counter()
+        self.bad_days: Counter[tuple[str, int]] = Counter()
+        self.offenders: Counter[tuple[str, str]] = Counter()
+
+    def add(self, verdicts: list[tuple], sign: int = 1) -> None:
+        judged = [v for v in verdicts if v[6]]
+        bad = [v for v in judged if v[9]]
+        moves = (
+            (self.places, [(v[0], v[1], v[9] or "") for v in judged]),
+            (self.unknown, [(v[0], v[1], v[9] or "") for v in judged if v[7]]),
+            (self.days, [(v[0], int(v[4] // DAY)) for v in judged]),
+            (self.bad_days, [(v[0], int(v[4] // DAY)) for v in bad]),
+            (self.offenders, [(v[0], v[3]) for v in bad if v[3] is not None]))
+        for counter, keys in moves:
+            if sign > 0:
+                counter.update(keys)
+            else:
+                counter.subtract(keys)
+
+    def insert(self, conn: Any) -> None:
+        """Into the count tables, emptied before."""
+        conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
+                         [(*k, n, self.unknown[k]) for k, n in self.places.items() if n])
+        conn.executemany("INSERT INTO policy_day_counts VALUES (?,?,?,?)",
+                         [(*k, n, self.bad_days[k]) for k, n in self.days.items() if n])
+        conn.executemany("INSERT INTO policy_offender_counts VALUES (?,?,?)",
+                         [(*k, n) for k, n in self.offenders.items() if n])
+
+
+def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple],
+              tally: Tally) -> None:
+    """Every run's verdict and the counts afresh, judged under `policy` at `now`: the kept
+    verdicts are then live (a write of a stored run queues it to be judged again)."""
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
-    rows = conn.execute(f"SELECT {RUN_COLUMNS} FROM quota_runs q").fetchall()
+    conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
+    tally.insert(conn)
+    conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
+                 (FINGERPRINT_KEY, json.dumps(fingerprint(policy, now))))
+    conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, 'true')", (LIVE_KEY,))
+
+
+def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
+    rows = cache.conn.execute(f"SELECT {RUN_COLUMNS} FROM quota_runs q").fetchall()
     out = verdict_rows(policy, now, rows)
-    conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", out)
-    # The counts afresh, as `_Counts.add` moves them (Counters over the rows: an add per
-    # run costs more than the judging).
-    judged = [v for v in out if v[6]]
-    bad = [v for v in judged if v[9]]
-    places = Counter((v[0], v[1], v[9] or "") for v in judged)
-    unknown = Counter((v[0], v[1], v[9] or "") for v in judged if v[7])
-    days = Counter((v[0], int(v[4] // DAY)) for v in judged)
-    bad_days = Counter((v[0], int(v[4] // DAY)) for v in bad)
-    conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
-                     [(*k, n, unknown[k]) for k, n in places.items()])
-    conn.executemany("INSERT INTO policy_day_counts VALUES (?,?,?,?)",
-                     [(*k, n, bad_days[k]) for k, n in days.items()])
-    offenders = Counter((v[0], v[3]) for v in bad if v[3] is not None)
-    conn.executemany("INSERT INTO policy_offender_counts VALUES (?,?,?)",
-                     [(*k, n) for k, n in offenders.items()])
+    tally = Tally()
+    tally.add(out)
+    write_all(cache.conn, policy, now, out, tally)
     return len(out)
 
 

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -78,14 +79,26 @@ class RefreshReport:
                 f"projects in {self.requests:,} requests, {self.seconds:.2f} s")
 
 
+class FullObserver(Protocol):
+    """Told of a full computation's runs page by page as they arrive (while later pages
+    are still being answered), then handed its transaction to write what it made of them
+    (run policies judge the runs so: `governance.full_judge`)."""
+
+    def seen(self, runs: list[RunFact]) -> None: ...
+
+    def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None: ...
+
+
 class QuotaRefresher:
     def __init__(self, client: Client, cache: Cache, *, clock: Callable[[], float] = clock.now,
                  team_batch: int = QUOTA_BATCH, project_batch: int = QUOTA_BATCH,
                  page_size: int = 500,
                  changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S,
-                 lacks: Callable[[str], bool] | None = None) -> None:
+                 lacks: Callable[[str], bool] | None = None,
+                 observer: FullObserver | None = None) -> None:
         self.client, self.cache, self.clock = client, cache, clock
+        self.observer = observer
         self.lacks = lacks  # what the server lacks (ServerFacts.lacks): degraded reads
         self.store = UsageStore(cache)
         self.team_batch, self.project_batch = team_batch, project_batch
@@ -118,13 +131,15 @@ class QuotaRefresher:
         # A project untouched since the window began holds no run active in it.
         jobs = [(t, p, active, None) for t in teams for p, updated in projects[t]
                 if updated is None or updated >= window_start]
-        runs = await self._runs(jobs)
+        runs = await self._runs(jobs, self.observer.seen if self.observer else None)
         runs = await self._fill_gpus(runs, lambda r: not r.gpu_known, report)
         storage = await self._storage(teams)
         now = self.clock()
         with self.cache.transaction() as conn:
             UsageStore.clear(conn)
             self.store.write_runs(conn, runs, fresh=True)
+            if self.observer is not None:
+                self.observer.commit(conn, runs)
             for team in teams:
                 UsageStore.write_projects(conn, team, projects[team])
             UsageStore.write_storage(conn, storage, now)
@@ -345,9 +360,10 @@ class QuotaRefresher:
             await asyncio.gather(*follow_ups, return_exceptions=True)
         return projects
 
-    async def _runs(self, jobs: list[tuple[str, str, Any, str | None]]) -> list[RunFact]:
+    async def _runs(self, jobs: list[tuple[str, str, Any, str | None]],
+                    on_page: Callable[[list[RunFact]], None] | None = None) -> list[RunFact]:
         """The runs matching each (team, project, filter), page by page from the cursor
-        given (None: the first page)."""
+        given (None: the first page); `on_page` is told of each answer's runs."""
         out: list[RunFact] = []
         pending: dict[int, str | None] = {i: job[3] for i, job in enumerate(jobs)}
         texts = [json.dumps(job[2]) for job in jobs]
@@ -362,6 +378,7 @@ class QuotaRefresher:
                 {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
             data = await self.client.graphql(doc, variables)
             more: dict[int, str | None] = {}
+            page: list[RunFact] = []
             for i, (j, _) in enumerate(chunk):
                 team, project = jobs[j][0], jobs[j][1]
                 conn = ((data.get(f"r{i}") or {}).get("runs")) or {}
@@ -369,10 +386,13 @@ class QuotaRefresher:
                 for edge in edges:
                     fact = wire.run_fact(team, project, edge.get("node") or {})
                     if fact is not None:
-                        out.append(fact)
+                        page.append(fact)
                 # The SDK pages runs from the last edge's cursor; so do we.
                 if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
                     more[j] = edges[-1].get("cursor")
+            out.extend(page)
+            if on_page is not None:
+                on_page(page)
             return more
 
         while pending:

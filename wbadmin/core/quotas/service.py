@@ -14,7 +14,7 @@ from ..client import Client
 from .alerts import AlertResult, AlertSender, due
 from .history import Series, daily
 from .policy import HOW_TO, QuotaPolicy, load_policy, policy_path
-from .refresh import QuotaRefresher, RefreshReport
+from .refresh import FullObserver, QuotaRefresher, RefreshReport
 from .store import UsageStore
 from .usage import SILENT_S, UsageReport, compute, org_teams, window_start
 
@@ -66,10 +66,13 @@ class QuotaService:
             return compute(self.cache, self.policy, self.clock(), offset)
 
     async def refresh(self, *, full: bool = False,
-                      lacks: Callable[[str], bool] | None = None) -> RefreshReport:
-        """`lacks`: what the server lacks (`ServerFacts.lacks`), for the degraded reads."""
+                      lacks: Callable[[str], bool] | None = None,
+                      observer: FullObserver | None = None) -> RefreshReport:
+        """`lacks`: what the server lacks (`ServerFacts.lacks`), for the degraded reads;
+        `observer`: told of a full computation's runs (`FullObserver`)."""
         assert self.client is not None, "connect first"
-        refresher = QuotaRefresher(self.client, self.cache, clock=self.clock, lacks=lacks)
+        refresher = QuotaRefresher(self.client, self.cache, clock=self.clock, lacks=lacks,
+                                   observer=observer)
         teams = org_teams(self.cache, self.store) or list(self.policy.teams)
         with fewer_collections():
             return await refresher.refresh(window_start(self.policy, teams, self.clock()),

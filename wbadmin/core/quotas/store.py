@@ -9,6 +9,7 @@ contribution is taken out before the new one goes in, so a refresh can write any
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections import defaultdict
@@ -51,7 +52,10 @@ class RunFact:
                 _json_list(self.tags), _json_list(self.config_keys))
 
 
+@functools.lru_cache(maxsize=4096)
 def _json_list(values: tuple[str, ...] | None) -> str | None:
+    # Runs share a few thousand tag lists and config-key lists: a full refresh of a huge
+    # org wrote 669k runs, and encoding each list again cost seconds of it.
     return None if values is None else json.dumps(list(values))
 
 

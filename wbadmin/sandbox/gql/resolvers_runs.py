@@ -133,7 +133,13 @@ def resolve_run_history_line_count(run: dict, _info: Any, **_: Any) -> int:
 
 
 def resolve_run_tags(run: dict, _info: Any, **_: Any) -> list[str]:
-    return json.loads(run["_row"]["tags"])
+    return list(_tags(run["_row"]["tags"]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags(stored: str) -> tuple[str, ...]:
+    # Runs share a few tag lists: a page of runs mostly repeats them.
+    return tuple(json.loads(stored))
 
 
 def resolve_run_host(run: dict, _info: Any, **_: Any) -> str | None:
