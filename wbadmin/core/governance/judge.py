@@ -73,25 +73,40 @@ def stored_runs(cache: Cache, team: str | None = None, rows: list | None = None
 
 def verdict(rule: Rule, run: StoredRun, now: float) -> str | None:
     """Why `run` breaks `rule` ("" when unknown), or None when it complies."""
+    if rule.kind == "max_running_hours":
+        return running_verdict(rule, run.state, run.created_at, now)
+    return fact_verdict(rule, fact_of(rule, run))
+
+
+def fact_of(rule: Rule, run: StoredRun) -> Any:
+    """What a rule other than a running-time limit looks at: tags, config keys or title."""
+    return run.tags if rule.kind == "require_tag" else (
+        run.config_keys if rule.kind == "require_config" else run.title)
+
+
+def fact_verdict(rule: Rule, fact: Any) -> str | None:
+    """`verdict` of a tag, config-key or name rule, from the one fact it looks at."""
     if rule.kind == "require_tag":
-        if run.tags is None:
+        if fact is None:
             return ""
         assert rule.pattern is not None
-        if any(rule.pattern.fullmatch(t) for t in run.tags):
+        if any(rule.pattern.fullmatch(t) for t in fact):
             return None
         return f"no tag matching {rule.pattern.pattern}"
     if rule.kind == "require_config":
-        if run.config_keys is None:
+        if fact is None:
             return ""
-        missing = [k for k in rule.keys if k not in run.config_keys]
+        missing = [k for k in rule.keys if k not in fact]
         return f"config lacks {', '.join(missing)}" if missing else None
-    if rule.kind == "name_pattern":
-        assert rule.pattern is not None
-        return None if rule.pattern.fullmatch(run.title) else \
-            f"run name {run.title!r} does not match {rule.pattern.pattern}"
+    assert rule.kind == "name_pattern" and rule.pattern is not None
+    return None if rule.pattern.fullmatch(fact) else \
+        f"run name {fact!r} does not match {rule.pattern.pattern}"
+
+
+def running_verdict(rule: Rule, state: str, created_at: float, now: float) -> str | None:
     assert rule.hours is not None
-    if run.state == "running" and now - run.created_at > rule.hours * 3600:
-        return f"running for {(now - run.created_at) / 3600:.0f} hours (at most " \
+    if state == "running" and now - created_at > rule.hours * 3600:
+        return f"running for {(now - created_at) / 3600:.0f} hours (at most " \
                f"{rule.hours:g})"
     return None
 
@@ -166,11 +181,9 @@ def judge_one(rules: list[Rule], run: StoredRun, now: float,
         if rule.kind == "max_running_hours":
             found.append((rule, verdict(rule, run, now)))
             continue
-        fact = run.tags if rule.kind == "require_tag" else (
-            run.config_keys if rule.kind == "require_config" else run.title)
-        key = (rule.id, fact)
+        key = (rule.id, fact_of(rule, run))
         if key not in memo:
-            memo[key] = verdict(rule, run, now)
+            memo[key] = fact_verdict(rule, key[1])
         found.append((rule, memo[key]))
     broken = [(r, why) for r, why in found if why]
     return True, any(why == "" for _, why in found), broken

@@ -1,9 +1,10 @@
-"""The `policy_verdicts` rows of run-store rows, judged once per distinct set of facts.
+"""The `policy_verdicts` rows of run-store rows, each rule's verdict made once per fact.
 
-A huge org's store holds hundreds of thousands of runs but only a few thousand distinct
-(rules that apply, tags, config keys) combinations: each run's applying rules are found per
-place (the scopes name teams and projects), its accounts and start dates checked per run,
-and the verdict of its facts taken from a memo. `judge.judge_one` is the reference.
+A huge org's store holds hundreds of thousands of runs. Each run's applying rules are found
+per place (the scopes name teams and projects), its accounts and start dates checked per
+run only where a rule there has them; each rule's verdict of the one fact it looks at (tags,
+config keys, title) is taken from a memo, and the row's figures per distinct set of rule
+verdicts. `judge.judge_one` is the reference.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .judge import StoredRun, judge_one, list_parser, rules_in_force
+from .judge import fact_verdict, list_parser, rules_in_force, running_verdict
 from .run_policy import Rule, RunPolicy
 
 # The run-store columns these rows are read in (quota_runs q).
 RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, q.created_at, "
                "q.heartbeat_at, q.tags, q.config_keys")
+
+
+_MISSING = object()
 
 
 class VerdictJudge:
@@ -27,40 +31,65 @@ class VerdictJudge:
     def __init__(self, policy: RunPolicy, now: float) -> None:
         self.now = now
         self.rules = rules_in_force(policy, now)
-        self.named = any(r.kind == "name_pattern" for r in self.rules)
-        self.timed = any(r.kind == "max_running_hours" for r in self.rules)
-        self.placed: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        self.facts: dict[tuple, tuple[int, int, str | None, str | None]] = {}
-        self.memo: dict[tuple[str, Any], str | None] = {}
+        # Per place: the rules scoped to it, their ids, and whether any of them has a
+        # start date or excepted accounts (checked per run only then).
+        self.placed: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...], bool]] = {}
+        self.memo: dict[tuple[str, Any], str | None] = {}  # (rule id, fact) -> why
+        self.combined: dict[tuple, tuple[int, int, str | None, str | None]] = {}
         self.tags_of, self.keys_of = list_parser(), list_parser()
 
     def rows(self, rows: Iterable[Any], *, parsed: bool = False) -> list[tuple]:
         """policy_verdicts rows (team, project, name, username, created_at, running, judged,
         unknown, broken, broken_ids) of rows in RUN_COLUMNS order; `parsed`: their tags and
-        config keys are tuples (or None) already, not the store's JSON text."""
-        rules, placed, facts = self.rules, self.placed, self.facts
-        named, timed = self.named, self.timed
+        config keys are tuples (or None) already, not the store's JSON text.
+
+        Most runs carry a tag list of their own (a ticket key), so the verdict is made per
+        rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the row's
+        figures per distinct set of rule verdicts."""
+        placed, memo, combined, now = self.placed, self.memo, self.combined, self.now
+        tags_of, keys_of = self.tags_of, self.keys_of
         out = []
+        append = out.append
         for row in rows:
             team, project, name, display, username, state, created = row[:7]
-            here = placed.get((team, project))
-            if here is None:  # the rules scoped to this place, before accounts and starts
-                here = placed[(team, project)] = tuple(
-                    r for r in rules if r.applies_to(team, project, None))
-            applying = tuple(r.id for r in here
-                             if (r.start is None or created >= r.start)
-                             and not (username and username in r.except_accounts))
-            key = (applying, row[8], row[9], (display or name) if named else None,
-                   (state, created) if timed else None)
-            verdict = facts.get(key)
-            if verdict is None:
-                tags, keys = (row[8], row[9]) if parsed else \
-                    (self.tags_of(row[8]), self.keys_of(row[9]))
-                run = StoredRun(team, project, name, display, username, state, created,
-                                row[7], tags, keys)
-                verdict = facts[key] = _judged(rules, run, self.now, self.memo)
-            out.append((team, project, name, username, created, int(state == "running"),
-                        *verdict))
+            running = int(state == "running")
+            place = placed.get((team, project))
+            if place is None:
+                here = tuple(r for r in self.rules if r.applies_to(team, project, None))
+                place = placed[(team, project)] = (
+                    here, tuple(r.id for r in here),
+                    any(r.start is not None or r.except_accounts for r in here))
+            applying, ids, per_run = place
+            if per_run:
+                applying = tuple(r for r in applying
+                                 if (r.start is None or created >= r.start)
+                                 and not (username and username in r.except_accounts))
+                ids = tuple(r.id for r in applying)
+            if not applying:
+                append((team, project, name, username, created, running, 0, 0, None, None))
+                continue
+            whys = []
+            for rule in applying:
+                kind = rule.kind
+                if kind == "max_running_hours":
+                    whys.append(running_verdict(rule, state, created, now))
+                    continue
+                if kind == "require_tag":
+                    fact = row[8] if parsed else tags_of(row[8])
+                elif kind == "require_config":
+                    fact = row[9] if parsed else keys_of(row[9])
+                else:
+                    fact = display or name
+                key = (rule.id, fact)
+                why = memo.get(key, _MISSING)
+                if why is _MISSING:
+                    why = memo[key] = fact_verdict(rule, fact)
+                whys.append(why)
+            figures_key = (ids, tuple(whys))
+            figures = combined.get(figures_key)
+            if figures is None:
+                figures = combined[figures_key] = _figures(applying, whys)
+            append((team, project, name, username, created, running, *figures))
         return out
 
 
@@ -69,9 +98,11 @@ def verdict_rows(policy: RunPolicy, now: float, rows: list[Any]) -> list[tuple]:
     return VerdictJudge(policy, now).rows(rows)
 
 
-def _judged(rules: list[Rule], run: StoredRun, now: float, memo: dict
-            ) -> tuple[int, int, str | None, str | None]:
-    judged, unknown, broken = judge_one(rules, run, now, memo)
-    return (int(judged), int(unknown and not broken),
+def _figures(rules: tuple[Rule, ...], whys: list[str | None]
+             ) -> tuple[int, int, str | None, str | None]:
+    """(judged, unknown, broken, broken_ids) of a judged run, as `judge.judge_one` finds."""
+    broken = [(r, why) for r, why in zip(rules, whys, strict=True) if why]
+    unknown = any(why == "" for why in whys)
+    return (1, int(unknown and not broken),
             json.dumps([[r.id, why] for r, why in broken]) if broken else None,
             ",".join(r.id for r, _ in broken) if broken else None)
