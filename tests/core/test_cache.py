@@ -6,6 +6,8 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from wbadmin.core import cache_schema
 from wbadmin.core.cache import Cache
 
@@ -118,3 +120,35 @@ def test_quota_usage_of_an_older_cache_is_summed_per_team(tmp_path: Path,
     assert cache.rebuilt_from is None
     rows = [tuple(r) for r in cache.query("SELECT * FROM quota_team_daily ORDER BY 1, 2")]
     assert rows == [("t1", 20400, 15.0), ("t1", 20401, 1.0), ("t2", 20400, 7.0)]
+
+
+def test_a_bulk_load_gives_back_every_index_and_trigger_or_none_on_failure(tmp_path) -> None:
+    """`bulk_load` drops a table's indexes and triggers for a bulk write and makes them
+    again from their own SQL; a failure rolls the drop back with the write."""
+    from wbadmin.core.cache import bulk_load
+
+    cache = Cache(tmp_path / "c.sqlite3")
+
+    def schema() -> list[tuple]:
+        return [tuple(r) for r in cache.query(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'quota_runs' "
+            "ORDER BY name")]
+
+    before = schema()
+    assert any(r[0] == "trigger" for r in before) and any(r[0] == "index" for r in before)
+    row = ("t", "p", "r1", None, "carol", "finished", 1.0, 2.0, 0, 1, None, None)
+    with cache.transaction() as conn, bulk_load(conn, "quota_runs"):
+        assert [r[0] for r in schema() if r[2] is not None] == ["table"]  # and its key
+        conn.execute("INSERT INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+    assert schema() == before
+    assert cache.scalar("SELECT COUNT(*) FROM quota_runs") == 1
+    assert cache.scalar("SELECT COUNT(*) FROM quota_runs INDEXED BY quota_runs_running "
+                        "WHERE state = 'finished'") == 1  # the index holds the bulk's rows
+    with pytest.raises(RuntimeError), cache.transaction() as conn, \
+            bulk_load(conn, "quota_runs"):
+        conn.execute("INSERT INTO quota_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     ("t", "p", "r2", *row[3:]))
+        raise RuntimeError("the refresh failed")
+    assert schema() == before
+    assert cache.scalar("SELECT COUNT(*) FROM quota_runs") == 1
+    cache.close()

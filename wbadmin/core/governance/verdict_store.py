@@ -19,7 +19,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from ..cache import Cache
+from ..cache import Cache, bulk_load
 from ..quotas.period import DAY
 from .judge import Judgement, Place, Violation, rules_in_force, stored_runs
 from .run_policy import RunPolicy
@@ -165,7 +165,8 @@ def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple],
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
-    conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
+    with bulk_load(conn, "policy_verdicts"):
+        conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
     tally.insert(conn)
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                  (FINGERPRINT_KEY, json.dumps(fingerprint(policy, now))))

@@ -41,7 +41,7 @@ import httpx
 
 from ... import clock
 from ..batch_sizes import MAX_NODES
-from ..cache import Cache
+from ..cache import Cache, bulk_load
 from ..client import Client
 from ..sync import parse_time
 from . import degraded, wire
@@ -137,7 +137,8 @@ class QuotaRefresher:
         now = self.clock()
         with self.cache.transaction() as conn:
             UsageStore.clear(conn)
-            self.store.write_runs(conn, runs, fresh=True)
+            with bulk_load(conn, "quota_runs"):
+                self.store.write_runs(conn, runs, fresh=True)
             if self.observer is not None:
                 self.observer.commit(conn, runs)
             for team in teams:
