@@ -7,12 +7,13 @@ sandbox in a process of its own:
 
 1. the first full check: the quota refresh's full computation, reading each run's tags and
    config too (the one reader for quotas and policies), then the judgement — against the
-   same reader with the policy fields left out of the query, measured in the same run.
-   Goal: at most 1.2x.
+   same reader with the policy fields left out of the query, measured in the same run
+   (each twice, interleaved; the medians' ratio). Goal: at most 1.2x.
 2. 1 % of the runs change (finished, heart-beating, new — as bench_quotas.py changes them)
    and a few are re-tagged through upsertBucket (which logs `run:update`); the incremental
    refresh, quotas and policies together (the audit log's re-tagged projects read again),
-   and the judgement. Goal: at most 2 s. The incremental result equals a fresh full one's.
+   and the judgement (three times, each from a copy of the same cache; the median). Goal:
+   at most 2 s. The incremental result equals a fresh full one's.
    The clock stands still here (WBADMIN_NOW, the sandbox's too), so "created since the last
    check" is "within its margin": the new runs start in the 100 s before the change.
 3. The same check when the heartbeat sweep is due (every STALE_RECHECK_S: every running
@@ -24,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -52,6 +55,11 @@ CHANGE_SHARE = 0.01
 RETAGS = 20
 RETAGGED: list[str] = []
 GOAL_RATIO = 1.2
+# This VM's speed moves by a fifth from one minute to the next: the first check and the
+# reader without policy fields are each run ROUNDS times, interleaved, and the incremental
+# check INCREMENTAL_RUNS times from copies of one cache (medians; every run is shown).
+ROUNDS = int(os.environ.get("WBADMIN_BENCH_ROUNDS", "2"))
+INCREMENTAL_RUNS = 3
 GOAL_INCREMENTAL_S = 2.0
 RESULTS = Results(f"Run-policy benchmark ({PRESET})")
 record = RESULTS.record
@@ -159,21 +167,27 @@ def test_first_check_and_an_incremental_one(tmp_path_factory: pytest.TempPathFac
     total = int(Database(db_path).scalar("SELECT COUNT(*) FROM runs"))
     now = clock.now()  # the sandbox's clock too (WBADMIN_NOW reaches its process)
     with serve(db_path, "process") as base_url:
-        server0 = server_cpu(base_url)
-        with policy_fields_off():
-            off_s, off_runs = full_quota(base_url, root / "off.sqlite3", now)
-        record("full refresh, policy fields off", f"{off_s:.1f} s",
-               f"({off_runs:,} runs; sandbox CPU {server_cpu(base_url) - server0:.1f} s)")
-        server0 = server_cpu(base_url)
-        refresh_s, judge_s, first, requests = check(base_url, root / "on.sqlite3", now, True)
-        on_s = refresh_s + judge_s
-        ratio = on_s / off_s
-        record("first full check (tags, config; judged)", f"{on_s:.1f} s",
-               f"(refresh {refresh_s:.1f} s, judge {judge_s:.2f} s, {first.runs_judged:,} "
-               f"runs judged, {requests:,} requests; sandbox CPU "
-               f"{server_cpu(base_url) - server0:.1f} s)")
+        offs, ons = [], []
+        for i in range(ROUNDS):  # interleaved, so a slower minute of the machine hits both
+            server0 = server_cpu(base_url)
+            with policy_fields_off():
+                off_s, off_runs = full_quota(base_url, root / f"off{i}.sqlite3", now)
+            record(f"full refresh, policy fields off (round {i + 1})", f"{off_s:.1f} s",
+                   f"({off_runs:,} runs; sandbox CPU {server_cpu(base_url) - server0:.1f} s)")
+            server0 = server_cpu(base_url)
+            refresh_s, judge_s, first, requests = check(base_url, root / f"on{i}.sqlite3",
+                                                        now, True)
+            on_s = refresh_s + judge_s
+            record(f"first full check (tags, config; judged) (round {i + 1})", f"{on_s:.1f} s",
+                   f"(refresh {refresh_s:.1f} s, judge {judge_s:.2f} s, "
+                   f"{first.runs_judged:,} runs judged, {requests:,} requests; sandbox CPU "
+                   f"{server_cpu(base_url) - server0:.1f} s; {on_s / off_s:.2f}x)")
+            offs.append(off_s)
+            ons.append(on_s)
+        ratio = statistics.median(ons) / statistics.median(offs)
         record("ratio to the reader without them", f"{ratio:.2f}x",
-               f"goal <= {GOAL_RATIO}x: {verdict(ratio <= GOAL_RATIO)}")
+               f"(median of {ROUNDS} rounds each) goal <= {GOAL_RATIO}x: "
+               f"{verdict(ratio <= GOAL_RATIO)}")
         n = int(total * CHANGE_SHARE)
         changed, touched = change_in_bulk(db_path, n, int(clock.now()), started_within=100)
         retag(base_url, db_path, RETAGS)
@@ -181,16 +195,24 @@ def test_first_check_and_an_incremental_one(tmp_path_factory: pytest.TempPathFac
                f"of {total:,} ({RETAGS} re-tagged through upsertBucket; {touched:,} "
                "projects touched)")
         later = clock.now() + 1
-        inc_refresh, inc_judge, second, inc_requests = check(base_url, root / "on.sqlite3",
-                                                             later, False)
-        inc_s = inc_refresh + inc_judge
+        base = root / f"on{ROUNDS - 1}.sqlite3"  # closed: its WAL is in the file
+        times, seconds = [], []
+        for i in range(INCREMENTAL_RUNS):  # the same check from the same cache each time
+            cache_path = root / f"inc{i}.sqlite3"
+            shutil.copyfile(base, cache_path)
+            inc_refresh, inc_judge, second, inc_requests = check(base_url, cache_path,
+                                                                 later, False)
+            times.append(inc_refresh + inc_judge)
+            seconds.append((inc_refresh, inc_judge, inc_requests))
+        inc_s = statistics.median(times)
+        inc_refresh, inc_judge, inc_requests = seconds[times.index(inc_s)]
         record("incremental check (quotas and policies)", f"{inc_s:.2f} s",
-               f"(refresh {inc_refresh:.2f} s, judge {inc_judge:.2f} s, {inc_requests} "
+               f"(median of {INCREMENTAL_RUNS}: min {min(times):.2f}, max {max(times):.2f}; "
+               f"refresh {inc_refresh:.2f} s, judge {inc_judge:.2f} s, {inc_requests} "
                f"requests) goal <= {GOAL_INCREMENTAL_S:.0f} s: "
                f"{verdict(inc_s <= GOAL_INCREMENTAL_S)}")
-        sweep_due(root / "on.sqlite3")
-        sw_refresh, sw_judge, swept, sw_requests = check(base_url, root / "on.sqlite3",
-                                                         later, False)
+        sweep_due(cache_path)
+        sw_refresh, sw_judge, swept, sw_requests = check(base_url, cache_path, later, False)
         record("the same with the heartbeat sweep due", f"{sw_refresh + sw_judge:.2f} s",
                f"(refresh {sw_refresh:.2f} s, judge {sw_judge:.2f} s, {sw_requests} "
                f"requests; every {STALE_RECHECK_S / 60:.0f} minutes at most)")
@@ -198,6 +220,6 @@ def test_first_check_and_an_incremental_one(tmp_path_factory: pytest.TempPathFac
     for judged in (second, swept):
         assert {(v.run.name, v.rule.id) for v in judged.violations} == \
             {(v.run.name, v.rule.id) for v in fresh.violations}
-    memory = J.judge(demo_policy(), J.stored_runs(Cache(root / "on.sqlite3")), later)
+    memory = J.judge(demo_policy(), J.stored_runs(Cache(cache_path)), later)
     assert len(memory.violations) == len(second.violations)
     assert not {r for r in RETAGGED} & {v.run.name for v in second.violations}

@@ -20,7 +20,7 @@ from ..quotas.period import DAY
 from ..quotas.policy import QuotaPolicy
 from ..quotas.refresh import QuotaRefresher
 from ..quotas.store import UsageStore
-from .full_judge import FullJudge
+from .refresh_judge import RefreshJudge
 from .run_policy import RunPolicy
 
 RUN_ACTIONS = frozenset({"run:update", "run:update_many"})
@@ -47,10 +47,9 @@ async def refresh_runs(session, quota_policy: QuotaPolicy, policy: RunPolicy, *,
     store = UsageStore(cache)
     last_full = store.get("full_at")
     due = last_full is None or not 0 <= now - float(last_full) < policy.recheck_days * DAY
-    # A full refresh judges its runs as they arrive (the check after it then has none to
-    # judge); an incremental one leaves its runs queued for the check.
+    # The refresh judges its runs as they arrive (the check after it then has few left).
     refreshed = await service.refresh(full=full or due, lacks=lacks,
-                                      observer=FullJudge(policy, now))
+                                      observer=RefreshJudge(policy, now))
     out = Freshness(refreshed.kind, warnings=list(refreshed.warnings))
     if refreshed.kind == "full":
         _mark(cache, now)

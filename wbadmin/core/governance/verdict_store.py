@@ -188,11 +188,26 @@ _QUEUED = ("FROM policy_unjudged u CROSS JOIN {table} q ON q.team = u.team "
            "AND q.project = u.project AND q.name = u.name")
 
 
-def _judge_queued(cache: Cache, policy: RunPolicy, now: float) -> int:
+def judge_written(cache: Cache, policy: RunPolicy, now: float, mark: str) -> None:
+    """Judge the runs a refresh has written so far (on its writer's thread, while later
+    answers are still coming), if the kept verdicts are live and were judged under `mark`
+    (`fingerprint(policy, now)`); else the check after the refresh judges every run.
+    Running runs are left to the check, whose clock moves their running-time verdicts."""
+    with cache.transaction() as conn:
+        found = {k: v for k, v in conn.execute(
+            "SELECT key, value FROM quota_state WHERE key IN (?, ?)",
+            (LIVE_KEY, FINGERPRINT_KEY))}
+        if LIVE_KEY in found and json.loads(found.get(FINGERPRINT_KEY) or "null") == mark:
+            _judge_queued(cache, policy, now, clock_moved=False)
+
+
+def _judge_queued(cache: Cache, policy: RunPolicy, now: float, clock_moved: bool = True
+                  ) -> int:
     """Judge the queued runs again; only verdicts that changed are written (a run that only
-    heart-beat, the common case, keeps its verdict), and the counts move by the difference."""
+    heart-beat, the common case, keeps its verdict), and the counts move by the difference.
+    `clock_moved`: running runs are judged again too when a rule limits running time."""
     conn = cache.conn
-    if any(r.kind == "max_running_hours" for r in policy.rules):
+    if clock_moved and any(r.kind == "max_running_hours" for r in policy.rules):
         conn.execute("INSERT OR IGNORE INTO policy_unjudged SELECT team, project, name "
                      "FROM policy_verdicts WHERE running = 1")
     old = {tuple(v[:3]): tuple(v) for v in conn.execute(

@@ -79,14 +79,19 @@ class RefreshReport:
                 f"projects in {self.requests:,} requests, {self.seconds:.2f} s")
 
 
-class FullObserver(Protocol):
-    """Told of a full computation's runs page by page as they arrive (while later pages
-    are still being answered), then handed its transaction to write what it made of them
-    (run policies judge the runs so: `governance.full_judge`)."""
+class RunObserver(Protocol):
+    """Told of a refresh's runs while later answers are still coming (run policies judge
+    them so: `governance.refresh_judge`).
+
+    A full computation tells each page of runs as it arrives (`seen`), then hands over its
+    transaction to write what was made of them (`commit`); an incremental refresh's writer
+    calls `written` on its own thread after each batch of runs is in the store."""
 
     def seen(self, runs: list[RunFact]) -> None: ...
 
     def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None: ...
+
+    def written(self, cache: Cache) -> None: ...
 
 
 class QuotaRefresher:
@@ -96,7 +101,7 @@ class QuotaRefresher:
                  changes_batch: int = 10, nested_runs: int | None = None,
                  skew_margin: float = SKEW_MARGIN_S,
                  lacks: Callable[[str], bool] | None = None,
-                 observer: FullObserver | None = None) -> None:
+                 observer: RunObserver | None = None) -> None:
         self.client, self.cache, self.clock = client, cache, clock
         self.observer = observer
         self.lacks = lacks  # what the server lacks (ServerFacts.lacks): degraded reads

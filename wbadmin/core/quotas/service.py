@@ -14,7 +14,7 @@ from ..client import Client
 from .alerts import AlertResult, AlertSender, due
 from .history import Series, daily
 from .policy import HOW_TO, QuotaPolicy, load_policy, policy_path
-from .refresh import FullObserver, QuotaRefresher, RefreshReport
+from .refresh import QuotaRefresher, RefreshReport, RunObserver
 from .store import UsageStore
 from .usage import SILENT_S, UsageReport, compute, org_teams, window_start
 
@@ -67,9 +67,9 @@ class QuotaService:
 
     async def refresh(self, *, full: bool = False,
                       lacks: Callable[[str], bool] | None = None,
-                      observer: FullObserver | None = None) -> RefreshReport:
+                      observer: RunObserver | None = None) -> RefreshReport:
         """`lacks`: what the server lacks (`ServerFacts.lacks`), for the degraded reads;
-        `observer`: told of a full computation's runs (`FullObserver`)."""
+        `observer`: told of the runs as they are read (`RunObserver`)."""
         assert self.client is not None, "connect first"
         refresher = QuotaRefresher(self.client, self.cache, clock=self.clock, lacks=lacks,
                                    observer=observer)

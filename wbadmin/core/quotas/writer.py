@@ -110,6 +110,9 @@ class RunWriter:
                 refresher.store.write_runs(conn, runs)
 
         await self._off_loop(commit)
+        observer = refresher.observer
+        if observer is not None:
+            await self._off_loop(observer.written, cache)
         for r in runs:
             self.written[(r.team, r.project, r.name)] = r
 

@@ -1,32 +1,40 @@
-"""Judge a full refresh's runs while it reads them.
+"""Judge a refresh's runs while it reads them.
 
 A full refresh of a huge org reads hundreds of thousands of runs over a minute or more,
 most of it waiting on the server; judging them all after it, from the store, took about ten
-seconds more (reading them back, judging, counting). Here each page of runs is judged as it
-arrives, and the verdicts and their counts go into the store in the refresh's own
-transaction, so the store is never left with runs and verdicts that disagree, and the check
-after the refresh has nothing left to judge but what the clock moves.
+seconds more (reading them back, judging, counting). Each page of runs is judged as it
+arrives instead, and the verdicts and their counts go into the store in the refresh's own
+transaction, so the store never holds runs and verdicts that disagree.
+
+An incremental refresh writes its runs batch by batch as answers arrive, on a thread of its
+own; after each batch that thread judges the runs it queued, while the next answers are
+still coming. Either way the check after the refresh is left with what the clock moves
+(running-time limits) and the runs written after the last batch.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from ..cache import Cache
 from ..quotas.store import RunFact, RunKey
 from .run_policy import RunPolicy
 from .verdict_rows import VerdictJudge
-from .verdict_store import Tally, write_all
+from .verdict_store import Tally, fingerprint, judge_written, write_all
 
 
-class FullJudge:
-    """A `quotas.refresh.FullObserver` that judges the runs it is told of."""
+class RefreshJudge:
+    """A `quotas.refresh.RunObserver` that judges the runs it is told of."""
 
     def __init__(self, policy: RunPolicy, now: float) -> None:
         self.policy, self.now = policy, now
+        self.mark = fingerprint(policy, now)
         self.judge = VerdictJudge(policy, now)
         self.verdicts: dict[RunKey, tuple] = {}
         self.tally = Tally()
         self.seen_runs = 0
+
+    # ---- a full refresh ------------------------------------------------------------------
 
     def seen(self, runs: list[RunFact]) -> None:
         self.seen_runs += len(runs)
@@ -47,3 +55,8 @@ class FullJudge:
         if self.seen_runs != len(runs):
             return
         write_all(conn, self.policy, self.now, list(self.verdicts.values()), self.tally)
+
+    # ---- an incremental refresh ----------------------------------------------------------
+
+    def written(self, cache: Cache) -> None:
+        judge_written(cache, self.policy, self.now, self.mark)

@@ -1,7 +1,9 @@
-"""A full refresh judges its runs as they arrive (governance/full_judge.py): over real HTTP
+"""A full refresh judges its runs as they arrive (governance/refresh_judge.py): over real HTTP
 against the sandbox, the verdicts and counts it writes beside the runs equal judging the
 whole store afresh, the check after it finds them live, and a refresh that did not tell
-the judge of every run leaves the judging to the check."""
+the judge of every run leaves the judging to the check; an incremental refresh judges the
+runs it writes on its writer's thread, unless the kept verdicts were judged under other
+rules."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from tests.conftest import SEED_NOW, key_of
 from wbadmin.core.cache import Cache
 from wbadmin.core.client import Client
 from wbadmin.core.governance import judge as J
-from wbadmin.core.governance.full_judge import FullJudge
+from wbadmin.core.governance.refresh_judge import RefreshJudge
 from wbadmin.core.governance.run_policy import parse_policy
 from wbadmin.core.governance.verdict_store import LIVE_KEY, judge_store
 from wbadmin.core.quotas import QuotaService
@@ -48,24 +50,37 @@ def tables(path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def refresh(base_url: str, path, observer) -> None:
-    async def main() -> None:
+UPSERT = """mutation Upsert($input: UpsertBucketInput!) {
+  upsertBucket(input: $input) { bucket { id name } inserted } }"""
+
+
+def refresh(base_url: str, path, observer, full: bool = True, new_run: tuple | None = None
+            ) -> str:
+    """Refresh the store at `path` (after creating `new_run`, (team, project), through the
+    SDK's upsertBucket); the refresh's kind."""
+    async def main() -> str:
         async with Client(base_url, key_of("alice"), scim_username="alice") as client:
+            if new_run is not None:
+                await client.graphql(UPSERT, {"input": {
+                    "name": "untagged-new", "entityName": new_run[0],
+                    "modelName": new_run[1]}})
             cache = Cache(path)
             try:
-                await QuotaService(cache, QUOTAS, client=client,
-                                   clock=lambda: SEED_NOW).refresh(full=True, observer=observer)
+                done = await QuotaService(cache, QUOTAS, client=client,
+                                          clock=lambda: SEED_NOW).refresh(
+                    full=full, observer=observer)
+                return done.kind
             finally:
                 cache.close()
 
-    asyncio.run(main())
+    return asyncio.run(main())
 
 
 def test_a_full_refresh_leaves_verdicts_equal_to_judging_the_store_afresh(sandbox, tmp_path
                                                                           ) -> None:
     policy = parse_policy(RULES, tmp_path / "p.toml")
     path = tmp_path / "cache.sqlite3"
-    judge = FullJudge(policy, SEED_NOW)
+    judge = RefreshJudge(policy, SEED_NOW)
     refresh(sandbox.base_url, path, judge)
     assert judge.seen_runs > 100
     written = tables(path)
@@ -94,7 +109,7 @@ def test_a_refresh_without_every_run_told_leaves_the_judging_to_the_check(sandbo
     policy = parse_policy(RULES, tmp_path / "p.toml")
     path = tmp_path / "cache.sqlite3"
 
-    class Forgetful(FullJudge):
+    class Forgetful(RefreshJudge):
         def seen(self, runs: list[RunFact]) -> None:
             super().seen(runs[1:])  # one run of each page never told
 
@@ -117,9 +132,58 @@ def run(name: str, state: str, tags: tuple[str, ...]) -> RunFact:
 
 def test_a_run_on_two_pages_counts_once_as_last_read(tmp_path) -> None:
     policy = parse_policy(RULES.split("[[rules]]\nid = \"prompt\"")[0], tmp_path / "p.toml")
-    judge = FullJudge(policy, SEED_NOW)
+    judge = RefreshJudge(policy, SEED_NOW)
     judge.seen([run("a", "running", ()), run("b", "finished", ("X-1",))])
     judge.seen([run("a", "finished", ("Y-2",))])  # read again, re-tagged and ended
     assert +judge.tally.places == {("t", "p", ""): 2}
     assert +judge.tally.offenders == {}
     assert judge.verdicts[("t", "p", "a")][5] == 0  # no longer running
+
+
+def test_an_incremental_refresh_judges_its_runs_on_its_writer_thread(sandbox, tmp_path
+                                                                    ) -> None:
+    policy = parse_policy(RULES, tmp_path / "p.toml")
+    path = tmp_path / "cache.sqlite3"
+    refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW))
+    place = sqlite3.connect(path).execute(
+        "SELECT team, project FROM quota_runs WHERE team = 'ml-infra' LIMIT 1").fetchone()
+    assert refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW), full=False,
+                   new_run=place) == "incremental"
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM policy_unjudged").fetchone()[0] == 0
+    assert conn.execute("SELECT broken_ids FROM policy_verdicts WHERE name = 'untagged-new'"
+                        ).fetchone() == ("ticket,prompt",)
+    conn.close()
+    written = tables(path)
+    cache = Cache(path)
+    try:
+        with cache.transaction() as conn:  # void them: judging every run gives the same
+            conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
+        judge_store(cache, policy, SEED_NOW)
+    finally:
+        cache.close()
+    assert tables(path) == written
+
+
+def test_a_changed_policy_is_not_judged_on_the_writer_thread(sandbox, tmp_path) -> None:
+    """Verdicts kept under other rules are void: the writer leaves them, and the check
+    judges every run under the new rules."""
+    path = tmp_path / "cache.sqlite3"
+    before = parse_policy(RULES, tmp_path / "p.toml")
+    refresh(sandbox.base_url, path, RefreshJudge(before, SEED_NOW))
+    place = sqlite3.connect(path).execute(
+        "SELECT team, project FROM quota_runs WHERE team = 'ml-infra' LIMIT 1").fetchone()
+    after = parse_policy(RULES.replace("[A-Z]+-[0-9]+", "baseline"), tmp_path / "q.toml")
+    refresh(sandbox.base_url, path, RefreshJudge(after, SEED_NOW), full=False,
+            new_run=place)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM policy_unjudged").fetchone()[0] > 0
+    conn.close()
+    cache = Cache(path)
+    try:
+        kept = judge_store(cache, after, SEED_NOW)
+        fresh = J.judge(after, J.stored_runs(cache), SEED_NOW)
+    finally:
+        cache.close()
+    assert sorted((v.run.name, v.rule.id, v.why) for v in kept.violations) == \
+        sorted((v.run.name, v.rule.id, v.why) for v in fresh.violations)
