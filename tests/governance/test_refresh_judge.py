@@ -50,6 +50,32 @@ def tables(path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def judged_afresh(path, policy) -> dict[str, list[tuple]]:
+    """The kept verdicts and counts once voided and every run judged again."""
+    cache = Cache(path)
+    try:
+        with cache.transaction() as conn:
+            conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
+        judge_store(cache, policy, SEED_NOW)
+    finally:
+        cache.close()
+    return tables(path)
+
+
+def checked(path, policy) -> tuple[J.Judgement, J.Judgement]:
+    """The check's judgement (from the kept verdicts) and judging the store in memory."""
+    cache = Cache(path)
+    try:
+        return judge_store(cache, policy, SEED_NOW), \
+            J.judge(policy, J.stored_runs(cache), SEED_NOW)
+    finally:
+        cache.close()
+
+
+def violations(judgement) -> list[tuple]:
+    return sorted((v.run.name, v.rule.id, v.why) for v in judgement.violations)
+
+
 UPSERT = """mutation Upsert($input: UpsertBucketInput!) {
   upsertBucket(input: $input) { bucket { id name } inserted } }"""
 
@@ -76,6 +102,17 @@ def refresh(base_url: str, path, observer, full: bool = True, new_run: tuple | N
     return asyncio.run(main())
 
 
+def first_refresh(base_url: str, path, policy) -> tuple[str, str]:
+    """A full refresh judged under `policy`; a place of ml-infra's to add a run to."""
+    refresh(base_url, path, RefreshJudge(policy, SEED_NOW))
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT team, project FROM quota_runs WHERE team = 'ml-infra' "
+                            "LIMIT 1").fetchone()
+    finally:
+        conn.close()
+
+
 def test_a_full_refresh_leaves_verdicts_equal_to_judging_the_store_afresh(sandbox, tmp_path
                                                                           ) -> None:
     policy = parse_policy(RULES, tmp_path / "p.toml")
@@ -87,19 +124,11 @@ def test_a_full_refresh_leaves_verdicts_equal_to_judging_the_store_afresh(sandbo
     stored = sqlite3.connect(path).execute("SELECT COUNT(*) FROM quota_runs").fetchone()[0]
     assert len(written["policy_verdicts"]) == stored  # judged in the refresh, not after
     assert any(v[8] for v in written["policy_verdicts"])  # some break a rule
-    cache = Cache(path)
-    try:
-        assert cache.scalar("SELECT 1 FROM quota_state WHERE key = ?", (LIVE_KEY,))
-        kept = judge_store(cache, policy, SEED_NOW)
-        fresh = J.judge(policy, J.stored_runs(cache), SEED_NOW)
-        with cache.transaction() as conn:  # void them: the next check judges every run
-            conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
-        judge_store(cache, policy, SEED_NOW)
-    finally:
-        cache.close()
-    assert tables(path) == written
-    assert sorted((v.run.name, v.rule.id, v.why) for v in kept.violations) == \
-        sorted((v.run.name, v.rule.id, v.why) for v in fresh.violations)
+    assert sqlite3.connect(path).execute("SELECT 1 FROM quota_state WHERE key = ?",
+                                         (LIVE_KEY,)).fetchone()
+    kept, fresh = checked(path, policy)
+    assert judged_afresh(path, policy) == written
+    assert violations(kept) == violations(fresh)
     assert {t: p.violating for t, p in kept.teams.items()} == \
         {t: p.violating for t, p in fresh.teams.items()}
 
@@ -115,14 +144,9 @@ def test_a_refresh_without_every_run_told_leaves_the_judging_to_the_check(sandbo
 
     refresh(sandbox.base_url, path, Forgetful(policy, SEED_NOW))
     assert tables(path)["policy_verdicts"] == []
-    cache = Cache(path)
-    try:
-        kept = judge_store(cache, policy, SEED_NOW)
-        fresh = J.judge(policy, J.stored_runs(cache), SEED_NOW)
-    finally:
-        cache.close()
+    kept, fresh = checked(path, policy)
     assert kept.runs_judged == fresh.runs_judged > 0
-    assert len(kept.violations) == len(fresh.violations)
+    assert violations(kept) == violations(fresh)
 
 
 def run(name: str, state: str, tags: tuple[str, ...]) -> RunFact:
@@ -144,9 +168,7 @@ def test_an_incremental_refresh_judges_its_runs_on_its_writer_thread(sandbox, tm
                                                                     ) -> None:
     policy = parse_policy(RULES, tmp_path / "p.toml")
     path = tmp_path / "cache.sqlite3"
-    refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW))
-    place = sqlite3.connect(path).execute(
-        "SELECT team, project FROM quota_runs WHERE team = 'ml-infra' LIMIT 1").fetchone()
+    place = first_refresh(sandbox.base_url, path, policy)
     assert refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW), full=False,
                    new_run=place) == "incremental"
     conn = sqlite3.connect(path)
@@ -155,14 +177,7 @@ def test_an_incremental_refresh_judges_its_runs_on_its_writer_thread(sandbox, tm
                         ).fetchone() == ("ticket,prompt",)
     conn.close()
     written = tables(path)
-    cache = Cache(path)
-    try:
-        with cache.transaction() as conn:  # void them: judging every run gives the same
-            conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
-        judge_store(cache, policy, SEED_NOW)
-    finally:
-        cache.close()
-    assert tables(path) == written
+    assert judged_afresh(path, policy) == written
 
 
 def test_a_changed_policy_is_not_judged_on_the_writer_thread(sandbox, tmp_path) -> None:
@@ -170,20 +185,12 @@ def test_a_changed_policy_is_not_judged_on_the_writer_thread(sandbox, tmp_path) 
     judges every run under the new rules."""
     path = tmp_path / "cache.sqlite3"
     before = parse_policy(RULES, tmp_path / "p.toml")
-    refresh(sandbox.base_url, path, RefreshJudge(before, SEED_NOW))
-    place = sqlite3.connect(path).execute(
-        "SELECT team, project FROM quota_runs WHERE team = 'ml-infra' LIMIT 1").fetchone()
+    place = first_refresh(sandbox.base_url, path, before)
     after = parse_policy(RULES.replace("[A-Z]+-[0-9]+", "baseline"), tmp_path / "q.toml")
     refresh(sandbox.base_url, path, RefreshJudge(after, SEED_NOW), full=False,
             new_run=place)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT COUNT(*) FROM policy_unjudged").fetchone()[0] > 0
     conn.close()
-    cache = Cache(path)
-    try:
-        kept = judge_store(cache, after, SEED_NOW)
-        fresh = J.judge(after, J.stored_runs(cache), SEED_NOW)
-    finally:
-        cache.close()
-    assert sorted((v.run.name, v.rule.id, v.why) for v in kept.violations) == \
-        sorted((v.run.name, v.rule.id, v.why) for v in fresh.violations)
+    kept, fresh = checked(path, after)
+    assert violations(kept) == violations(fresh)

@@ -44,8 +44,8 @@ class RefreshJudge:
         # A run on two pages (the store keeps its last read): its first verdict's counts go.
         again = [self.verdicts[k] for k in page if k in self.verdicts]
         if again:
-            self.tally.add(again, -1)
-        self.tally.add(list(page.values()))
+            self.tally.add_rows(again, -1)
+        self.tally.add_rows(list(page.values()))
         self.verdicts.update(page)
 
     def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None:

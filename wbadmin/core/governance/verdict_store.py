@@ -52,8 +52,9 @@ def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
                          (FINGERPRINT_KEY, json.dumps(mark)))
 
 
-class _Counts:
-    """The moves of the three count tables, applied in a few statements."""
+class Tally:
+    """The moves of the three count tables, per run (`add`) or over many verdict rows
+    (`add_rows`); applied to the tables as moves (`apply`) or into emptied ones (`insert`)."""
 
     def __init__(self) -> None:
         self.places: Counter[tuple[str, str, str]] = Counter()
@@ -75,6 +76,32 @@ class _Counts:
             self.bad[day] += sign
             if username is not None:
                 self.offenders[(team, username)] += sign
+
+    def add_rows(self, verdicts: list[tuple], sign: int = 1) -> None:
+        """`add` over verdict rows, with Counters (an add per run costs more than the
+        judging)."""
+        judged = [v for v in verdicts if v[6]]
+        bad = [v for v in judged if v[9]]
+        moves = (
+            (self.places, [(v[0], v[1], v[9] or "") for v in judged]),
+            (self.unknown, [(v[0], v[1], v[9] or "") for v in judged if v[7]]),
+            (self.days, [(v[0], int(v[4] // DAY)) for v in judged]),
+            (self.bad, [(v[0], int(v[4] // DAY)) for v in bad]),
+            (self.offenders, [(v[0], v[3]) for v in bad if v[3] is not None]))
+        for counter, keys in moves:
+            if sign > 0:
+                counter.update(keys)
+            else:
+                counter.subtract(keys)
+
+    def insert(self, conn: Any) -> None:
+        """Into the count tables, emptied before."""
+        conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
+                         [(*k, n, self.unknown[k]) for k, n in self.places.items() if n])
+        conn.executemany("INSERT INTO policy_day_counts VALUES (?,?,?,?)",
+                         [(*k, n, self.bad[k]) for k, n in self.days.items() if n])
+        conn.executemany("INSERT INTO policy_offender_counts VALUES (?,?,?)",
+                         [(*k, n) for k, n in self.offenders.items() if n])
 
     def apply(self, conn: Any) -> None:
         conn.executemany(
@@ -117,45 +144,9 @@ def _judge_new(cache: Cache, policy: RunPolicy, now: float) -> int:
     return judged
 
 
-def _count(counts: _Counts, verdict: tuple, sign: int) -> None:
+def _count(counts: Tally, verdict: tuple, sign: int) -> None:
     v = verdict
     counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=sign)
-
-
-class Tally:
-    """The three count tables afresh, from verdict rows (Counters over the rows, as
-    `_Counts.add` would move them: an add per run costs more than the judging)."""
-
-    def __init__(self) -> None:
-        self.places: Counter[tuple[str, str, str]] = Counter()
-        self.unknown: Counter[tuple[str, str, str]] = Counter()
-        self.days: Counter[tuple[str, int]] = Counter()
-        self.bad_days: Counter[tuple[str, int]] = Counter()
-        self.offenders: Counter[tuple[str, str]] = Counter()
-
-    def add(self, verdicts: list[tuple], sign: int = 1) -> None:
-        judged = [v for v in verdicts if v[6]]
-        bad = [v for v in judged if v[9]]
-        moves = (
-            (self.places, [(v[0], v[1], v[9] or "") for v in judged]),
-            (self.unknown, [(v[0], v[1], v[9] or "") for v in judged if v[7]]),
-            (self.days, [(v[0], int(v[4] // DAY)) for v in judged]),
-            (self.bad_days, [(v[0], int(v[4] // DAY)) for v in bad]),
-            (self.offenders, [(v[0], v[3]) for v in bad if v[3] is not None]))
-        for counter, keys in moves:
-            if sign > 0:
-                counter.update(keys)
-            else:
-                counter.subtract(keys)
-
-    def insert(self, conn: Any) -> None:
-        """Into the count tables, emptied before."""
-        conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
-                         [(*k, n, self.unknown[k]) for k, n in self.places.items() if n])
-        conn.executemany("INSERT INTO policy_day_counts VALUES (?,?,?,?)",
-                         [(*k, n, self.bad_days[k]) for k, n in self.days.items() if n])
-        conn.executemany("INSERT INTO policy_offender_counts VALUES (?,?,?)",
-                         [(*k, n) for k, n in self.offenders.items() if n])
 
 
 def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple],
@@ -177,7 +168,7 @@ def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
     rows = cache.conn.execute(f"SELECT {RUN_COLUMNS} FROM quota_runs q").fetchall()
     out = verdict_rows(policy, now, rows)
     tally = Tally()
-    tally.add(out)
+    tally.add_rows(out)
     write_all(cache.conn, policy, now, out, tally)
     return len(out)
 
@@ -216,7 +207,7 @@ def _judge_queued(cache: Cache, policy: RunPolicy, now: float, clock_moved: bool
                         + _QUEUED.format(table="quota_runs")).fetchall()
     conn.execute("DELETE FROM policy_unjudged")
     out = verdict_rows(policy, now, rows)
-    counts, changed = _Counts(), []
+    counts, changed = Tally(), []
     for v in out:
         before = old.pop(v[:3], None)
         if before == v:
