@@ -63,7 +63,7 @@ def text(values: tuple[str, ...] | None) -> str | None:
     return None if values is None else json.dumps(list(values))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(rules, max_size=4, unique_by=lambda r: r.id),
        st.lists(runs, max_size=30), st.integers(1, 10))
 def test_each_run_gets_the_reference_verdict(policy_rules, some_runs, page) -> None:

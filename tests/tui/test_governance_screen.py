@@ -122,3 +122,13 @@ async def test_the_production_map_pane_names_the_alias_moved_outside_the_workflo
 
         assert await wait_for(pilot, lambda: "moved outside the workflow" in detail())
         assert "requested by none" in detail()
+        # A reload (the background read of runs ends) keeps the admin's place: the cursor
+        # stays on the holding and the detail keeps naming it, not a run.
+        drawn = screen.judgement
+        screen.load()
+        assert await wait_for(pilot, lambda: screen.judgement is not drawn)
+        await pilot.pause(0.2)
+        assert owners.cursor_row == outside[0]
+        assert "moved outside the workflow" in detail()
+        screen.query_one("#gov-runs").focus()  # the detail follows the focused pane
+        assert await wait_for(pilot, lambda: "moved outside the workflow" not in detail())

@@ -199,6 +199,7 @@ class GovernanceScreen(Screen):
                           "—" if share is None else f"{share * 100:.0f}", str(place.judged),
                           str(place.violating))
         owners = self.query_one("#gov-owners", FitTable)
+        held_row = owners.cursor_row  # a reload keeps the admin's place in both tables
         owners.clear()
         for h in self.holdings:
             if h.version is None:
@@ -210,6 +211,8 @@ class GovernanceScreen(Screen):
             owners.add_row(alias, h.version, h.since[:10] if h.since else "",
                            h.team or "unknown", h.requested_by,
                            ", ".join(h.approved_by) or "—")
+        if owners.row_count:
+            owners.move_cursor(row=min(held_row, owners.row_count - 1), animate=False)
         table = self.query_one("#gov-runs", FitTable)
         keep = table.cursor_row
         table.clear()
@@ -221,7 +224,19 @@ class GovernanceScreen(Screen):
         if self.runs:
             table.move_cursor(row=min(keep, len(self.runs) - 1), animate=False)
         self._draw_note()
-        self._show_detail()
+        self._detail_of_focus()
+
+    def _detail_of_focus(self) -> None:
+        """The detail line follows the focused pane: the production map's holding there,
+        else the highlighted run (a reload while an admin reads a holding keeps it)."""
+        owners = self.query_one("#gov-owners", FitTable)
+        if owners.has_focus:
+            self._show_holding_at(owners.cursor_row)
+        else:
+            self._show_detail()
+
+    def on_descendant_focus(self) -> None:
+        self._detail_of_focus()
 
     def _draw_note(self) -> None:
         j, policy = self.judgement, self.policy
@@ -249,6 +264,10 @@ class GovernanceScreen(Screen):
         return self.runs[row] if 0 <= row < len(self.runs) else None
 
     @on(DataTable.RowHighlighted, "#gov-runs")
+    def _run_highlighted(self) -> None:
+        if not self.query_one("#gov-owners", FitTable).has_focus:
+            self._show_detail()
+
     def _show_detail(self) -> None:
         v = self.selected()
         detail = self.query_one("#gov-detail", Static)
@@ -269,10 +288,14 @@ class GovernanceScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#gov-owners")
     def _show_holding(self, event: DataTable.RowHighlighted) -> None:
+        if self.query_one("#gov-owners", FitTable).has_focus:
+            self._show_holding_at(event.cursor_row)
+
+    def _show_holding_at(self, row: int) -> None:
         shown = [h for h in self.holdings if h.version is not None]
-        if not 0 <= event.cursor_row < len(shown):
+        if not 0 <= row < len(shown):
             return
-        h = shown[event.cursor_row]
+        h = shown[row]
         run = (f"{h.team}/{h.project}/{h.run}" if h.traceable else
                "unknown (W&B names no producing run)" if h.traceable is False else
                "not read yet")
