@@ -40,13 +40,18 @@ def fingerprint(policy: RunPolicy, now: float) -> str:
 LIVE_KEY = "policy_live"  # quota_state: the kept verdicts and counts are whole (see below)
 
 
+def _kept_mark(conn: Any) -> str | None:
+    """The fingerprint the kept verdicts were judged under (None: none kept)."""
+    row = conn.execute("SELECT value FROM quota_state WHERE key = ?",
+                       (FINGERPRINT_KEY,)).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
 def _prepare(cache: Cache, policy: RunPolicy, now: float) -> None:
     """A changed policy (its fingerprint) makes every kept verdict void."""
     mark = fingerprint(policy, now)
     with cache.transaction() as conn:
-        row = conn.execute("SELECT value FROM quota_state WHERE key = ?",
-                           (FINGERPRINT_KEY,)).fetchone()
-        if row is None or json.loads(row[0]) != mark:
+        if _kept_mark(conn) != mark:
             conn.execute("DELETE FROM quota_state WHERE key = ?", (LIVE_KEY,))
             conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                          (FINGERPRINT_KEY, json.dumps(mark)))
@@ -185,10 +190,8 @@ def judge_written(cache: Cache, policy: RunPolicy, now: float, mark: str) -> Non
     (`fingerprint(policy, now)`); else the check after the refresh judges every run.
     Running runs are left to the check, whose clock moves their running-time verdicts."""
     with cache.transaction() as conn:
-        found = {k: v for k, v in conn.execute(
-            "SELECT key, value FROM quota_state WHERE key IN (?, ?)",
-            (LIVE_KEY, FINGERPRINT_KEY))}
-        if LIVE_KEY in found and json.loads(found.get(FINGERPRINT_KEY) or "null") == mark:
+        live = conn.execute("SELECT 1 FROM quota_state WHERE key = ?", (LIVE_KEY,)).fetchone()
+        if live is not None and _kept_mark(conn) == mark:
             _judge_queued(cache, policy, now, clock_moved=False)
 
 

@@ -54,8 +54,9 @@ class RunFact:
 
 @functools.lru_cache(maxsize=4096)
 def _json_list(values: tuple[str, ...] | None) -> str | None:
-    # Runs share a few thousand tag lists and config-key lists: a full refresh of a huge
-    # org wrote 669k runs, and encoding each list again cost seconds of it.
+    # Runs share their config-key lists and many tag lists (a ticket key makes a tag list
+    # its run's own): a full refresh of a huge org writes 669k runs, and encoding each
+    # shared list again cost seconds of it.
     return None if values is None else json.dumps(list(values))
 
 

@@ -138,7 +138,7 @@ def resolve_run_tags(run: dict, _info: Any, **_: Any) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _tags(stored: str) -> tuple[str, ...]:
-    # Runs share a few tag lists: a page of runs mostly repeats them.
+    # Runs without a ticket key share a few tag lists: a page of runs repeats them.
     return tuple(json.loads(stored))
 
 

@@ -263,10 +263,9 @@ class GovernanceScreen(Screen):
         row = self.query_one("#gov-runs", FitTable).cursor_row
         return self.runs[row] if 0 <= row < len(self.runs) else None
 
-    @on(DataTable.RowHighlighted, "#gov-runs")
-    def _run_highlighted(self) -> None:
-        if not self.query_one("#gov-owners", FitTable).has_focus:
-            self._show_detail()
+    @on(DataTable.RowHighlighted, "#gov-runs, #gov-owners")
+    def _highlighted(self) -> None:
+        self._detail_of_focus()
 
     def _show_detail(self) -> None:
         v = self.selected()
@@ -285,11 +284,6 @@ class GovernanceScreen(Screen):
         if link:
             text.append(f"\n{link}", style="underline")
         detail.update(text)
-
-    @on(DataTable.RowHighlighted, "#gov-owners")
-    def _show_holding(self, event: DataTable.RowHighlighted) -> None:
-        if self.query_one("#gov-owners", FitTable).has_focus:
-            self._show_holding_at(event.cursor_row)
 
     def _show_holding_at(self, row: int) -> None:
         shown = [h for h in self.holdings if h.version is not None]
