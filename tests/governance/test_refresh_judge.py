@@ -20,7 +20,7 @@ from wbadmin.core.governance.run_policy import parse_policy
 from wbadmin.core.governance.verdict_store import LIVE_KEY, judge_store
 from wbadmin.core.quotas import QuotaService
 from wbadmin.core.quotas.policy import parse_policy as parse_quotas
-from wbadmin.core.quotas.store import RunFact
+from wbadmin.core.quotas.store import RunFact, UsageStore
 
 RULES = """
 [[rules]]
@@ -139,8 +139,8 @@ def test_a_refresh_without_every_run_told_leaves_the_judging_to_the_check(sandbo
     path = tmp_path / "cache.sqlite3"
 
     class Forgetful(RefreshJudge):
-        def seen(self, runs: list[RunFact]) -> None:
-            super().seen(runs[1:])  # one run of each page never told
+        def seen(self, cache: Cache, runs: list[RunFact]) -> None:
+            super().seen(cache, runs[1:])  # one run of each page never told
 
     refresh(sandbox.base_url, path, Forgetful(policy, SEED_NOW))
     assert tables(path)["policy_verdicts"] == []
@@ -157,11 +157,24 @@ def run(name: str, state: str, tags: tuple[str, ...]) -> RunFact:
 def test_a_run_on_two_pages_counts_once_as_last_read(tmp_path) -> None:
     policy = parse_policy(RULES.split("[[rules]]\nid = \"prompt\"")[0], tmp_path / "p.toml")
     judge = RefreshJudge(policy, SEED_NOW)
-    judge.seen([run("a", "running", ()), run("b", "finished", ("X-1",))])
-    judge.seen([run("a", "finished", ("Y-2",))])  # read again, re-tagged and ended
-    assert +judge.tally.places == {("t", "p", ""): 2}
-    assert +judge.tally.offenders == {}
-    assert judge.verdicts[("t", "p", "a")][5] == 0  # no longer running
+    pages = [[run("a", "running", ()), run("b", "finished", ("X-1",))],
+             [run("a", "finished", ("Y-2",))]]  # read again, re-tagged and ended
+    cache = Cache(tmp_path / "cache.sqlite3")
+    try:
+        for page in pages:
+            judge.seen(cache, page)
+        runs = [r for page in pages for r in page]
+        with cache.transaction() as conn:
+            UsageStore(cache).write_runs(conn, runs, fresh=True)  # as the refresh writes
+            judge.commit(conn, runs)
+    finally:
+        cache.close()
+    written = tables(tmp_path / "cache.sqlite3")
+    assert written["policy_place_counts"] == [("t", "p", "", 2, 0)]
+    assert written["policy_offender_counts"] == []
+    assert [(v[2], v[5], v[8]) for v in written["policy_verdicts"]] == \
+        [("a", 0, None), ("b", 0, None)]  # a: its last read (ended, tagged)
+    assert judged_afresh(tmp_path / "cache.sqlite3", policy) == written
 
 
 def test_an_incremental_refresh_judges_its_runs_on_its_writer_thread(sandbox, tmp_path

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from wbadmin.core.governance.judge import StoredRun, judge_one, rules_in_force
 from wbadmin.core.governance.run_policy import Rule, RunPolicy
 from wbadmin.core.governance.verdict_rows import VerdictJudge
+from wbadmin.core.quotas.store import RunFact
 
 NOW = 1_795_000_000.0
 TEAMS, PROJECTS, USERS = ("a", "b"), ("p", "q"), ("u", "v", None)
@@ -72,9 +73,9 @@ def test_each_run_gets_the_reference_verdict(policy_rules, some_runs, page) -> N
     stored = [(r.team, r.project, r.name, r.display_name, r.username, r.state, r.created_at,
                r.heartbeat_at, text(r.tags), text(r.config_keys)) for r in some_runs]
     assert VerdictJudge(policy, NOW).rows(stored) == expected
+    read = [RunFact(*s[:8], gpus=0, tags=r.tags, config_keys=r.config_keys)
+            for s, r in zip(stored, some_runs, strict=True)]  # as a refresh reads them
     judge, parsed = VerdictJudge(policy, NOW), []
-    for start in range(0, len(some_runs), page):  # page by page, memos kept between
-        parsed += judge.rows([(*s[:8], r.tags, r.config_keys) for s, r in zip(
-            stored[start:start + page], some_runs[start:start + page], strict=True)],
-            parsed=True)
+    for start in range(0, len(read), page):  # page by page, memos kept between
+        parsed += judge.rows(read[start:start + page], facts=True)
     assert parsed == expected

@@ -17,10 +17,10 @@ from __future__ import annotations
 import sqlite3
 
 from ..cache import Cache
-from ..quotas.store import RunFact, RunKey
+from ..quotas.store import RunFact
 from .run_policy import RunPolicy
 from .verdict_rows import VerdictJudge
-from .verdict_store import Tally, fingerprint, judge_written, write_all
+from .verdict_store import STAGE, Tally, fingerprint, judge_written, stage, staged, write_all
 
 
 class RefreshJudge:
@@ -30,31 +30,33 @@ class RefreshJudge:
         self.policy, self.now = policy, now
         self.mark = fingerprint(policy, now)
         self.judge = VerdictJudge(policy, now)
-        self.verdicts: dict[RunKey, tuple] = {}
         self.tally = Tally()
         self.seen_runs = 0
 
     # ---- a full refresh ------------------------------------------------------------------
 
-    def seen(self, runs: list[RunFact]) -> None:
+    def seen(self, cache: Cache, runs: list[RunFact]) -> None:
+        page = self.judge.rows(runs, facts=True)
+        self.tally.add_rows(page)
+        stage(cache.conn, page, first=self.seen_runs == 0)
         self.seen_runs += len(runs)
-        page = {v[:3]: v for v in self.judge.rows(
-            ((r.team, r.project, r.name, r.display_name, r.username, r.state, r.created_at,
-              r.heartbeat_at, r.tags, r.config_keys) for r in runs), parsed=True)}
-        # A run on two pages (the store keeps its last read): its first verdict's counts go.
-        again = [self.verdicts[k] for k in page if k in self.verdicts]
-        if again:
-            self.tally.add_rows(again, -1)
-        self.tally.add_rows(list(page.values()))
-        self.verdicts.update(page)
 
     def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None:
-        """The verdicts of `runs`, written beside them. A run not seen here (a path of the
-        refresh that did not tell of it) leaves the verdicts to the next check, which then
-        judges every stored run."""
+        """The verdicts of `runs`, just written, written beside them. A run not seen here (a
+        path of the refresh that did not tell of it) leaves the verdicts to the next check,
+        which then judges every stored run."""
         if self.seen_runs != len(runs):
+            conn.execute(f"DELETE FROM {STAGE}")
             return
-        write_all(conn, self.policy, self.now, list(self.verdicts.values()), self.tally)
+        if conn.execute("SELECT COUNT(*) FROM quota_runs").fetchone()[0] == len(runs):
+            write_all(conn, self.policy, self.now, None, self.tally)
+            return
+        # A run read on two pages (the store keeps its last read): its last verdict, and the
+        # counts made again (rare: found by a count, not looked for per run as pages come).
+        verdicts = staged(conn)
+        tally = Tally()
+        tally.add_rows(verdicts)
+        write_all(conn, self.policy, self.now, verdicts, tally)
 
     # ---- an incremental refresh ----------------------------------------------------------
 

@@ -38,16 +38,18 @@ class VerdictJudge:
         self.combined: dict[tuple, tuple[int, int, str | None, str | None]] = {}
         self.tags_of, self.keys_of = list_parser(), list_parser()
 
-    def rows(self, rows: Iterable[Any], *, parsed: bool = False) -> list[tuple]:
+    def rows(self, rows: Iterable[Any], *, facts: bool = False) -> list[tuple]:
         """policy_verdicts rows (team, project, name, username, created_at, running, judged,
-        unknown, broken, broken_ids) of rows in RUN_COLUMNS order; `parsed`: their tags and
-        config keys are tuples (or None) already, not the store's JSON text.
+        unknown, broken, broken_ids) of rows in RUN_COLUMNS order; `facts`: of `RunFact`s
+        (the same first eight fields, then tags and config keys as tuples or None at theirs)
+        instead, as a refresh reads them.
 
         Most runs carry a tag list of their own (a ticket key), so the verdict is made per
         rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the row's
         figures per distinct set of rule verdicts."""
         placed, memo, combined, now = self.placed, self.memo, self.combined, self.now
         tags_of, keys_of = self.tags_of, self.keys_of
+        tags_at, keys_at = (10, 11) if facts else (8, 9)
         out = []
         append = out.append
         for row in rows:
@@ -75,9 +77,9 @@ class VerdictJudge:
                     whys.append(running_verdict(rule, state, created, now))
                     continue
                 if kind == "require_tag":
-                    fact = row[8] if parsed else tags_of(row[8])
+                    fact = row[tags_at] if facts else tags_of(row[tags_at])
                 elif kind == "require_config":
-                    fact = row[9] if parsed else keys_of(row[9])
+                    fact = row[keys_at] if facts else keys_of(row[keys_at])
                 else:
                     fact = display or name
                 key = (rule.id, fact)

@@ -154,15 +154,44 @@ def _count(counts: Tally, verdict: tuple, sign: int) -> None:
     counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=sign)
 
 
-def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple],
+STAGE = "temp.policy_verdicts_read"  # a full refresh's verdicts, as its pages are judged
+
+
+def stage(conn: Any, verdicts: list[tuple], first: bool) -> None:
+    """Keep a full refresh's verdicts, page by page as they are judged, in a temp table of
+    the connection that will write them: no lock on the cache file while the read goes on,
+    and `write_all` then copies them in one statement (binding 669k rows one by one at the
+    end of the refresh cost seconds more). `first`: a new refresh (forget any before it)."""
+    if first:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_verdicts_read AS "
+                     "SELECT * FROM policy_verdicts WHERE 0")
+        conn.execute(f"DELETE FROM {STAGE}")
+    conn.executemany(f"INSERT INTO {STAGE} VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
+
+
+def staged(conn: Any) -> list[tuple]:
+    """The staged verdicts, each run's last (a run read twice: the store keeps its last)."""
+    return [tuple(r) for r in conn.execute(
+        f"SELECT * FROM {STAGE} WHERE rowid IN (SELECT MAX(rowid) FROM {STAGE} "
+        "GROUP BY team, project, name) ORDER BY rowid")]
+
+
+def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple] | None,
               tally: Tally) -> None:
     """Every run's verdict and the counts afresh, judged under `policy` at `now`: the kept
-    verdicts are then live (a write of a stored run queues it to be judged again)."""
+    verdicts are then live (a write of a stored run queues it to be judged again).
+    `verdicts` None: those staged on this connection (`stage`), one per run."""
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
     with bulk_load(conn, "policy_verdicts"):
-        conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
+        if verdicts is None:
+            conn.execute(f"INSERT INTO policy_verdicts SELECT * FROM {STAGE}")
+        else:
+            conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             verdicts)
+    if verdicts is None:
+        conn.execute(f"DELETE FROM {STAGE}")
     tally.insert(conn)
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                  (FINGERPRINT_KEY, json.dumps(fingerprint(policy, now))))

@@ -167,7 +167,10 @@ def _tags(node: dict[str, Any]) -> tuple[str, ...] | None:
     if "tags" not in node:
         return None  # not asked (a server without the field: wire_strip left it out)
     tags = node.get("tags") or []
-    return tuple(str(t) for t in tags) if isinstance(tags, list) else None
+    if type(tags) is not list:
+        return None
+    # W&B sends strings; anything else is made one (and is rare enough to cost nothing).
+    return tuple(tags) if all(type(t) is str for t in tags) else tuple(str(t) for t in tags)
 
 
 def config_keys(config: Any) -> tuple[str, ...] | None:

@@ -10,6 +10,15 @@ from ..auth import Identity, project_role
 from ..db import Database
 
 _T = TypeVar("_T")
+_R = TypeVar("_R", bound=Callable[..., Any])
+
+
+def source_only(resolver: _R) -> _R:
+    """Mark a resolver that reads only its source (a run's stored columns), never its
+    `info`: the direct executor then calls it with `info=None` and makes no resolve info
+    for it (a refresh's answer resolves a million such fields)."""
+    resolver.source_only = True  # type: ignore[attr-defined]
+    return resolver
 
 
 class GraphQLFault(Exception):

@@ -68,6 +68,8 @@ class _Field:
         "plain_leaf",
         "resolve",
         "same",
+        "same_items",
+        "source_only",
         "subsets",
     )
 
@@ -83,6 +85,10 @@ class _Field:
         self.plain_leaf = definition is not None and self.kind == _LEAF and not self.items
         # The Python type a plain leaf's scalar passes through unchanged (a str for String).
         self.same = _PASS_THROUGH.get(self.named.name) if self.plain_leaf else None
+        # A list of such scalars (a run's tags), passed through as it is when every item is.
+        self.same_items = _PASS_THROUGH.get(self.named.name) if definition is not None and \
+            self.kind == _LEAF and len(self.items) == 1 else None
+        self.source_only = getattr(self.resolve, "source_only", False)
 
 
 def _shape(gtype: Any) -> tuple[bool, tuple[bool, ...], int, Any]:
@@ -191,7 +197,8 @@ class _Execution:
                 continue
             resolve = field.resolve
             if resolve is not None:
-                value = resolve(source, self.info(field, otype, Path(path, key, otype.name)),
+                value = resolve(source, None if field.source_only else
+                                self.info(field, otype, Path(path, key, otype.name)),
                                 **field.args)
             else:  # graphql-core's default resolver
                 value = source.get(field.name) if is_dict else \
@@ -210,6 +217,10 @@ class _Execution:
                 if coerced is None or coerced is Undefined:
                     raise Unsupported
                 result[key] = coerced
+            elif field.same_items is not None and type(value) in (list, tuple) and \
+                    all(type(item) is field.same_items for item in value):
+                # (no item is None: a non-null item type holds)
+                result[key] = value if type(value) is list else list(value)
             elif field.items:
                 result[key] = self._items(field, otype, value, Path(path, key, otype.name),
                                           field.items)
