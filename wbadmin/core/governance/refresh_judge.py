@@ -20,7 +20,7 @@ from ..cache import Cache
 from ..quotas.store import RunFact
 from .run_policy import RunPolicy
 from .verdict_rows import VerdictJudge
-from .verdict_store import STAGE, Tally, fingerprint, judge_written, stage, staged, write_all
+from .verdict_store import ReadVerdicts, Tally, fingerprint, judge_written, write_all
 
 
 class RefreshJudge:
@@ -30,30 +30,40 @@ class RefreshJudge:
         self.policy, self.now = policy, now
         self.mark = fingerprint(policy, now)
         self.judge = VerdictJudge(policy, now)
+        self.ids: list[int] = []  # each run's figure id, in the order told
         self.tally = Tally()
-        self.seen_runs = 0
+
+    @property
+    def seen_runs(self) -> int:
+        return len(self.ids)
 
     # ---- a full refresh ------------------------------------------------------------------
 
     def seen(self, cache: Cache, runs: list[RunFact]) -> None:
-        page = self.judge.rows(runs, facts=True)
-        self.tally.add_rows(page)
-        stage(cache.conn, page, first=self.seen_runs == 0)
-        self.seen_runs += len(runs)
+        ids = self.judge.figure_ids(runs, facts=True)
+        self.tally.add_figures(runs, ids, self.judge.figures)
+        self.ids.extend(ids)
 
     def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None:
-        """The verdicts of `runs`, just written, written beside them. A run not seen here (a
-        path of the refresh that did not tell of it) leaves the verdicts to the next check,
-        which then judges every stored run."""
+        """The verdicts of `runs`, just written into the emptied store in this order, written
+        beside them. A run not seen here (a path of the refresh that did not tell of it)
+        leaves the verdicts to the next check, which then judges every stored run."""
         if self.seen_runs != len(runs):
-            conn.execute(f"DELETE FROM {STAGE}")
             return
-        if conn.execute("SELECT COUNT(*) FROM quota_runs").fetchone()[0] == len(runs):
-            write_all(conn, self.policy, self.now, None, self.tally)
+        count, first, last = conn.execute(
+            "SELECT COUNT(*), MIN(rowid), MAX(rowid) FROM quota_runs").fetchone()
+        if count == len(runs) and (not runs or last - first + 1 == count):
+            # Each run its own row, in the order read: the i-th run is rowid first + i.
+            write_all(conn, self.policy, self.now,
+                      ReadVerdicts(self.judge.figures, self.ids, first or 1), self.tally)
             return
         # A run read on two pages (the store keeps its last read): its last verdict, and the
         # counts made again (rare: found by a count, not looked for per run as pages come).
-        verdicts = staged(conn)
+        figures = self.judge.figures
+        last_read = {(r.team, r.project, r.name): (r[0], r[1], r[2], r[4], r[6],
+                                                   int(r.state == "running"), *figures[i])
+                     for r, i in zip(runs, self.ids, strict=True)}
+        verdicts = list(last_read.values())
         tally = Tally()
         tally.add_rows(verdicts)
         write_all(conn, self.policy, self.now, verdicts, tally)

@@ -24,9 +24,15 @@ RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, 
 _MISSING = object()
 
 
+NOT_JUDGED = 0  # the figure id of a run no rule in force applies to
+
+
 class VerdictJudge:
     """Judges rows batch by batch, keeping its memos between batches (a full refresh's
-    pages are judged as they arrive)."""
+    pages are judged as they arrive).
+
+    A run's verdict figures (judged, unknown, broken, broken_ids) are one of few distinct
+    ones: each is numbered once (`figures[id]`), and a batch is judged to a list of ids."""
 
     def __init__(self, policy: RunPolicy, now: float) -> None:
         self.now = now
@@ -35,26 +41,32 @@ class VerdictJudge:
         # start date or excepted accounts (checked per run only then).
         self.placed: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...], bool]] = {}
         self.memo: dict[tuple[str, Any], str | None] = {}  # (rule id, fact) -> why
-        self.combined: dict[tuple, tuple[int, int, str | None, str | None]] = {}
+        self.combined: dict[tuple, int] = {}  # (rule ids, their whys) -> figure id
+        self.figures: list[tuple[int, int, str | None, str | None]] = [(0, 0, None, None)]
         self.tags_of, self.keys_of = list_parser(), list_parser()
 
-    def rows(self, rows: Iterable[Any], *, facts: bool = False) -> list[tuple]:
+    def rows(self, rows: list[Any], *, facts: bool = False) -> list[tuple]:
         """policy_verdicts rows (team, project, name, username, created_at, running, judged,
         unknown, broken, broken_ids) of rows in RUN_COLUMNS order; `facts`: of `RunFact`s
         (the same first eight fields, then tags and config keys as tuples or None at theirs)
-        instead, as a refresh reads them.
+        instead, as a refresh reads them."""
+        figures = self.figures
+        return [(r[0], r[1], r[2], r[4], r[6], int(r[5] == "running"), *figures[i])
+                for r, i in zip(rows, self.figure_ids(rows, facts=facts), strict=True)]
+
+    def figure_ids(self, rows: Iterable[Any], *, facts: bool = False) -> list[int]:
+        """Each row's figure id (`rows`).
 
         Most runs carry a tag list of their own (a ticket key), so the verdict is made per
-        rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the row's
+        rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the
         figures per distinct set of rule verdicts."""
         placed, memo, combined, now = self.placed, self.memo, self.combined, self.now
         tags_of, keys_of = self.tags_of, self.keys_of
         tags_at, keys_at = (10, 11) if facts else (8, 9)
-        out = []
+        out: list[int] = []
         append = out.append
         for row in rows:
             team, project, name, display, username, state, created = row[:7]
-            running = int(state == "running")
             place = placed.get((team, project))
             if place is None:
                 here = tuple(r for r in self.rules if r.applies_to(team, project, None))
@@ -68,7 +80,7 @@ class VerdictJudge:
                                  and not (username and username in r.except_accounts))
                 ids = tuple(r.id for r in applying)
             if not applying:
-                append((team, project, name, username, created, running, 0, 0, None, None))
+                append(NOT_JUDGED)
                 continue
             whys = []
             for rule in applying:
@@ -88,10 +100,11 @@ class VerdictJudge:
                     why = memo[key] = fact_verdict(rule, fact)
                 whys.append(why)
             figures_key = (ids, tuple(whys))
-            figures = combined.get(figures_key)
-            if figures is None:
-                figures = combined[figures_key] = _figures(applying, whys)
-            append((team, project, name, username, created, running, *figures))
+            figure = combined.get(figures_key)
+            if figure is None:
+                figure = combined[figures_key] = len(self.figures)
+                self.figures.append(_figures(applying, whys))
+            append(figure)
         return out
 
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ..cache import Cache, bulk_load
 from ..quotas.period import DAY
@@ -99,6 +102,11 @@ class Tally:
             else:
                 counter.subtract(keys)
 
+    def add_figures(self, runs: list[Any], ids: list[int], figures: list[tuple]) -> None:
+        """`add_rows` over runs (`RunFact`s) and their figure ids (`ReadVerdicts`)."""
+        self.add_rows([(r[0], r[1], r[2], r[4], r[6], 0, *figures[i])
+                       for r, i in zip(runs, ids, strict=True) if i])
+
     def insert(self, conn: Any) -> None:
         """Into the count tables, emptied before."""
         conn.executemany("INSERT INTO policy_place_counts VALUES (?,?,?,?,?)",
@@ -154,48 +162,50 @@ def _count(counts: Tally, verdict: tuple, sign: int) -> None:
     counts.add(v[0], v[1], v[3], v[4], v[6], v[7], v[9], sign=sign)
 
 
-STAGE = "temp.policy_verdicts_read"  # a full refresh's verdicts, as its pages are judged
+@dataclass
+class ReadVerdicts:
+    """A full refresh's verdicts as read: each run's figure id (`VerdictJudge.figures`), in
+    the order its runs were written into the emptied store (the quota_runs rowids from
+    `first_rowid` on)."""
+
+    figures: list[tuple[int, int, str | None, str | None]]
+    ids: list[int]
+    first_rowid: int
 
 
-def stage(conn: Any, verdicts: list[tuple], first: bool) -> None:
-    """Keep a full refresh's verdicts, page by page as they are judged, in a temp table of
-    the connection that will write them: no lock on the cache file while the read goes on,
-    and `write_all` then copies them in one statement (binding 669k rows one by one at the
-    end of the refresh cost seconds more). `first`: a new refresh (forget any before it)."""
-    if first:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_verdicts_read AS "
-                     "SELECT * FROM policy_verdicts WHERE 0")
-        conn.execute(f"DELETE FROM {STAGE}")
-    conn.executemany(f"INSERT INTO {STAGE} VALUES (?,?,?,?,?,?,?,?,?,?)", verdicts)
-
-
-def staged(conn: Any) -> list[tuple]:
-    """The staged verdicts, each run's last (a run read twice: the store keeps its last)."""
-    return [tuple(r) for r in conn.execute(
-        f"SELECT * FROM {STAGE} WHERE rowid IN (SELECT MAX(rowid) FROM {STAGE} "
-        "GROUP BY team, project, name) ORDER BY rowid")]
-
-
-def write_all(conn: Any, policy: RunPolicy, now: float, verdicts: list[tuple] | None,
-              tally: Tally) -> None:
+def write_all(conn: Any, policy: RunPolicy, now: float,
+              verdicts: list[tuple] | ReadVerdicts, tally: Tally) -> None:
     """Every run's verdict and the counts afresh, judged under `policy` at `now`: the kept
-    verdicts are then live (a write of a stored run queues it to be judged again).
-    `verdicts` None: those staged on this connection (`stage`), one per run."""
+    verdicts are then live (a write of a stored run queues it to be judged again)."""
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
     with bulk_load(conn, "policy_verdicts"):
-        if verdicts is None:
-            conn.execute(f"INSERT INTO policy_verdicts SELECT * FROM {STAGE}")
+        if isinstance(verdicts, ReadVerdicts):
+            _insert_read(conn, verdicts)
         else:
             conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
                              verdicts)
-    if verdicts is None:
-        conn.execute(f"DELETE FROM {STAGE}")
     tally.insert(conn)
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                  (FINGERPRINT_KEY, json.dumps(fingerprint(policy, now))))
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, 'true')", (LIVE_KEY,))
+
+
+def _insert_read(conn: Any, read: ReadVerdicts) -> None:
+    # One statement joins the runs just written with their figures: binding 669k verdict
+    # rows one by one cost seconds more, on top of making them.
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_figures (id INTEGER PRIMARY KEY, "
+                 "judged, unknown, broken, broken_ids)")
+    conn.execute("DELETE FROM temp.policy_figures")
+    conn.executemany("INSERT INTO temp.policy_figures VALUES (?,?,?,?,?)",
+                     [(i, *f) for i, f in enumerate(read.figures)])
+    conn.execute(
+        "INSERT INTO policy_verdicts SELECT q.team, q.project, q.name, q.username, "
+        "q.created_at, q.state = 'running', f.judged, f.unknown, f.broken, f.broken_ids "
+        "FROM json_each(?) j JOIN quota_runs q ON q.rowid = j.key + ? "
+        "JOIN temp.policy_figures f ON f.id = j.value",
+        (orjson.dumps(read.ids).decode(), read.first_rowid))
 
 
 def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:
