@@ -39,8 +39,9 @@ class VerdictJudge:
         self.rules = rules_in_force(policy, now)
         # Per place: the rules scoped to it, their ids, and whether any of them has a
         # start date or excepted accounts (checked per run only then).
-        self.placed: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...], bool]] = {}
+        self.placed: dict[tuple[str, str], tuple] = {}  # see _place
         self.memo: dict[tuple[str, Any], str | None] = {}  # (rule id, fact) -> why
+        self.single: dict[tuple[tuple[str, ...], Any], int] = {}  # (rule ids, fact) -> id
         self.combined: dict[tuple, int] = {}  # (rule ids, their whys) -> figure id
         self.figures: list[tuple[int, int, str | None, str | None]] = [(0, 0, None, None)]
         self.tags_of, self.keys_of = list_parser(), list_parser()
@@ -60,20 +61,30 @@ class VerdictJudge:
         Most runs carry a tag list of their own (a ticket key), so the verdict is made per
         rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the
         figures per distinct set of rule verdicts."""
-        placed, memo, combined, now = self.placed, self.memo, self.combined, self.now
+        placed, memo, now = self.placed, self.memo, self.now
         tags_of, keys_of = self.tags_of, self.keys_of
         tags_at, keys_at = (10, 11) if facts else (8, 9)
+        # A place with one tag or config rule and no per-run checks (an org-wide ticket
+        # rule): the figure follows from that one fact, so it is memoized per fact.
+        single = self.single
         out: list[int] = []
         append = out.append
         for row in rows:
-            team, project, name, display, username, state, created = row[:7]
-            place = placed.get((team, project))
+            place = placed.get((row[0], row[1]))
             if place is None:
-                here = tuple(r for r in self.rules if r.applies_to(team, project, None))
-                place = placed[(team, project)] = (
-                    here, tuple(r.id for r in here),
-                    any(r.start is not None or r.except_accounts for r in here))
-            applying, ids, per_run = place
+                place = self._place(row[0], row[1])
+            applying, ids, per_run, one = place
+            if one is not None:
+                fact = row[tags_at if one == "require_tag" else keys_at]
+                if not facts:
+                    fact = (tags_of if one == "require_tag" else keys_of)(fact)
+                figure = single.get((ids, fact))
+                if figure is None:
+                    figure = single[(ids, fact)] = self._figure(
+                        ids, applying, [fact_verdict(applying[0], fact)])
+                append(figure)
+                continue
+            name, display, username, state, created = row[2:7]
             if per_run:
                 applying = tuple(r for r in applying
                                  if (r.start is None or created >= r.start)
@@ -99,13 +110,26 @@ class VerdictJudge:
                 if why is _MISSING:
                     why = memo[key] = fact_verdict(rule, fact)
                 whys.append(why)
-            figures_key = (ids, tuple(whys))
-            figure = combined.get(figures_key)
-            if figure is None:
-                figure = combined[figures_key] = len(self.figures)
-                self.figures.append(_figures(applying, whys))
-            append(figure)
+            append(self._figure(ids, applying, whys))
         return out
+
+    def _place(self, team: str, project: str) -> tuple:
+        """(applying rules, their ids, per-run checks?, the one fact rule's kind or None)."""
+        here = tuple(r for r in self.rules if r.applies_to(team, project, None))
+        per_run = any(r.start is not None or r.except_accounts for r in here)
+        one = here[0].kind if len(here) == 1 and not per_run and \
+            here[0].kind in ("require_tag", "require_config") else None
+        place = self.placed[(team, project)] = (here, tuple(r.id for r in here), per_run, one)
+        return place
+
+    def _figure(self, ids: tuple[str, ...], applying: tuple[Rule, ...],
+                whys: list[str | None]) -> int:
+        key = (ids, tuple(whys))
+        figure = self.combined.get(key)
+        if figure is None:
+            figure = self.combined[key] = len(self.figures)
+            self.figures.append(_figures(applying, whys))
+        return figure
 
 
 def verdict_rows(policy: RunPolicy, now: float, rows: list[Any]) -> list[tuple]:
