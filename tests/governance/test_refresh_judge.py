@@ -139,8 +139,8 @@ def test_a_refresh_without_every_run_told_leaves_the_judging_to_the_check(sandbo
     path = tmp_path / "cache.sqlite3"
 
     class Forgetful(RefreshJudge):
-        def seen(self, cache: Cache, runs: list[RunFact]) -> None:
-            super().seen(cache, runs[1:])  # one run of each page never told
+        def seen(self, runs: list[RunFact]) -> None:
+            super().seen(runs[1:])  # one run of each page never told
 
     refresh(sandbox.base_url, path, Forgetful(policy, SEED_NOW))
     assert tables(path)["policy_verdicts"] == []
@@ -162,7 +162,7 @@ def test_a_run_on_two_pages_counts_once_as_last_read(tmp_path) -> None:
     cache = Cache(tmp_path / "cache.sqlite3")
     try:
         for page in pages:
-            judge.seen(cache, page)
+            judge.seen(page)
         runs = [r for page in pages for r in page]
         with cache.transaction() as conn:
             UsageStore(cache).write_runs(conn, runs, fresh=True)  # as the refresh writes

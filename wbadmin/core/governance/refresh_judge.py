@@ -39,7 +39,7 @@ class RefreshJudge:
 
     # ---- a full refresh ------------------------------------------------------------------
 
-    def seen(self, cache: Cache, runs: list[RunFact]) -> None:
+    def seen(self, runs: list[RunFact]) -> None:
         ids = self.judge.figure_ids(runs, facts=True)
         self.tally.add_figures(runs, ids, self.judge.figures)
         self.ids.extend(ids)

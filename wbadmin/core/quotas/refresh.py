@@ -87,7 +87,7 @@ class RunObserver(Protocol):
     transaction to write what was made of them (`commit`); an incremental refresh's writer
     calls `written` on its own thread after each batch of runs is in the store."""
 
-    def seen(self, cache: Cache, runs: list[RunFact]) -> None: ...
+    def seen(self, runs: list[RunFact]) -> None: ...
 
     def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None: ...
 
@@ -136,9 +136,7 @@ class QuotaRefresher:
         # A project untouched since the window began holds no run active in it.
         jobs = [(t, p, active, None) for t in teams for p, updated in projects[t]
                 if updated is None or updated >= window_start]
-        observer = self.observer
-        runs = await self._runs(jobs, None if observer is None else
-                                lambda page: observer.seen(self.cache, page))
+        runs = await self._runs(jobs, self.observer.seen if self.observer else None)
         runs = await self._fill_gpus(runs, lambda r: not r.gpu_known, report)
         storage = await self._storage(teams)
         now = self.clock()
