@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import orjson
 
 from .. import clock
 from . import errors as E
@@ -84,7 +83,10 @@ def server_message(response: httpx.Response) -> str:
 def json_of(response: httpx.Response, target: str) -> Any:
     # orjson reads a refresh's large answers in two thirds of `json`'s time; what it refuses
     # (not UTF-8, a BOM, NaN) is read by `json`, as httpx would. (It reads an integer past
-    # 64 bits as a float; GraphQL's Int has 32 and no W&B answer has one.)
+    # 64 bits as a float; GraphQL's Int has 32 and no W&B answer has one.) Imported here, not
+    # at start-up, where it costs every command 24 ms.
+    import orjson
+
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:

@@ -20,8 +20,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from ..cache import Cache, bulk_load
 from ..quotas.period import DAY
 from .judge import Judgement, Place, Violation, rules_in_force, stored_runs
@@ -194,7 +192,9 @@ def write_all(conn: Any, policy: RunPolicy, now: float,
 
 def _insert_read(conn: Any, read: ReadVerdicts) -> None:
     # One statement joins the runs just written with their figures: binding 669k verdict
-    # rows one by one cost seconds more, on top of making them.
+    # rows one by one cost seconds more, on top of making them. (orjson: not at start-up.)
+    import orjson
+
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_figures (id INTEGER PRIMARY KEY, "
                  "judged, unknown, broken, broken_ids)")
     conn.execute("DELETE FROM temp.policy_figures")

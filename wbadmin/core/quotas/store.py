@@ -15,8 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-import orjson
-
 from ..cache import Cache
 from .period import DAY, epoch_day
 
@@ -47,16 +45,20 @@ class RunFact(NamedTuple):
     def with_gpus(self, gpus: int, known: bool) -> RunFact:
         return self._replace(gpus=gpus, gpu_known=known)
 
-    def row(self) -> tuple:
-        return (self.team, self.project, self.name, self.display_name, self.username,
-                self.state, self.created_at, self.heartbeat_at, self.gpus, int(self.gpu_known),
-                _json_list(self.tags), _json_list(self.config_keys))
 
+def _rows(runs: list[RunFact]) -> list[tuple]:
+    """quota_runs rows: tag and config-key lists as JSON text, written with orjson (a full
+    refresh of a huge org writes 669k runs' lists; `json`, even behind a memo, cost a
+    second: a ticket key makes most tag lists distinct). Imported here, not at start-up,
+    where it costs every command 24 ms."""
+    import orjson
 
-def _json_list(values: tuple[str, ...] | None) -> str | None:
-    # orjson: a full refresh of a huge org writes 669k runs' tag and config-key lists, and
-    # `json` (even behind a memo: a ticket key makes most tag lists distinct) cost a second.
-    return None if values is None else orjson.dumps(values).decode()
+    dumps = orjson.dumps
+
+    def listed(values: tuple[str, ...] | None) -> str | None:
+        return None if values is None else dumps(values).decode()
+
+    return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys)) for r in runs]
 
 
 RunKey = tuple[str, str, str]  # (team, project, run name)
@@ -153,7 +155,7 @@ class UsageStore:
             "heartbeat_at = excluded.heartbeat_at, gpus = excluded.gpus, "
             "gpu_known = excluded.gpu_known, tags = COALESCE(excluded.tags, tags), "
             "config_keys = COALESCE(excluded.config_keys, config_keys)",
-            [r.row() for r in runs])
+            _rows(runs))
         conn.executemany(
             "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
             "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",
