@@ -133,6 +133,20 @@ def test_a_full_refresh_leaves_verdicts_equal_to_judging_the_store_afresh(sandbo
         {t: p.violating for t, p in fresh.teams.items()}
 
 
+def test_a_second_full_refresh_over_the_store_writes_each_run_its_own_verdict(sandbox, tmp_path
+                                                                             ) -> None:
+    """The verdicts are joined with the runs by where the refresh wrote them: over a store
+    that held runs already (a `--full`), each run still gets its own."""
+    policy = parse_policy(RULES, tmp_path / "p.toml")
+    path = tmp_path / "cache.sqlite3"
+    refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW))
+    refresh(sandbox.base_url, path, RefreshJudge(policy, SEED_NOW))
+    written = tables(path)
+    assert len(written["policy_verdicts"]) == \
+        sqlite3.connect(path).execute("SELECT COUNT(*) FROM quota_runs").fetchone()[0]
+    assert judged_afresh(path, policy) == written
+
+
 def test_a_refresh_without_every_run_told_leaves_the_judging_to_the_check(sandbox, tmp_path
                                                                           ) -> None:
     policy = parse_policy(RULES, tmp_path / "p.toml")
