@@ -19,7 +19,7 @@ import sqlite3
 from ..cache import Cache
 from ..quotas.store import RunFact
 from .run_policy import RunPolicy
-from .verdict_rows import VerdictJudge
+from .verdict_rows import VerdictJudge, verdict_row
 from .verdict_store import ReadVerdicts, Tally, fingerprint, judge_written, write_all
 
 
@@ -60,9 +60,8 @@ class RefreshJudge:
         # A run read on two pages (the store keeps its last read): its last verdict, and the
         # counts made again (rare: found by a count, not looked for per run as pages come).
         figures = self.judge.figures
-        last_read = {(r.team, r.project, r.name): (r[0], r[1], r[2], r[4], r[6],
-                                                   int(r.state == "running"), *figures[i])
-                     for r, i in zip(runs, self.ids, strict=True)}
+        last_read = {r[:3]: verdict_row(r, figures[i]) for r, i in zip(runs, self.ids,
+                                                                     strict=True)}
         verdicts = list(last_read.values())
         tally = Tally()
         tally.add_rows(verdicts)

@@ -27,6 +27,12 @@ _MISSING = object()
 NOT_JUDGED = 0  # the figure id of a run no rule in force applies to
 
 
+def verdict_row(run: Any, figures: tuple) -> tuple:
+    """The policy_verdicts row of a run (RUN_COLUMNS order, or a `RunFact`: the first seven
+    fields are the same) and its figures (judged, unknown, broken, broken_ids)."""
+    return (run[0], run[1], run[2], run[4], run[6], int(run[5] == "running"), *figures)
+
+
 class VerdictJudge:
     """Judges rows batch by batch, keeping its memos between batches (a full refresh's
     pages are judged as they arrive).
@@ -37,9 +43,7 @@ class VerdictJudge:
     def __init__(self, policy: RunPolicy, now: float) -> None:
         self.now = now
         self.rules = rules_in_force(policy, now)
-        # Per place: the rules scoped to it, their ids, and whether any of them has a
-        # start date or excepted accounts (checked per run only then).
-        self.placed: dict[tuple[str, str], tuple] = {}  # see _place
+        self.placed: dict[tuple[str, str], tuple] = {}  # (team, project) -> `_place`
         self.memo: dict[tuple[str, Any], str | None] = {}  # (rule id, fact) -> why
         self.single: dict[tuple[tuple[str, ...], Any], int] = {}  # (rule ids, fact) -> id
         self.combined: dict[tuple, int] = {}  # (rule ids, their whys) -> figure id
@@ -52,7 +56,7 @@ class VerdictJudge:
         (the same first eight fields, then tags and config keys as tuples or None at theirs)
         instead, as a refresh reads them."""
         figures = self.figures
-        return [(r[0], r[1], r[2], r[4], r[6], int(r[5] == "running"), *figures[i])
+        return [verdict_row(r, figures[i])
                 for r, i in zip(rows, self.figure_ids(rows, facts=facts), strict=True)]
 
     def figure_ids(self, rows: Iterable[Any], *, facts: bool = False) -> list[int]:

@@ -24,7 +24,7 @@ from ..cache import Cache, bulk_load
 from ..quotas.period import DAY
 from .judge import Judgement, Place, Violation, rules_in_force, stored_runs
 from .run_policy import RunPolicy
-from .verdict_rows import RUN_COLUMNS, verdict_rows
+from .verdict_rows import RUN_COLUMNS, verdict_row, verdict_rows
 
 FINGERPRINT_KEY = "policy_fingerprint"
 
@@ -102,8 +102,7 @@ class Tally:
 
     def add_figures(self, runs: list[Any], ids: list[int], figures: list[tuple]) -> None:
         """`add_rows` over runs (`RunFact`s) and their figure ids (`ReadVerdicts`)."""
-        self.add_rows([(r[0], r[1], r[2], r[4], r[6], 0, *figures[i])
-                       for r, i in zip(runs, ids, strict=True) if i])
+        self.add_rows([verdict_row(r, figures[i]) for r, i in zip(runs, ids, strict=True) if i])
 
     def insert(self, conn: Any) -> None:
         """Into the count tables, emptied before."""
