@@ -20,7 +20,8 @@ from wbadmin.core.governance.run_policy import parse_policy
 from wbadmin.core.governance.verdict_store import LIVE_KEY, judge_store
 from wbadmin.core.quotas import QuotaService
 from wbadmin.core.quotas.policy import parse_policy as parse_quotas
-from wbadmin.core.quotas.store import RunFact, UsageStore
+from wbadmin.core.quotas.staged import StagedRuns
+from wbadmin.core.quotas.store import RunFact
 
 RULES = """
 [[rules]]
@@ -175,12 +176,13 @@ def test_a_run_on_two_pages_counts_once_as_last_read(tmp_path) -> None:
              [run("a", "finished", ("Y-2",))]]  # read again, re-tagged and ended
     cache = Cache(tmp_path / "cache.sqlite3")
     try:
+        staged = StagedRuns(cache.conn, judge.seen)  # as the refresh stages and writes them
         for page in pages:
-            judge.seen(page)
-        runs = [r for page in pages for r in page]
+            staged.add(page)
         with cache.transaction() as conn:
-            UsageStore(cache).write_runs(conn, runs, fresh=True)  # as the refresh writes
-            judge.commit(conn, runs)
+            distinct = staged.write(conn)
+            judge.commit(conn, staged, distinct)
+        assert not distinct
     finally:
         cache.close()
     written = tables(tmp_path / "cache.sqlite3")

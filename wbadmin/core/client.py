@@ -115,7 +115,7 @@ class Client:
         self.on_request = on_request
         self._new_request_id = request_ids or (lambda: uuid.uuid4().hex[:16])
         self._sem = asyncio.Semaphore(max_in_flight)
-        self._max_in_flight = max_in_flight
+        self.max_in_flight = max_in_flight  # requests sent at once, at most
         self.requests_sent = 0
         # Fields this server lacks, left out of queries (wire_strip); `on_unknown_field`
         # (the session's) learns them when a query is refused for one, once per client.

@@ -17,10 +17,11 @@ from __future__ import annotations
 import sqlite3
 
 from ..cache import Cache
+from ..quotas.staged import TABLE, StagedRuns
 from ..quotas.store import RunFact
 from .run_policy import RunPolicy
-from .verdict_rows import VerdictJudge, verdict_row
-from .verdict_store import ReadVerdicts, Tally, fingerprint, judge_written, write_all
+from .verdict_rows import VerdictJudge
+from .verdict_store import StagedVerdicts, Tally, fingerprint, judge_written, write_all
 
 
 class RefreshJudge:
@@ -30,41 +31,33 @@ class RefreshJudge:
         self.policy, self.now = policy, now
         self.mark = fingerprint(policy, now)
         self.judge = VerdictJudge(policy, now)
-        self.ids: list[int] = []  # each run's figure id, in the order told
+        self.seen_runs = 0
         self.tally = Tally()
-
-    @property
-    def seen_runs(self) -> int:
-        return len(self.ids)
 
     # ---- a full refresh ------------------------------------------------------------------
 
-    def seen(self, runs: list[RunFact]) -> None:
+    def seen(self, runs: list[RunFact]) -> list[int] | None:
+        """Each run's figure id (`VerdictJudge.figures`): the refresh stages it beside the
+        run, and `commit` joins the two."""
         ids = self.judge.figure_ids(runs, facts=True)
         self.tally.add_figures(runs, ids, self.judge.figures)
-        self.ids.extend(ids)
+        self.seen_runs += len(ids)
+        return ids
 
-    def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None:
-        """The verdicts of `runs`, just written into the emptied store in this order, written
-        beside them. A run not seen here (a path of the refresh that did not tell of it)
-        leaves the verdicts to the next check, which then judges every stored run."""
-        if self.seen_runs != len(runs):
+    def commit(self, conn: sqlite3.Connection, staged: StagedRuns, distinct: bool) -> None:
+        """The verdicts of the staged runs, just written into the emptied store, written
+        beside them. Runs staged without their figure (a path of the refresh that did not
+        tell of them) leave the verdicts to the next check, which then judges every
+        stored run."""
+        if not staged.marked or self.seen_runs != staged.count:
             return
-        count, first, last = conn.execute(
-            "SELECT COUNT(*), MIN(rowid), MAX(rowid) FROM quota_runs").fetchone()
-        if count == len(runs) and (not runs or last - first + 1 == count):
-            # Each run its own row, in the order read: the i-th run is rowid first + i.
-            write_all(conn, self.policy, self.now,
-                      ReadVerdicts(self.judge.figures, self.ids, first or 1), self.tally)
-            return
-        # A run read on two pages (the store keeps its last read): its last verdict, and the
-        # counts made again (rare: found by a count, not looked for per run as pages come).
-        figures = self.judge.figures
-        last_read = {r[:3]: verdict_row(r, figures[i]) for r, i in zip(runs, self.ids,
-                                                                     strict=True)}
-        verdicts = list(last_read.values())
-        tally = Tally()
-        tally.add_rows(verdicts)
+        verdicts = StagedVerdicts(self.judge.figures, TABLE)
+        tally = self.tally
+        if not distinct:
+            # A run read on two pages is staged as last read, but was counted twice: the
+            # counts are made again (rare: found by a count, not looked for per page).
+            tally = Tally()
+            tally.add_rows(verdicts.rows(conn))
         write_all(conn, self.policy, self.now, verdicts, tally)
 
     # ---- an incremental refresh ----------------------------------------------------------

@@ -101,7 +101,7 @@ class Tally:
                 counter.subtract(keys)
 
     def add_figures(self, runs: list[Any], ids: list[int], figures: list[tuple]) -> None:
-        """`add_rows` over runs (`RunFact`s) and their figure ids (`ReadVerdicts`)."""
+        """`add_rows` over runs (`RunFact`s) and their figure ids (`StagedVerdicts`)."""
         self.add_rows([verdict_row(r, figures[i]) for r, i in zip(runs, ids, strict=True) if i])
 
     def insert(self, conn: Any) -> None:
@@ -160,26 +160,43 @@ def _count(counts: Tally, verdict: tuple, sign: int) -> None:
 
 
 @dataclass
-class ReadVerdicts:
-    """A full refresh's verdicts as read: each run's figure id (`VerdictJudge.figures`), in
-    the order its runs were written into the emptied store (the quota_runs rowids from
-    `first_rowid` on)."""
+class StagedVerdicts:
+    """A full refresh's verdicts as read: each run staged in `table` (`quotas.staged`)
+    with its figure id (`VerdictJudge.figures`) as its mark."""
 
     figures: list[tuple[int, int, str | None, str | None]]
-    ids: list[int]
-    first_rowid: int
+    table: str
+
+    def _select(self, conn: Any) -> str:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_figures (id INTEGER PRIMARY "
+                     "KEY, judged, unknown, broken, broken_ids)")
+        conn.execute("DELETE FROM temp.policy_figures")
+        conn.executemany("INSERT INTO temp.policy_figures VALUES (?,?,?,?,?)",
+                         [(i, *f) for i, f in enumerate(self.figures)])
+        return ("SELECT s.team, s.project, s.name, s.username, s.created_at, "
+                "s.state = 'running', f.judged, f.unknown, f.broken, f.broken_ids "
+                f"FROM {self.table} s JOIN temp.policy_figures f ON f.id = s.mark")
+
+    def insert(self, conn: Any) -> None:
+        # One statement joins the staged runs with their figures: binding 669k verdict
+        # rows one by one cost seconds more, on top of making them.
+        conn.execute(f"INSERT INTO policy_verdicts {self._select(conn)}")
+
+    def rows(self, conn: Any) -> list[Any]:
+        """Every staged run's verdict row."""
+        return conn.execute(self._select(conn)).fetchall()
 
 
 def write_all(conn: Any, policy: RunPolicy, now: float,
-              verdicts: list[tuple] | ReadVerdicts, tally: Tally) -> None:
+              verdicts: list[tuple] | StagedVerdicts, tally: Tally) -> None:
     """Every run's verdict and the counts afresh, judged under `policy` at `now`: the kept
     verdicts are then live (a write of a stored run queues it to be judged again)."""
     for table in ("policy_verdicts", "policy_unjudged", "policy_place_counts",
                   "policy_day_counts", "policy_offender_counts"):
         conn.execute(f"DELETE FROM {table}")
     with bulk_load(conn, "policy_verdicts"):
-        if isinstance(verdicts, ReadVerdicts):
-            _insert_read(conn, verdicts)
+        if isinstance(verdicts, StagedVerdicts):
+            verdicts.insert(conn)
         else:
             conn.executemany("INSERT INTO policy_verdicts VALUES (?,?,?,?,?,?,?,?,?,?)",
                              verdicts)
@@ -187,24 +204,6 @@ def write_all(conn: Any, policy: RunPolicy, now: float,
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, ?)",
                  (FINGERPRINT_KEY, json.dumps(fingerprint(policy, now))))
     conn.execute("INSERT OR REPLACE INTO quota_state VALUES (?, 'true')", (LIVE_KEY,))
-
-
-def _insert_read(conn: Any, read: ReadVerdicts) -> None:
-    # One statement joins the runs just written with their figures: binding 669k verdict
-    # rows one by one cost seconds more, on top of making them. (orjson: not at start-up.)
-    import orjson
-
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS policy_figures (id INTEGER PRIMARY KEY, "
-                 "judged, unknown, broken, broken_ids)")
-    conn.execute("DELETE FROM temp.policy_figures")
-    conn.executemany("INSERT INTO temp.policy_figures VALUES (?,?,?,?,?)",
-                     [(i, *f) for i, f in enumerate(read.figures)])
-    conn.execute(
-        "INSERT INTO policy_verdicts SELECT q.team, q.project, q.name, q.username, "
-        "q.created_at, q.state = 'running', f.judged, f.unknown, f.broken, f.broken_ids "
-        "FROM json_each(?) j JOIN quota_runs q ON q.rowid = j.key + ? "
-        "JOIN temp.policy_figures f ON f.id = j.value",
-        (orjson.dumps(read.ids).decode(), read.first_rowid))
 
 
 def _judge_all(cache: Cache, policy: RunPolicy, now: float) -> int:

@@ -31,11 +31,10 @@ import json
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -45,6 +44,8 @@ from ..cache import Cache, bulk_load
 from ..client import Client
 from ..sync import parse_time
 from . import degraded, wire
+from .gpu_files import fill_gpus
+from .staged import StagedRuns
 from .store import RunFact, UsageStore
 from .writer import RunWriter
 
@@ -83,13 +84,16 @@ class RunObserver(Protocol):
     """Told of a refresh's runs while later answers are still coming (run policies judge
     them so: `governance.refresh_judge`).
 
-    A full computation tells each page of runs as it arrives (`seen`), then hands over its
-    transaction to write what was made of them (`commit`); an incremental refresh's writer
-    calls `written` on its own thread after each batch of runs is in the store."""
+    A full computation tells each page of runs as it arrives (`seen`: a mark for each run,
+    staged beside it, or None), then hands over its transaction to write what was made of
+    them (`commit`: the staged read, just copied into the emptied store; `distinct`: no
+    run was read twice); an incremental refresh's writer calls `written` on its own thread
+    after each batch of runs is in the store."""
 
-    def seen(self, runs: list[RunFact]) -> None: ...
+    def seen(self, runs: list[RunFact]) -> list[int] | None: ...
 
-    def commit(self, conn: sqlite3.Connection, runs: list[RunFact]) -> None: ...
+    def commit(self, conn: sqlite3.Connection, staged: StagedRuns, distinct: bool
+               ) -> None: ...
 
     def written(self, cache: Cache) -> None: ...
 
@@ -136,31 +140,44 @@ class QuotaRefresher:
         # A project untouched since the window began holds no run active in it.
         jobs = [(t, p, active, None) for t in teams for p, updated in projects[t]
                 if updated is None or updated >= window_start]
-        runs = await self._runs(jobs, self.observer.seen if self.observer else None)
-        runs = await self._fill_gpus(runs, lambda r: not r.gpu_known, report)
-        storage = await self._storage(teams)
-        now = self.clock()
-        with self.cache.transaction() as conn:
-            UsageStore.clear(conn)
-            with bulk_load(conn, "quota_runs"):
-                self.store.write_runs(conn, runs, fresh=True)
-            if self.observer is not None:
-                self.observer.commit(conn, runs)
-            for team in teams:
-                UsageStore.write_projects(conn, team, projects[team])
-            UsageStore.write_storage(conn, storage, now)
-            UsageStore.put(conn, "window_start", window_start)
-            watermark = _watermark(runs, projects, window_start)
-            UsageStore.put(conn, "watermark", watermark)
-            UsageStore.put(conn, "server_start", server_start or watermark)
-            UsageStore.put(conn, "skew", skew)
-            UsageStore.put(conn, "full_at", now)
-            UsageStore.put(conn, "refreshed_at", now)
-            UsageStore.put(conn, "stale_checked_at", now)
-        report.projects_read, report.runs_read = len(jobs), len(runs)
+        staged = StagedRuns(self.cache.conn, self.observer.seen if self.observer else None)
+        try:
+            await self._runs(jobs, staged.add, keep=False)
+            staged.fill(await self._fill_gpus(staged.unfilled, lambda r: True, report))
+            storage = await self._storage(teams)
+            now = self.clock()
+            with self.cache.transaction() as conn:
+                UsageStore.clear(conn)
+                with bulk_load(conn, "quota_runs"):
+                    distinct = staged.write(conn)
+                if self.observer is not None:
+                    self.observer.commit(conn, staged, distinct)
+                self._write_full(conn, teams, projects, storage, window_start, staged.newest,
+                                 server_start, skew, now)
+        finally:
+            staged.close()
+        report.projects_read, report.runs_read = len(jobs), staged.count
         report.requests = self.client.requests_sent - sent
         report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _write_full(conn: sqlite3.Connection, teams: list[str],
+                    projects: dict[str, list[tuple[str, float | None]]],
+                    storage: dict[str, int | None], window_start: float, newest: float,
+                    server_start: float | None, skew: float, now: float) -> None:
+        """A full computation's projects, storage and state, beside its runs."""
+        for team in teams:
+            UsageStore.write_projects(conn, team, projects[team])
+        UsageStore.write_storage(conn, storage, now)
+        UsageStore.put(conn, "window_start", window_start)
+        watermark = _watermark(newest, projects, window_start)
+        UsageStore.put(conn, "watermark", watermark)
+        UsageStore.put(conn, "server_start", server_start or watermark)
+        UsageStore.put(conn, "skew", skew)
+        UsageStore.put(conn, "full_at", now)
+        UsageStore.put(conn, "refreshed_at", now)
+        UsageStore.put(conn, "stale_checked_at", now)
 
     # ---- incremental -----------------------------------------------------------------------
 
@@ -207,7 +224,7 @@ class QuotaRefresher:
                                           or [])
             UsageStore.write_storage(conn, storage, now)
             merged = {**changed, **all_new}
-            watermark = max(watermark, _watermark(runs, merged, 0))
+            watermark = max(watermark, _watermark(_newest(runs), merged, 0))
             UsageStore.put(conn, "watermark", watermark)
             UsageStore.put(conn, "server_start", server_start or watermark)
             UsageStore.put(conn, "skew", skew)
@@ -367,15 +384,23 @@ class QuotaRefresher:
         return projects
 
     async def _runs(self, jobs: list[tuple[str, str, Any, str | None]],
-                    on_page: Callable[[list[RunFact]], None] | None = None) -> list[RunFact]:
+                    on_page: Callable[[list[RunFact]], None] | None = None,
+                    keep: bool = True) -> list[RunFact]:
         """The runs matching each (team, project, filter), page by page from the cursor
-        given (None: the first page); `on_page` is told of each answer's runs."""
-        out: list[RunFact] = []
-        pending: dict[int, str | None] = {i: job[3] for i, job in enumerate(jobs)}
-        texts = [json.dumps(job[2]) for job in jobs]
+        given (None: the first page); `on_page` is told of each answer's runs (`keep`:
+        they are returned too).
 
-        async def batch(chunk: list[tuple[int, str | None]], first: int
-                        ) -> dict[int, str | None]:
+        A few workers (as many as the client sends at once) take the projects' first pages,
+        many projects per request; a project with more pages is followed by the worker that
+        read it, at once, with as many runs per page as a full request asks (the 60 pages of
+        500 runs of a 30,000-run project would otherwise wait behind every first page, and
+        then go one by one while the server idles between them)."""
+        out: list[RunFact] = []
+        texts = [json.dumps(job[2]) for job in jobs]
+        sizes = self.client.batch_sizes
+        per_request = self.page_size * max(1, self.project_batch)  # runs a request asks
+
+        async def batch(chunk: list[tuple[int, str | None]], first: int) -> None:
             doc, variables = wire.batched(
                 "WbadminQuotaRuns", "project", wire.RUNS_SELECTION,
                 [{"name": jobs[j][1], "entityName": jobs[j][0], "FILTERS": texts[j],
@@ -383,7 +408,7 @@ class QuotaRefresher:
                 {"name": "String!", "entityName": "String!"},
                 {"FILTERS": "JSONString", "FIRST": "Int", "AFTER": "String"})
             data = await self.client.graphql(doc, variables)
-            more: dict[int, str | None] = {}
+            more: list[tuple[int, str | None]] = []
             page: list[RunFact] = []
             for i, (j, _) in enumerate(chunk):
                 team, project = jobs[j][0], jobs[j][1]
@@ -395,17 +420,27 @@ class QuotaRefresher:
                         page.append(fact)
                 # The SDK pages runs from the last edge's cursor; so do we.
                 if (conn.get("pageInfo") or {}).get("hasNextPage") and edges:
-                    more[j] = edges[-1].get("cursor")
-            out.extend(page)
+                    more.append((j, edges[-1].get("cursor")))
+            if keep:
+                out.extend(page)
             if on_page is not None:
                 on_page(page)
-            return more
+            if more:
+                size = sizes.fields("quota.runs", self.project_batch)
+                for k in range(0, len(more), size):
+                    part = more[k:k + size]
+                    await sizes.run("quota.runs", part, batch,
+                                    (max(self.page_size, per_request // len(part)),))
 
-        while pending:
-            items = list(pending.items())
-            results = await self.client.batch_sizes.run_all(
-                "quota.runs", items, self.project_batch, batch, (self.page_size,))
-            pending = {j: c for r in results for j, c in r.items()}
+        size = sizes.fields("quota.runs", self.project_batch)
+        firsts = [(i, job[3]) for i, job in enumerate(jobs)]
+        chunks = iter([firsts[k:k + size] for k in range(0, len(firsts), size)])
+
+        async def worker() -> None:
+            for chunk in chunks:  # shared: each worker takes the next chunk
+                await sizes.run("quota.runs", chunk, batch, (self.page_size,))
+
+        await _all(worker() for _ in range(self.client.max_in_flight))
         return out
 
     async def _storage(self, teams: list[str]) -> dict[str, int | None]:
@@ -427,66 +462,36 @@ class QuotaRefresher:
 
     async def _fill_gpus(self, all_runs: list[RunFact], wanted: Callable[[RunFact], bool],
                          report: RefreshReport) -> list[RunFact]:
-        """Runs without `system.*` samples: read `gpu_count` from their wandb-metadata.json.
-        Returns `all_runs` with those found filled in."""
-        at = [i for i, r in enumerate(all_runs) if wanted(r)]
-        runs = [all_runs[i] for i in at]
-        if not runs:
-            return all_runs
-        urls: dict[int, str] = {}
-
-        async def batch(chunk: list[int]) -> None:
-            doc, variables = wire.batched(
-                "WbadminQuotaRunFiles", "project", wire.FILES_SELECTION,
-                [{"name": runs[k].project, "entityName": runs[k].team, "RUN": runs[k].name}
-                 for k in chunk],
-                {"name": "String!", "entityName": "String!"}, {"RUN": "String!"})
-            data = await self.client.graphql(doc, variables)
-            for i, k in enumerate(chunk):
-                files = (((data.get(f"r{i}") or {}).get("run") or {}).get("files") or {})
-                for edge in files.get("edges") or []:
-                    if (edge.get("node") or {}).get("url"):
-                        urls[k] = edge["node"]["url"]
-
-        await self.client.batch_sizes.run_all("quota.files", list(range(len(runs))),
-                                              self.project_batch, batch)
-        metas = await asyncio.gather(*(self._metadata(u) for u in urls.values()))
-        report.metadata_files += len(urls)
-        for index, meta in zip(urls, metas, strict=True):
-            gpus = wire.gpus_from_metadata(meta)
-            if gpus is not None:
-                runs[index] = runs[index].with_gpus(gpus, True)
-        report.missing_metadata += sum(1 for r in runs if not r.gpu_known)
-        out = list(all_runs)
-        for i, run in zip(at, runs, strict=True):
-            out[i] = run
+        """`gpu_files.fill_gpus`, counted in `report`."""
+        out, files, missing = await fill_gpus(self.client, all_runs, wanted,
+                                              self.project_batch)
+        report.metadata_files += files
+        report.missing_metadata += missing
         return out
 
-    async def _metadata(self, url: str) -> Any:
-        """A run file's JSON. Our API key goes only to the W&B host itself (file URLs on
-        other hosts are pre-signed and must not receive it)."""
-        try:
-            base = urlsplit(self.client.base_url)
-            target = urlsplit(url)
-            if (target.scheme, target.netloc) == (base.scheme, base.netloc):
-                response = await self.client.get_raw(target.path, auth="graphql", api="files")
-            else:
-                async with httpx.AsyncClient(timeout=30) as http:
-                    response = await http.get(url)
-                    response.raise_for_status()
-            return response.json()
-        except Exception:  # an unreadable file is "no metadata", reported as such
-            return None
 
-
-def _watermark(runs: list[RunFact], projects: dict[str, list[tuple[str, float | None]]],
+def _watermark(newest_run: float, projects: dict[str, list[tuple[str, float | None]]],
                floor: float) -> float:
-    """The newest server timestamp seen (runs' created/heartbeat, projects' updatedAt)."""
-    best = floor
-    for r in runs:
-        best = max(best, r.created_at, r.heartbeat_at)
+    """The newest server timestamp seen (`newest_run`: the runs' created/heartbeat times,
+    `_newest`; projects' updatedAt)."""
+    best = max(floor, newest_run)
     for items in projects.values():
         for _, updated in items:
             if updated is not None:
                 best = max(best, updated)
     return best
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run them together; the first failure cancels the rest and is raised as it is."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _newest(runs: list[RunFact]) -> float:
+    return max((max(r.created_at, r.heartbeat_at) for r in runs), default=0.0)

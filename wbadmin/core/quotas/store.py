@@ -46,11 +46,12 @@ class RunFact(NamedTuple):
         return self._replace(gpus=gpus, gpu_known=known)
 
 
-def _rows(runs: list[RunFact]) -> list[tuple]:
+def _rows(runs: list[RunFact], marks: list[int | None] | None = None) -> list[tuple]:
     """quota_runs rows: tag and config-key lists as JSON text, written with orjson (a full
     refresh of a huge org writes 669k runs' lists; `json`, even behind a memo, cost a
     second: a ticket key makes most tag lists distinct). Imported here, not at start-up,
-    where it costs every command 24 ms."""
+    where it costs every command 24 ms. With `marks`, each row ends with its run's mark
+    (a staged read's, `staged.StagedRuns`)."""
     import orjson
 
     dumps = orjson.dumps
@@ -58,7 +59,21 @@ def _rows(runs: list[RunFact]) -> list[tuple]:
     def listed(values: tuple[str, ...] | None) -> str | None:
         return None if values is None else dumps(values).decode()
 
-    return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys)) for r in runs]
+    if marks is None:
+        return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys))
+                for r in runs]
+    return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys), m)
+            for r, m in zip(runs, marks, strict=True)]
+
+
+GpuDays = dict[tuple[str, str, int], float]  # (team, project, UTC day) -> GPU-seconds
+
+
+def add_gpu_days(delta: GpuDays, team: str, project: str, start: float, end: float,
+                 gpus: float) -> None:
+    """An ended run's GPU-seconds (`gpus` < 0: taken out) into `delta`, day by day."""
+    for day, secs in day_split(start, end):
+        delta[(team, project, day)] += secs * gpus
 
 
 RunKey = tuple[str, str, str]  # (team, project, run name)
@@ -135,17 +150,17 @@ class UsageStore:
         """Insert or replace runs, keeping the daily GPU-seconds of ended runs exact.
         `fresh`: the store was just cleared (a full computation), so no run is there yet;
         `held`: what `held()` answered for these runs, when the caller asked already."""
-        delta: dict[tuple[str, str, int], float] = defaultdict(float)
+        delta: GpuDays = defaultdict(float)
         if held is None:
             held = {} if fresh else self.held(conn, runs)
         for run in runs:
             old = held.get((run.team, run.project, run.name))
             if old is not None and old["state"] != "running" and old["gpus"]:
-                for day, secs in day_split(old["created_at"], old["heartbeat_at"]):
-                    delta[(run.team, run.project, day)] -= secs * old["gpus"]
+                add_gpu_days(delta, run.team, run.project, old["created_at"],
+                             old["heartbeat_at"], -old["gpus"])
             if not run.running and run.gpus:
-                for day, secs in day_split(run.created_at, run.heartbeat_at):
-                    delta[(run.team, run.project, day)] += secs * run.gpus
+                add_gpu_days(delta, run.team, run.project, run.created_at, run.heartbeat_at,
+                             run.gpus)
         # An upsert changes a stored run in place (REPLACE would delete and re-insert it,
         # rewriting every index of it).
         conn.executemany(
@@ -156,6 +171,11 @@ class UsageStore:
             "gpu_known = excluded.gpu_known, tags = COALESCE(excluded.tags, tags), "
             "config_keys = COALESCE(excluded.config_keys, config_keys)",
             _rows(runs))
+        UsageStore.add_daily(conn, delta)
+
+    @staticmethod
+    def add_daily(conn: sqlite3.Connection, delta: GpuDays) -> None:
+        """Move the daily GPU-seconds (per project and per team) by `delta`."""
         conn.executemany(
             "INSERT INTO quota_daily VALUES (?, ?, ?, ?) ON CONFLICT(team, project, day) "
             "DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds",
