@@ -46,7 +46,7 @@ class RunFact(NamedTuple):
         return self._replace(gpus=gpus, gpu_known=known)
 
 
-def _rows(runs: list[RunFact], marks: list[int | None] | None = None) -> list[tuple]:
+def rows_of(runs: list[RunFact], marks: list[int | None] | None = None) -> list[tuple]:
     """quota_runs rows: tag and config-key lists as JSON text, written with orjson (a full
     refresh of a huge org writes 669k runs' lists; `json`, even behind a memo, cost a
     second: a ticket key makes most tag lists distinct). Imported here, not at start-up,
@@ -170,7 +170,7 @@ class UsageStore:
             "heartbeat_at = excluded.heartbeat_at, gpus = excluded.gpus, "
             "gpu_known = excluded.gpu_known, tags = COALESCE(excluded.tags, tags), "
             "config_keys = COALESCE(excluded.config_keys, config_keys)",
-            _rows(runs))
+            rows_of(runs))
         UsageStore.add_daily(conn, delta)
 
     @staticmethod
