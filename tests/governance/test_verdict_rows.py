@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from wbadmin.core.governance.judge import StoredRun, judge_one, rules_in_force
 from wbadmin.core.governance.run_policy import Rule, RunPolicy
 from wbadmin.core.governance.verdict_rows import VerdictJudge
+from wbadmin.core.governance.verdict_store import Tally
 from wbadmin.core.quotas.store import RunFact
 
 NOW = 1_795_000_000.0
@@ -79,3 +80,27 @@ def test_each_run_gets_the_reference_verdict(policy_rules, some_runs, page) -> N
     for start in range(0, len(read), page):  # page by page, memos kept between
         parsed += judge.rows(read[start:start + page], facts=True)
     assert parsed == expected
+
+
+def counts(tally: Tally) -> dict[str, dict]:
+    return {name: {k: n for k, n in getattr(tally, name).items() if n}
+            for name in ("places", "unknown", "days", "bad", "offenders")}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(rules, max_size=4, unique_by=lambda r: r.id),
+       st.lists(runs, max_size=30), st.integers(1, 10))
+def test_a_refresh_counts_its_pages_as_their_verdicts_count(policy_rules, some_runs, page
+                                                            ) -> None:
+    """The counts a refresh makes of each page's figure ids are those of the verdicts."""
+    policy = RunPolicy(None, tuple(policy_rules))
+    expected = Tally()
+    expected.add_rows([reference(rules_in_force(policy, NOW), r) for r in some_runs])
+    read = [RunFact(r.team, r.project, r.name, r.display_name, r.username, r.state,
+                    r.created_at, r.heartbeat_at, 0, tags=r.tags, config_keys=r.config_keys)
+            for r in some_runs]
+    judge, tally = VerdictJudge(policy, NOW), Tally()
+    for start in range(0, len(read), page):
+        chunk = read[start:start + page]
+        tally.add_figures(chunk, judge.figure_ids(chunk, facts=True), judge.figures)
+    assert counts(tally) == counts(expected)

@@ -24,7 +24,7 @@ from ..cache import Cache, bulk_load
 from ..quotas.period import DAY
 from .judge import Judgement, Place, Violation, rules_in_force, stored_runs
 from .run_policy import RunPolicy
-from .verdict_rows import RUN_COLUMNS, verdict_row, verdict_rows
+from .verdict_rows import RUN_COLUMNS, verdict_rows
 
 FINGERPRINT_KEY = "policy_fingerprint"
 
@@ -101,8 +101,25 @@ class Tally:
                 counter.subtract(keys)
 
     def add_figures(self, runs: list[Any], ids: list[int], figures: list[tuple]) -> None:
-        """`add_rows` over runs (`RunFact`s) and their figure ids (`StagedVerdicts`)."""
-        self.add_rows([verdict_row(r, figures[i]) for r, i in zip(runs, ids, strict=True) if i])
+        """`add_rows` over runs (`RunFact`s) and their figure ids (`StagedVerdicts`): the
+        runs are counted by figure first (a page holds few distinct ones), and each count
+        then moves the tables' keys of its figure."""
+        pairs = [(r, i) for r, i in zip(runs, ids, strict=True) if figures[i][0]]
+        by_place = Counter([(r[0], r[1], i) for r, i in pairs])
+        by_day = Counter([(r[0], int(r[6] // DAY), i) for r, i in pairs])
+        by_offender = Counter([(r[0], r[4], i) for r, i in pairs
+                               if figures[i][3] and r[4] is not None])
+        for (team, project, i), n in by_place.items():
+            place = (team, project, figures[i][3] or "")
+            self.places[place] += n
+            if figures[i][1]:
+                self.unknown[place] += n
+        for (team, day, i), n in by_day.items():
+            self.days[(team, day)] += n
+            if figures[i][3]:
+                self.bad[(team, day)] += n
+        for (team, username, _), n in by_offender.items():
+            self.offenders[(team, username)] += n
 
     def insert(self, conn: Any) -> None:
         """Into the count tables, emptied before."""

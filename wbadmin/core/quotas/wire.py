@@ -170,7 +170,13 @@ def _tags(node: dict[str, Any]) -> tuple[str, ...] | None:
     if type(tags) is not list:
         return None
     # W&B sends strings; anything else is made one (and is rare enough to cost nothing).
-    return tuple(tags) if all(type(t) is str for t in tags) else tuple(str(t) for t in tags)
+    # `join` checks that every item is a string at C speed (a generator per run cost half
+    # a second of a huge org's read).
+    try:
+        "".join(tags)
+    except TypeError:
+        return tuple(str(t) for t in tags)
+    return tuple(tags)
 
 
 def config_keys(config: Any) -> tuple[str, ...] | None:
