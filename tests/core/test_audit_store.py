@@ -128,7 +128,7 @@ def test_a_journal_entry_links_to_its_event_only() -> None:
               {**mine, "entity_name": "u"},                        # another team
               {**mine, "timestamp": audit._iso(at + 3600)},        # much later
               {**mine, "action": "team:uninvite"}]                 # another action
-    from wbadmin.core.sync import parse_time
+    from wbadmin.core.wire_time import parse_time
 
     stored = [(audit_store.entry_key(e), parse_time(e["timestamp"]), e)
               for e in [mine, *others]]

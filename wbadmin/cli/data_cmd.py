@@ -238,7 +238,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def _epoch(text: str | None) -> float | None:
-    from ..core.sync import parse_time
+    from ..core.wire_time import parse_time
 
     return parse_time(text) if text else None
 

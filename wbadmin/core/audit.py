@@ -183,7 +183,7 @@ async def _read_window(client: Client, path: str, window: Window, username: str 
 
 
 def _last_time(entries: list[dict], default: float) -> float:
-    from .sync import parse_time
+    from .wire_time import parse_time
 
     for entry in reversed(entries):
         at = parse_time(entry.get("timestamp"))
@@ -244,7 +244,7 @@ async def read_audit_logs(client: Client, *, start: float, days: int,
 def invite_times(entries: Iterable[dict]) -> dict[tuple[str, str], float]:
     """{(team, invitee email lower-cased): newest `team:invite_user` time} (a re-sent invite
     replaces the earlier one)."""
-    from .sync import parse_time
+    from .wire_time import parse_time
 
     out: dict[tuple[str, str], float] = {}
     for e in entries:

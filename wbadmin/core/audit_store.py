@@ -89,7 +89,7 @@ def load_range(cache: Cache, anonymize: bool = False) -> LogRange | None:
 def save(cache: Cache, entries: Iterable[dict[str, Any]], span: LogRange | None,
          anonymize: bool = False) -> int:
     """Keep the entries (deduplicated) and the range read in full; how many were new."""
-    from .sync import parse_time
+    from .wire_time import parse_time
 
     variant = _variant(anonymize)
     rows = []

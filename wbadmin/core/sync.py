@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from .. import clock
@@ -30,6 +29,7 @@ from .identity import Identity
 from .invite_log import InviteReport, read_invite_dates
 from .scim_list import ScimList, read_scim_list
 from .wire_strip import is_unknown_field_error
+from .wire_time import parse_time
 
 log = logging.getLogger("wbadmin.sync")
 
@@ -45,24 +45,6 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
     # The audit log (invite ages) was read only up to this instant: its safety cap was hit.
     audit_truncated_at: float | None = None
-
-
-def parse_time(value: Any) -> float | None:
-    """W&B's timestamps (ISO 8601, with or without zone) as epoch seconds."""
-    if not value or not isinstance(value, str):
-        return None
-    text = value.replace("Z", "+00:00") if value.endswith("Z") else value
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # W&B's usual form, UTC: a refresh reads tens of thousands
-        return (parsed - _EPOCH) / _SECOND  # exact as .timestamp(), without a tz copy
-    return parsed.timestamp()
-
-
-_EPOCH = datetime(1970, 1, 1)
-_SECOND = timedelta(seconds=1)
 
 
 class Syncer:

@@ -18,7 +18,7 @@ from ..core.promotions.policy import Policy, Target
 from ..core.promotions.record import TAG_PREFIX, Record, Ref, parse_record
 from ..core.promotions.views import Detail, HistoryEntry, QueueItem
 from ..core.promotions.wire import ROLE_RANK, Actor, Version
-from ..core.sync import parse_time
+from ..core.wire_time import parse_time
 
 SORTS = ("age", "target", "collection", "requester")
 CONFIRM_ALIASES = ("production",)  # moving these needs the collection's name typed

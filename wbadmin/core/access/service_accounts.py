@@ -148,7 +148,7 @@ class Activity:
 def activity(entries: Iterable[dict[str, Any]], by_id: dict[str, str]) -> Activity:
     """Last key creation, last event and run teams of the accounts (`by_id`: User id ->
     username) in these audit-log entries."""
-    from ..sync import parse_time
+    from ..wire_time import parse_time
 
     out = Activity({}, {}, {})
     for e in entries:

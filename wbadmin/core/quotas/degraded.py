@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..sync import parse_time
+from ..wire_time import parse_time
 from . import wire
 
 NEEDS = "Entity.projects(filters:)"

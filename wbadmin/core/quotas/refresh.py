@@ -42,7 +42,7 @@ from ... import clock
 from ..batch_sizes import MAX_NODES
 from ..cache import Cache, bulk_load
 from ..client import Client
-from ..sync import parse_time
+from ..wire_time import parse_time
 from . import degraded, wire
 from .gpu_files import fill_gpus
 from .staged import StagedRuns

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from ..sync import parse_time
+from ..wire_time import parse_time
 from .store import RunFact
 
 PROJECTS_SELECTION = """

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from ...core import humanize
 from ...core.promotions.metrics import percent_text, regressions
 from ...core.promotions.views import Detail
-from ...core.sync import parse_time
+from ...core.wire_time import parse_time
 
 
 class PromotionDetail(VerticalScroll):
