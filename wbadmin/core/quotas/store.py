@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from ..cache import Cache
@@ -55,15 +56,13 @@ def rows_of(runs: list[RunFact], marks: list[int | None] | None = None) -> list[
     import orjson
 
     dumps = orjson.dumps
-
-    def listed(values: tuple[str, ...] | None) -> str | None:
-        return None if values is None else dumps(values).decode()
-
-    if marks is None:
-        return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys))
-                for r in runs]
-    return [(*r[:9], int(r.gpu_known), listed(r.tags), listed(r.config_keys), m)
-            for r, m in zip(runs, marks, strict=True)]
+    # Runs share a few config-key lists (each written once here); most tag lists are a
+    # run's own. Both are made inline: a call per list cost half a second of a huge read.
+    keys: dict[tuple[str, ...] | None, str | None] = {None: None}
+    tails = repeat(()) if marks is None else zip(marks)  # (), or (mark,) per run
+    return [(*r[:9], int(r.gpu_known), None if (t := r.tags) is None else dumps(t).decode(),
+             keys[k] if (k := r.config_keys) in keys else keys.setdefault(k, dumps(k).decode()),
+             *m) for r, m in zip(runs, tails, strict=marks is not None)]
 
 
 GpuDays = dict[tuple[str, str, int], float]  # (team, project, UTC day) -> GPU-seconds

@@ -195,8 +195,15 @@ def config_keys(config: Any) -> tuple[str, ...] | None:
 def _keys_of_text(text: str) -> tuple[str, ...] | None:
     # Runs of one sweep or script send the same config text: a refresh of thousands of
     # runs decodes each distinct text once.
+    # orjson decodes a config in a third of `json`'s time (a huge org's runs send some
+    # 200,000 distinct texts); `json` reads what orjson refuses (NaN, as the SDK may write).
+    import orjson
+
     try:
-        config = json.loads(text) if text.strip() else {}
+        config = orjson.loads(text) if text.strip() else {}
     except ValueError:
-        return None
+        try:
+            config = json.loads(text)
+        except ValueError:
+            return None
     return config_keys(config) if isinstance(config, dict) else None

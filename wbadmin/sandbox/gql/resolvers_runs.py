@@ -10,8 +10,10 @@ A viewer cannot change runs; a member changes their own; admins change any.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import re
 from typing import Any
 
 import orjson
@@ -114,10 +116,21 @@ def resolve_run_config(run: dict, _info: Any, **_: Any) -> str:
     return _wrapped_config(run["_row"]["config"])
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")  # maybe past 64 bits, where orjson makes a float
+
+
 @functools.lru_cache(maxsize=4096)
 def _wrapped_config(stored: str) -> str:
     # W&B stores config values wrapped; the SDK unwraps `.value`. Runs of one sweep or
-    # script share their config text, so a page of runs mostly repeats a few of them.
+    # script share their config text, so a page of runs mostly repeats a few of them; a
+    # huge org's still holds some 200,000 distinct ones, so orjson (W&B's text is compact
+    # too). `json` reads what orjson refuses (NaN, as the SDK may write) or would round (an
+    # integer past 64 bits becomes a float there).
+    if not _LONG_NUMBER.search(stored):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            config = orjson.loads(stored)
+            return orjson.dumps({k: {"value": v, "desc": None} for k, v in config.items()}
+                                ).decode()
     config = json.loads(stored)
     return json.dumps({k: {"value": v, "desc": None} for k, v in config.items()})
 
