@@ -238,6 +238,36 @@ def test_the_direct_executor_answers_plain_queries_as_graphql_core(sandbox_db: D
         assert json.dumps(data) == json.dumps(reference["data"]), query  # key order too
 
 
+def test_the_direct_executor_writes_tag_lists_as_graphql_core(sandbox_db: Database) -> None:
+    """Tag lists of strings pass through as they are; one holding anything else is made
+    strings, as graphql-core's String makes it."""
+    from graphql.utilities import get_operation_ast
+
+    from wbadmin.sandbox.gql.direct_executor import execute_query
+
+    team, project = _biggest(sandbox_db, """SELECT e.name, p.name FROM runs r JOIN projects
+        p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id GROUP BY p.id
+        ORDER BY COUNT(*) DESC LIMIT 1""")
+    ids = [r[0] for r in sandbox_db.query(
+        "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = ? "
+        "ORDER BY r.id LIMIT 3", (project,))]
+    with sandbox_db.transaction() as conn:
+        for run_id, tags in zip(ids, ['["LLM-1", "x"]', '["LLM-2", 7, true]', "[]"],
+                                strict=True):
+            conn.execute("UPDATE runs SET tags = ? WHERE id = ?", (tags, run_id))
+    viewer = auth.identity_for_key(sandbox_db, key_of("alice"))
+    assert viewer is not None
+    variables = {"p": project, "e": team, "n": 1000}
+    document = parse(RUNS)
+    ctx = Context(db=sandbox_db, viewer=viewer, base_url="http://sandbox")
+    data = execute_query(executor.get_schema(), document, get_operation_ast(document),
+                         variables, ctx)
+    assert json.dumps(data) == json.dumps(_reference(sandbox_db, viewer, RUNS,
+                                                     variables)["data"])
+    tags = [e["node"]["tags"] for e in data["project"]["runs"]["edges"]]
+    assert ["LLM-1", "x"] in tags and ["LLM-2", "7", "true"] in tags and [] in tags
+
+
 @pytest.mark.parametrize("query, variables, why", [
     ("query($e: String!) { entity(name: $e) { name projects(after: \"garbage\") { edges {"
      " node { name } } } } }", {"e": "ai-governance"}, "a resolver's error"),

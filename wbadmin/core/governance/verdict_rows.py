@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
 from .judge import fact_verdict, list_parser, rules_in_force, running_verdict
@@ -23,20 +22,6 @@ RUN_COLUMNS = ("q.team, q.project, q.name, q.display_name, q.username, q.state, 
 
 
 _MISSING = object()
-_PLACE = itemgetter(0, 1)  # (team, project) of a row or a RunFact
-_IDS, _ONE = itemgetter(1), itemgetter(3)  # of a place (`VerdictJudge._place`)
-
-
-def _misses(found: list[Any]) -> Iterable[int]:
-    """The indices of the Nones in `found`, each found by `list.index` (at C speed: most
-    lookups hit)."""
-    j = -1
-    while True:
-        try:
-            j = found.index(None, j + 1)
-        except ValueError:
-            return
-        yield j
 
 
 NOT_JUDGED = 0  # the figure id of a run no rule in force applies to
@@ -80,74 +65,57 @@ class VerdictJudge:
         Most runs carry a tag list of their own (a ticket key), so the verdict is made per
         rule from the one fact it looks at (`judge.fact_verdict`, memoized), and the
         figures per distinct set of rule verdicts."""
-        rows = rows if isinstance(rows, list) else list(rows)
-        at = (10, 11) if facts else (8, 9)
-        placed = self.placed
-        places = list(map(placed.get, map(_PLACE, rows)))
-        for j in _misses(places):
-            places[j] = placed.get(_PLACE(rows[j])) or self._place(*_PLACE(rows[j]))
-        ones = set(map(_ONE, places))
-        if len(ones) == 1 and None not in ones:
-            return self._one_fact(rows, places, ones.pop(), at, facts)
-        out: list[int] = []
-        for row, place in zip(rows, places, strict=True):
-            out.append(self._per_run(place, row, at, facts))
-        return out
-
-    def _one_fact(self, rows: list[Any], places: list[tuple], one: str, at: tuple[int, int],
-                  facts: bool) -> list[int]:
-        """Rows whose places each have one rule of the kind `one` (tags or config keys) and
-        no per-run checks (an org-wide ticket rule): a figure follows from the rules' ids
-        and that one fact, memoized. The lookups are made by `map` (a Python step per run
-        cost a second of a huge read); only the facts not seen before are judged here."""
-        tags = one == "require_tag"
-        found = list(map(itemgetter(at[0] if tags else at[1]), rows))
-        if not facts:
-            found = list(map(self.tags_of if tags else self.keys_of, found))
-        keys = list(zip(map(_IDS, places), found, strict=True))
+        placed, memo, now = self.placed, self.memo, self.now
+        tags_of, keys_of = self.tags_of, self.keys_of
+        tags_at, keys_at = (10, 11) if facts else (8, 9)
+        # A place with one tag or config rule and no per-run checks (an org-wide ticket
+        # rule): the figure follows from that one fact, so it is memoized per fact.
         single = self.single
-        got = list(map(single.get, keys))
-        for j in _misses(got):
-            key = keys[j]
-            figure = single.get(key)
-            if figure is None:
-                applying = places[j][0]
-                figure = single[key] = self._figure(
-                    key[0], applying, [fact_verdict(applying[0], key[1])])
-            got[j] = figure
-        return got
-
-    def _per_run(self, place: tuple, row: Any, at: tuple[int, int], facts: bool) -> int:
-        """A row's figure: each applying rule's verdict of its fact (memoized), and the
-        figure of their set."""
-        applying, ids, per_run, _ = place
-        name, display, username, state, created = row[2:7]
-        if per_run:
-            applying = tuple(r for r in applying
-                             if (r.start is None or created >= r.start)
-                             and not (username and username in r.except_accounts))
-            ids = tuple(r.id for r in applying)
-        if not applying:
-            return NOT_JUDGED
-        memo = self.memo
-        whys = []
-        for rule in applying:
-            kind = rule.kind
-            if kind == "max_running_hours":
-                whys.append(running_verdict(rule, state, created, self.now))
+        out: list[int] = []
+        append = out.append
+        for row in rows:
+            place = placed.get((row[0], row[1]))
+            if place is None:
+                place = self._place(row[0], row[1])
+            applying, ids, per_run, one = place
+            if one is not None:
+                fact = row[tags_at if one == "require_tag" else keys_at]
+                if not facts:
+                    fact = (tags_of if one == "require_tag" else keys_of)(fact)
+                figure = single.get((ids, fact))
+                if figure is None:
+                    figure = single[(ids, fact)] = self._figure(
+                        ids, applying, [fact_verdict(applying[0], fact)])
+                append(figure)
                 continue
-            if kind == "require_tag":
-                fact = row[at[0]] if facts else self.tags_of(row[at[0]])
-            elif kind == "require_config":
-                fact = row[at[1]] if facts else self.keys_of(row[at[1]])
-            else:
-                fact = display or name
-            key = (rule.id, fact)
-            why = memo.get(key, _MISSING)
-            if why is _MISSING:
-                why = memo[key] = fact_verdict(rule, fact)
-            whys.append(why)
-        return self._figure(ids, applying, whys)
+            name, display, username, state, created = row[2:7]
+            if per_run:
+                applying = tuple(r for r in applying
+                                 if (r.start is None or created >= r.start)
+                                 and not (username and username in r.except_accounts))
+                ids = tuple(r.id for r in applying)
+            if not applying:
+                append(NOT_JUDGED)
+                continue
+            whys = []
+            for rule in applying:
+                kind = rule.kind
+                if kind == "max_running_hours":
+                    whys.append(running_verdict(rule, state, created, now))
+                    continue
+                if kind == "require_tag":
+                    fact = row[tags_at] if facts else tags_of(row[tags_at])
+                elif kind == "require_config":
+                    fact = row[keys_at] if facts else keys_of(row[keys_at])
+                else:
+                    fact = display or name
+                key = (rule.id, fact)
+                why = memo.get(key, _MISSING)
+                if why is _MISSING:
+                    why = memo[key] = fact_verdict(rule, fact)
+                whys.append(why)
+            append(self._figure(ids, applying, whys))
+        return out
 
     def _place(self, team: str, project: str) -> tuple:
         """(applying rules, their ids, per-run checks?, the one fact rule's kind or None)."""

@@ -18,7 +18,6 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from ..cache import Cache, bulk_load
@@ -28,9 +27,6 @@ from .run_policy import RunPolicy
 from .verdict_rows import RUN_COLUMNS, verdict_rows
 
 FINGERPRINT_KEY = "policy_fingerprint"
-# A RunFact's team, project, username and created_at; the UTC day of a time, as a float.
-_TEAM, _PROJECT, _USERNAME, _CREATED = (itemgetter(i) for i in (0, 1, 4, 6))
-_DAY_OF = float(DAY).__rfloordiv__
 
 
 def fingerprint(policy: RunPolicy, now: float) -> str:
@@ -106,28 +102,24 @@ class Tally:
 
     def add_figures(self, runs: list[Any], ids: list[int], figures: list[tuple]) -> None:
         """`add_rows` over runs (`RunFact`s) and their figure ids (`StagedVerdicts`): the
-        runs are counted by figure first, by `Counter` over `map`s (a page holds few
-        distinct keys, and a Python step per run cost a second of a huge read); each count
-        then moves the tables' keys of its figure, if it is a judged one."""
-        teams = list(map(_TEAM, runs))
-        by_place = Counter(zip(teams, map(_PROJECT, runs), ids, strict=True))
-        by_day = Counter(zip(teams, map(_DAY_OF, map(_CREATED, runs)), ids, strict=True))
-        by_offender = Counter(zip(teams, map(_USERNAME, runs), ids, strict=True))
+        runs are counted by figure first (a page holds few distinct ones), and each count
+        then moves the tables' keys of its figure."""
+        pairs = [(r, i) for r, i in zip(runs, ids, strict=True) if figures[i][0]]
+        by_place = Counter([(r[0], r[1], i) for r, i in pairs])
+        by_day = Counter([(r[0], int(r[6] // DAY), i) for r, i in pairs])
+        by_offender = Counter([(r[0], r[4], i) for r, i in pairs
+                               if figures[i][3] and r[4] is not None])
         for (team, project, i), n in by_place.items():
-            judged, unknown, _, broken_ids = figures[i]
-            if judged:
-                place = (team, project, broken_ids or "")
-                self.places[place] += n
-                if unknown:
-                    self.unknown[place] += n
+            place = (team, project, figures[i][3] or "")
+            self.places[place] += n
+            if figures[i][1]:
+                self.unknown[place] += n
         for (team, day, i), n in by_day.items():
-            if figures[i][0]:
-                self.days[(team, int(day))] += n
-                if figures[i][3]:
-                    self.bad[(team, int(day))] += n
-        for (team, username, i), n in by_offender.items():
-            if figures[i][3] and username is not None:
-                self.offenders[(team, username)] += n
+            self.days[(team, day)] += n
+            if figures[i][3]:
+                self.bad[(team, day)] += n
+        for (team, username, _), n in by_offender.items():
+            self.offenders[(team, username)] += n
 
     def insert(self, conn: Any) -> None:
         """Into the count tables, emptied before."""
