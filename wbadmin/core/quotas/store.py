@@ -56,8 +56,8 @@ def rows_of(runs: list[RunFact], marks: list[int | None] | None = None) -> list[
     import orjson
 
     dumps = orjson.dumps
-    # Runs share a few config-key lists (each written once here); most tag lists are a
-    # run's own. Both are made inline: a call per list cost half a second of a huge read.
+    # Runs share a few config-key lists (each encoded once here); most tag lists are a
+    # run's own (each encoded inline, without a call per run).
     keys: dict[tuple[str, ...] | None, str | None] = {None: None}
     tails = repeat(()) if marks is None else zip(marks)  # (), or (mark,) per run
     return [(*r[:9], int(r.gpu_known), None if (t := r.tags) is None else dumps(t).decode(),
