@@ -45,7 +45,7 @@ RESOLVER_MODULES = [
     "resolvers_server",
     "resolvers_users", "resolvers_users_teams", "resolvers_users_keys",
     "resolvers_projects",
-    "resolvers_runs",
+    "resolvers_runs", "resolvers_run_mutations",
     "resolvers_artifacts", "resolvers_artifact_mutations",
     "resolvers_registries", "resolvers_registry_search",
     "resolvers_views",
